@@ -1,0 +1,305 @@
+//! The config file: typed, strict (`deny_unknown_fields`), defaults as named constants, and errors
+//! that name the file, line and key.
+
+mod error;
+mod values;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+pub use error::ConfigError;
+pub use values::{Css, DateFormat, HttpUrl, Schedule, Slug, TimeZone};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_STORAGE_PATH: &str = "data/archive";
+pub const DEFAULT_USER_AGENT: &str = concat!("gazette/", env!("CARGO_PKG_VERSION"));
+pub const DEFAULT_RESPECT_ROBOTS_TXT: bool = true;
+pub const DEFAULT_MIN_DELAY_MS: u64 = 1000;
+pub const DEFAULT_MAX_CONCURRENCY_PER_HOST: usize = 2;
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
+pub const DEFAULT_RETRIES: u32 = 3;
+pub const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
+pub const DEFAULT_MAX_PAGES: u32 = 1000;
+
+/// The whole config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub crawler: CrawlerConfig,
+    #[serde(default)]
+    pub sources: Vec<Source>,
+}
+
+/// `[server]`: where `gazette serve` listens and the base of the URLs it writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Base of self links in feeds; `http://<listen>` when absent.
+    pub public_url: Option<HttpUrl>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: default_listen(), public_url: None }
+    }
+}
+
+impl ServerConfig {
+    /// The base URL feeds are served under.
+    pub fn public_url(&self) -> Url {
+        match &self.public_url {
+            Some(url) => url.0.clone(),
+            None => Url::parse(&format!("http://{}/", self.listen))
+                .unwrap_or_else(|_| Url::parse("http://127.0.0.1:8080/").expect("constant URL")),
+        }
+    }
+}
+
+/// `[storage]`: where the archive lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    #[serde(default = "default_storage_path")]
+    pub path: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { path: default_storage_path() }
+    }
+}
+
+/// `[crawler]`: how politely and patiently pages are fetched.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrawlerConfig {
+    pub user_agent: String,
+    pub respect_robots_txt: bool,
+    pub min_delay_ms: u64,
+    pub max_concurrency_per_host: usize,
+    pub timeout_secs: u64,
+    pub max_page_bytes: u64,
+    pub retries: u32,
+}
+
+impl Default for CrawlerConfig {
+    fn default() -> Self {
+        CrawlerConfig {
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            respect_robots_txt: DEFAULT_RESPECT_ROBOTS_TXT,
+            min_delay_ms: DEFAULT_MIN_DELAY_MS,
+            max_concurrency_per_host: DEFAULT_MAX_CONCURRENCY_PER_HOST,
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
+            retries: DEFAULT_RETRIES,
+        }
+    }
+}
+
+/// `[[sources]]`: one portal, its sections and the profile that parses its pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub id: Slug,
+    pub name: String,
+    pub base_url: HttpUrl,
+    pub timezone: TimeZone,
+    pub language: String,
+    #[serde(default = "default_schedule")]
+    pub schedule: Schedule,
+    /// Hosts that may be fetched; the base URL's host when empty.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Query keys that identify an article. Absent: every key is kept (sorted); empty: none.
+    pub canonical_query: Option<Vec<String>>,
+    /// Query key whose value makes the article id `<source>:<value>`.
+    pub id_param: Option<String>,
+    pub sections: Vec<Section>,
+    pub list: ListProfile,
+    pub article: ArticleProfile,
+}
+
+impl Source {
+    pub fn base_url(&self) -> &Url {
+        &self.base_url.0
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.0
+    }
+
+    /// The absolute address of a section's first list page.
+    pub fn list_url(&self, section: &Section) -> Url {
+        // Checked when the config was loaded, so the join cannot fail here.
+        self.base_url().join(&section.list_url).unwrap_or_else(|_| self.base_url().clone())
+    }
+
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id.as_str() == id)
+    }
+
+    /// Hosts that may be fetched for this source.
+    pub fn hosts(&self) -> Vec<String> {
+        if self.allowed_hosts.is_empty() {
+            self.base_url().host_str().map(str::to_string).into_iter().collect()
+        } else {
+            self.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
+        }
+    }
+}
+
+/// `[[sources.sections]]`: one category list of the portal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub id: Slug,
+    pub name: String,
+    /// Relative to the source's `base_url`.
+    pub list_url: String,
+}
+
+/// `[sources.list]`: selectors for a category list page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListProfile {
+    pub item: Css,
+    pub link: Css,
+    pub published: Option<Css>,
+    pub summary: Option<Css>,
+    pub next_page: Option<Css>,
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+}
+
+/// `[sources.article]`: selectors for an article page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleProfile {
+    pub title: Css,
+    pub published: Option<Css>,
+    pub summary: Option<Css>,
+    pub body: Css,
+    pub category: Option<Css>,
+    pub credit: Option<Css>,
+    pub attachments: Option<Css>,
+    #[serde(default)]
+    pub remove: Vec<Css>,
+    #[serde(default)]
+    pub date_formats: Vec<DateFormat>,
+}
+
+impl Config {
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.id.as_str() == id)
+    }
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+    parse(&text, &file)
+}
+
+/// Parses and validates config text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+    let invalid = |key: String, span: Option<std::ops::Range<usize>>, message: String| {
+        let line = span.map(|s| error::line_of(text, s.start));
+        ConfigError::Invalid { file: file.to_string(), line, key, message }
+    };
+    let deserializer = toml::Deserializer::parse(text)
+        .map_err(|err| invalid(String::new(), err.span(), err.message().trim().to_string()))?;
+    let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let key = if path == "." { String::new() } else { path };
+        let inner = err.into_inner();
+        let line = inner.span().or_else(|| error::span_of(text, &key));
+        invalid(key, line, inner.message().trim().to_string())
+    })?;
+    validate(&config).map_err(|(key, message)| {
+        let span = error::span_of(text, &key);
+        invalid(key, span, message)
+    })?;
+    Ok(config)
+}
+
+/// Checks that span several keys; returns the key at fault and what is wrong.
+fn validate(config: &Config) -> Result<(), (String, String)> {
+    if config.sources.is_empty() {
+        return Err(("sources".into(), "expected at least one [[sources]] table".into()));
+    }
+    for (i, source) in config.sources.iter().enumerate() {
+        let key = |k: &str| format!("sources[{i}].{k}");
+        if config.sources[..i].iter().any(|s| s.id == source.id) {
+            return Err((key("id"), format!("source id {:?} is used twice", source.id.as_str())));
+        }
+        if source.name.trim().is_empty() {
+            return Err((key("name"), "expected a non-empty name".into()));
+        }
+        if source.language.trim().is_empty() {
+            return Err((key("language"), "expected a language tag such as \"vi\"".into()));
+        }
+        if !source.allowed_hosts.is_empty() {
+            let host = source.base_url().host_str().unwrap_or_default().to_ascii_lowercase();
+            if !source.hosts().contains(&host) {
+                return Err((key("allowed_hosts"), format!("must include base_url's host {host:?}")));
+            }
+        }
+        if source.sections.is_empty() {
+            return Err((key("sections"), "expected at least one [[sources.sections]] table".into()));
+        }
+        for (j, section) in source.sections.iter().enumerate() {
+            let key = |k: &str| format!("sources[{i}].sections[{j}].{k}");
+            if source.sections[..j].iter().any(|s| s.id == section.id) {
+                return Err((key("id"), format!("section id {:?} is used twice", section.id.as_str())));
+            }
+            match source.base_url().join(&section.list_url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err((key("list_url"), format!("expected a URL relative to base_url, got {:?}", section.list_url)));
+                }
+            }
+        }
+        if source.list.max_pages == 0 {
+            return Err((key("list.max_pages"), "expected at least 1".into()));
+        }
+    }
+    let crawler = &config.crawler;
+    if crawler.max_concurrency_per_host == 0 {
+        return Err(("crawler.max_concurrency_per_host".into(), "expected at least 1".into()));
+    }
+    if crawler.timeout_secs == 0 {
+        return Err(("crawler.timeout_secs".into(), "expected at least 1".into()));
+    }
+    if crawler.max_page_bytes == 0 {
+        return Err(("crawler.max_page_bytes".into(), "expected at least 1".into()));
+    }
+    Ok(())
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN.parse().expect("DEFAULT_LISTEN is a socket address")
+}
+
+fn default_storage_path() -> PathBuf {
+    PathBuf::from(DEFAULT_STORAGE_PATH)
+}
+
+fn default_schedule() -> Schedule {
+    Schedule::try_from(DEFAULT_SCHEDULE.to_string()).expect("DEFAULT_SCHEDULE is a valid schedule")
+}
+
+fn default_max_pages() -> u32 {
+    DEFAULT_MAX_PAGES
+}

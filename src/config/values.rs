@@ -1,0 +1,161 @@
+//! Typed config values that validate themselves while the TOML is read, so a bad value is
+//! reported with the line it stands on.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// An identifier used in URLs and article ids: `[a-z0-9-]+`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let valid = !value.is_empty()
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            Ok(Slug(value))
+        } else {
+            Err(format!(
+                "expected an id of lowercase letters, digits and '-' ([a-z0-9-]+), got {value:?}"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A CSS selector, compiled when the config is read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Css {
+    text: String,
+    selector: scraper::Selector,
+}
+
+impl Css {
+    pub fn selector(&self) -> &scraper::Selector {
+        &self.selector
+    }
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl TryFrom<String> for Css {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match scraper::Selector::parse(&text) {
+            Ok(selector) => Ok(Css { text, selector }),
+            Err(err) => Err(format!("invalid CSS selector {text:?}: {err}")),
+        }
+    }
+}
+
+impl fmt::Display for Css {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// An IANA time zone such as `Asia/Ho_Chi_Minh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TryFrom<String> for TimeZone {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        chrono_tz::Tz::from_str(&value)
+            .map(TimeZone)
+            .map_err(|_| format!("expected an IANA time zone such as \"Asia/Ho_Chi_Minh\", got {value:?}"))
+    }
+}
+
+/// A cron expression with a seconds field first (6 or 7 fields).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Schedule {
+    text: String,
+    schedule: cron::Schedule,
+}
+
+impl Schedule {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+    pub fn cron(&self) -> &cron::Schedule {
+        &self.schedule
+    }
+}
+
+impl TryFrom<String> for Schedule {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let fields = text.split_whitespace().count();
+        if fields == 5 {
+            return Err(format!(
+                "expected 6 fields (sec min hour day month weekday), got 5: this looks like a crontab \
+                 line; write \"0 {}\" to run at second 0 (note: weekdays count from 1 = Sunday here, \
+                 names such as Mon-Fri are safer)",
+                text.trim()
+            ));
+        }
+        if !(6..=7).contains(&fields) {
+            return Err(format!(
+                "expected 6 fields (sec min hour day month weekday) and an optional year, got {fields}"
+            ));
+        }
+        match cron::Schedule::from_str(&text) {
+            Ok(schedule) => Ok(Schedule { text, schedule }),
+            Err(err) => Err(format!("invalid cron expression {text:?}: {err}")),
+        }
+    }
+}
+
+/// An absolute http or https URL.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct HttpUrl(pub url::Url);
+
+impl TryFrom<String> for HttpUrl {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let url = url::Url::parse(&value)
+            .map_err(|err| format!("expected an absolute http(s) URL, got {value:?}: {err}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!("expected an absolute http(s) URL, got {value:?}"));
+        }
+        Ok(HttpUrl(url))
+    }
+}
+
+/// A chrono format string, checked when the config is read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DateFormat(pub String);
+
+impl TryFrom<String> for DateFormat {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match chrono::format::StrftimeItems::new(&value).parse() {
+            Ok(_) => Ok(DateFormat(value)),
+            Err(_) => Err(format!("invalid chrono date format {value:?}")),
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! Reading an article body into clean blocks: legacy markup (`<font>`, `<br><br>`, layout
+//! tables, spacer paragraphs) becomes paragraphs, figures with captions, tables and lists.
+//! URLs are kept as written; normalisation resolves them.
+
+use std::collections::HashSet;
+
+use ego_tree::NodeId;
+use scraper::{ElementRef, Node};
+
+/// A block of body content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Paragraph(Inline),
+    Heading(u8, Inline),
+    Figure(Figure),
+    Table(Vec<Row>),
+    List { ordered: bool, items: Vec<Vec<Block>> },
+    Quote(Vec<Block>),
+}
+
+/// Inline content: markup of the allowed inline tags, and its plain text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inline {
+    pub html: String,
+    pub text: String,
+    /// Letters outside and inside `<em>`/`<i>`: a paragraph all in italics may be a caption.
+    plain_letters: usize,
+    emphasis_letters: usize,
+}
+
+impl Inline {
+    fn is_emphasis_only(&self) -> bool {
+        self.plain_letters == 0 && self.emphasis_letters > 0
+    }
+}
+
+/// An image, with the caption the page puts next to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub src: String,
+    pub alt: String,
+    pub caption: Option<Inline>,
+}
+
+/// A data table row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub header: bool,
+    pub blocks: Vec<Block>,
+}
+
+/// Elements whose content is never article text.
+const SKIPPED: &[&str] = &[
+    "script", "style", "noscript", "iframe", "object", "embed", "video", "audio", "form", "input",
+    "button", "select", "textarea", "svg", "canvas", "template", "head", "title", "meta", "link",
+];
+
+/// Elements that end a paragraph.
+const BLOCKS: &[&str] = &[
+    "p", "div", "center", "section", "article", "main", "header", "footer", "aside", "address",
+    "pre", "dl", "dt", "dd", "nav", "hr", "li", "tr", "td", "th", "tbody", "thead", "tfoot",
+    "caption", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6",
+];
+
+/// The longest text taken as an image caption.
+const MAX_CAPTION_CHARS: usize = 400;
+
+/// Reads the children of `root` into blocks, skipping the subtrees in `removed`.
+pub fn blocks(root: ElementRef<'_>, removed: &HashSet<NodeId>) -> Vec<Block> {
+    let mut walker = Walker::new(removed);
+    walker.children(root);
+    walker.finish()
+}
+
+/// The text of an element: `<br>` and block edges as spaces, skipped content left out.
+pub fn text(root: ElementRef<'_>, removed: &HashSet<NodeId>) -> String {
+    let mut out = String::new();
+    collect_text(root, removed, &mut out);
+    out
+}
+
+fn collect_text(element: ElementRef<'_>, removed: &HashSet<NodeId>, out: &mut String) {
+    for child in element.children() {
+        match child.value() {
+            Node::Text(text) => out.push_str(text),
+            Node::Element(el) => {
+                let name = el.name();
+                if removed.contains(&child.id()) || SKIPPED.contains(&name) {
+                    continue;
+                }
+                if name == "br" || BLOCKS.contains(&name) {
+                    out.push(' ');
+                }
+                if let Some(child) = ElementRef::wrap(child) {
+                    collect_text(child, removed, out);
+                }
+                if BLOCKS.contains(&name) {
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+struct OpenTag {
+    open: String,
+    name: &'static str,
+    emitted: bool,
+}
+
+struct Walker<'r> {
+    removed: &'r HashSet<NodeId>,
+    blocks: Vec<Block>,
+    para: Inline,
+    open: Vec<OpenTag>,
+    emphasis: usize,
+    pending_breaks: usize,
+}
+
+impl<'r> Walker<'r> {
+    fn new(removed: &'r HashSet<NodeId>) -> Self {
+        Walker { removed, blocks: Vec::new(), para: Inline::default(), open: Vec::new(), emphasis: 0, pending_breaks: 0 }
+    }
+
+    fn finish(mut self) -> Vec<Block> {
+        self.flush();
+        attach_captions(self.blocks)
+    }
+
+    /// A walker for nested content (cells, list items, quotes), sharing the skip set.
+    fn nested(&self, root: ElementRef<'_>) -> Vec<Block> {
+        blocks(root, self.removed)
+    }
+
+    fn children(&mut self, element: ElementRef<'_>) {
+        for child in element.children() {
+            match child.value() {
+                Node::Text(text) => self.text(text),
+                Node::Element(_) => {
+                    if let Some(child) = ElementRef::wrap(child) {
+                        self.element(child);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn element(&mut self, element: ElementRef<'_>) {
+        if self.removed.contains(&element.id()) {
+            return;
+        }
+        let name = element.value().name();
+        if SKIPPED.contains(&name) {
+            return;
+        }
+        match name {
+            "br" => self.pending_breaks += 1,
+            "img" => self.image(element),
+            "a" => self.link(element),
+            "strong" | "b" | "u" => self.inline_tag(element, tag_name(name), false),
+            "em" | "i" => self.inline_tag(element, tag_name(name), true),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self.heading(element, name),
+            "ul" | "ol" => self.list(element, name == "ol"),
+            "blockquote" => {
+                self.flush();
+                let inner = self.nested(element);
+                if !inner.is_empty() {
+                    self.blocks.push(Block::Quote(inner));
+                }
+            }
+            "table" => self.table(element),
+            "figure" => self.figure(element),
+            _ if BLOCKS.contains(&name) => {
+                self.flush();
+                self.children(element);
+                self.flush();
+            }
+            _ => self.children(element),
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        if text.chars().all(char::is_whitespace) {
+            if !self.para.text.is_empty() {
+                self.para.text.push(' ');
+                self.para.html.push(' ');
+            }
+            return;
+        }
+        match self.pending_breaks {
+            0 => {}
+            1 => self.line_break(),
+            _ => self.flush(),
+        }
+        self.pending_breaks = 0;
+        self.open_tags();
+        let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
+        if self.emphasis > 0 {
+            self.para.emphasis_letters += letters;
+        } else {
+            self.para.plain_letters += letters;
+        }
+        self.para.text.push_str(text);
+        escape_into(&mut self.para.html, text);
+    }
+
+    fn line_break(&mut self) {
+        if !self.para.text.is_empty() {
+            self.para.html.push_str("<br>");
+            self.para.text.push(' ');
+        }
+    }
+
+    /// Writes the opening tags of the inline elements the current text stands in.
+    fn open_tags(&mut self) {
+        for tag in self.open.iter_mut().filter(|t| !t.emitted) {
+            self.para.html.push_str(&tag.open);
+            tag.emitted = true;
+        }
+    }
+
+    fn inline_tag(&mut self, element: ElementRef<'_>, name: &'static str, emphasis: bool) {
+        self.inline(element, format!("<{name}>"), name, emphasis);
+    }
+
+    fn inline(&mut self, element: ElementRef<'_>, open: String, name: &'static str, emphasis: bool) {
+        self.open.push(OpenTag { open, name, emitted: false });
+        self.emphasis += usize::from(emphasis);
+        self.children(element);
+        self.emphasis -= usize::from(emphasis);
+        if let Some(tag) = self.open.pop()
+            && tag.emitted
+        {
+            self.para.html.push_str("</");
+            self.para.html.push_str(tag.name);
+            self.para.html.push('>');
+        }
+    }
+
+    fn link(&mut self, element: ElementRef<'_>) {
+        let href = element.value().attr("href").map(str::trim).unwrap_or_default();
+        let usable = !href.is_empty()
+            && !href.starts_with('#')
+            && !href.to_ascii_lowercase().starts_with("javascript:");
+        let holds_image = element.descendants().any(|n| n.value().as_element().is_some_and(|e| e.name() == "img"));
+        if usable && !holds_image {
+            let mut open = String::from("<a href=\"");
+            escape_into(&mut open, href);
+            open.push_str("\">");
+            self.inline(element, open, "a", false);
+        } else {
+            self.children(element);
+        }
+    }
+
+    fn image(&mut self, element: ElementRef<'_>) {
+        let el = element.value();
+        let src = [el.attr("src"), el.attr("data-src"), el.attr("data-original")]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|s| !s.is_empty());
+        let Some(src) = src else { return };
+        self.flush();
+        let alt = el.attr("alt").unwrap_or_default().to_string();
+        self.blocks.push(Block::Figure(Figure { src: src.to_string(), alt, caption: None }));
+    }
+
+    fn heading(&mut self, element: ElementRef<'_>, name: &str) {
+        self.flush();
+        let start = self.blocks.len();
+        self.children(element);
+        self.flush();
+        // h1 is the page's title; inside a body it is demoted to h2.
+        let level = name[1..].parse::<u8>().unwrap_or(2).max(2);
+        for block in &mut self.blocks[start..] {
+            if let Block::Paragraph(inline) = block {
+                *block = Block::Heading(level, std::mem::take(inline));
+            }
+        }
+    }
+
+    fn list(&mut self, element: ElementRef<'_>, ordered: bool) {
+        self.flush();
+        let items: Vec<Vec<Block>> = element
+            .children()
+            .filter_map(ElementRef::wrap)
+            .filter(|child| !self.removed.contains(&child.id()))
+            .map(|child| if child.value().name() == "li" { self.nested(child) } else { blocks_of_element(child, self.removed) })
+            .filter(|item| !item.is_empty())
+            .collect();
+        if !items.is_empty() {
+            self.blocks.push(Block::List { ordered, items });
+        }
+    }
+
+    fn figure(&mut self, element: ElementRef<'_>) {
+        let image = find_element(element, "img");
+        let caption = find_element(element, "figcaption").map(|c| self.nested(c));
+        match image {
+            Some(image) => {
+                self.image(image);
+                let caption = caption.and_then(|blocks| first_inline(&blocks));
+                if let (Some(caption), Some(Block::Figure(figure))) = (caption, self.blocks.last_mut()) {
+                    figure.caption = Some(caption);
+                }
+            }
+            None => {
+                self.flush();
+                self.children(element);
+                self.flush();
+            }
+        }
+    }
+
+    fn table(&mut self, element: ElementRef<'_>) {
+        self.flush();
+        let rows = rows_of(element);
+        let cells: Vec<Vec<ElementRef<'_>>> = rows.iter().map(|row| cells_of(*row)).collect();
+        if let Some(figure) = self.figure_table(&cells) {
+            self.blocks.push(Block::Figure(figure));
+            return;
+        }
+        let cell_count: usize = cells.iter().map(Vec::len).sum();
+        let layout = cell_count <= 1
+            || cells.iter().flatten().any(|cell| find_element(*cell, "table").is_some());
+        if layout {
+            for cell in cells.iter().flatten() {
+                let inner = self.nested(*cell);
+                self.blocks.extend(inner);
+            }
+            return;
+        }
+        let rows: Vec<Row> = cells
+            .iter()
+            .map(|row| Row {
+                cells: row
+                    .iter()
+                    .map(|cell| Cell { header: cell.value().name() == "th", blocks: self.nested(*cell) })
+                    .collect(),
+            })
+            .filter(|row| row.cells.iter().any(|cell| !cell.blocks.is_empty()))
+            .collect();
+        if !rows.is_empty() {
+            self.blocks.push(Block::Table(rows));
+        }
+    }
+
+    /// A two-row table with one image above a line of text: the portal's captioned image.
+    fn figure_table(&self, cells: &[Vec<ElementRef<'_>>]) -> Option<Figure> {
+        let [top, bottom] = cells else { return None };
+        let top_blocks: Vec<Block> = top.iter().flat_map(|c| self.nested(*c)).collect();
+        let bottom_blocks: Vec<Block> = bottom.iter().flat_map(|c| self.nested(*c)).collect();
+        let [Block::Figure(figure)] = top_blocks.as_slice() else { return None };
+        if bottom_blocks.iter().any(|b| !matches!(b, Block::Paragraph(_))) {
+            return None;
+        }
+        let caption = first_inline(&bottom_blocks)?;
+        Some(Figure { caption: Some(caption), ..figure.clone() })
+    }
+
+    /// Ends the current paragraph; an empty (spacer) paragraph is dropped.
+    fn flush(&mut self) {
+        self.pending_breaks = 0;
+        for tag in self.open.iter_mut().rev().filter(|t| t.emitted) {
+            self.para.html.push_str("</");
+            self.para.html.push_str(tag.name);
+            self.para.html.push('>');
+            tag.emitted = false;
+        }
+        let para = std::mem::take(&mut self.para);
+        if para.text.chars().any(|c| !c.is_whitespace()) {
+            self.blocks.push(Block::Paragraph(para));
+        }
+    }
+}
+
+fn blocks_of_element(element: ElementRef<'_>, removed: &HashSet<NodeId>) -> Vec<Block> {
+    let mut walker = Walker::new(removed);
+    walker.element(element);
+    walker.finish()
+}
+
+/// Joins a paragraph all in italics to the image just before it, as its caption.
+fn attach_captions(blocks: Vec<Block>) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        if let Block::Paragraph(inline) = &block
+            && inline.is_emphasis_only()
+            && inline.text.trim().chars().count() <= MAX_CAPTION_CHARS
+            && let Some(Block::Figure(figure)) = out.last_mut()
+            && figure.caption.is_none()
+        {
+            figure.caption = Some(inline.clone());
+            continue;
+        }
+        out.push(block);
+    }
+    out
+}
+
+/// The paragraphs of some blocks as one inline run, joined by line breaks.
+fn first_inline(blocks: &[Block]) -> Option<Inline> {
+    let mut inline: Option<Inline> = None;
+    for block in blocks {
+        if let Block::Paragraph(p) = block {
+            match &mut inline {
+                None => inline = Some(p.clone()),
+                Some(i) => {
+                    i.html.push_str("<br>");
+                    i.html.push_str(&p.html);
+                    i.text.push(' ');
+                    i.text.push_str(&p.text);
+                }
+            }
+        }
+    }
+    inline
+}
+
+/// The rows of a table, not those of tables nested in it.
+fn rows_of(table: ElementRef<'_>) -> Vec<ElementRef<'_>> {
+    let mut rows = Vec::new();
+    for child in table.children().filter_map(ElementRef::wrap) {
+        match child.value().name() {
+            "tr" => rows.push(child),
+            "thead" | "tbody" | "tfoot" => {
+                rows.extend(child.children().filter_map(ElementRef::wrap).filter(|r| r.value().name() == "tr"))
+            }
+            _ => {}
+        }
+    }
+    rows
+}
+
+fn cells_of(row: ElementRef<'_>) -> Vec<ElementRef<'_>> {
+    row.children().filter_map(ElementRef::wrap).filter(|c| matches!(c.value().name(), "td" | "th")).collect()
+}
+
+fn find_element<'a>(root: ElementRef<'a>, name: &str) -> Option<ElementRef<'a>> {
+    root.descendants().filter_map(ElementRef::wrap).skip(1).find(|e| e.value().name() == name)
+}
+
+fn tag_name(name: &str) -> &'static str {
+    match name {
+        "strong" => "strong",
+        "b" => "b",
+        "u" => "u",
+        "em" => "em",
+        _ => "i",
+    }
+}
+
+/// Escapes text for HTML content and double-quoted attribute values.
+pub fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            // A no-break space is layout, not content; serialisers would write it as `&nbsp;`.
+            '\u{A0}' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Pure extraction: a page's bytes and a source's profile in, the raw pieces of an article or a
+//! list page out. Nothing here touches the network or the archive.
+
+mod body;
+mod charset;
+
+use std::collections::HashSet;
+
+use ego_tree::NodeId;
+use scraper::{ElementRef, Html, Selector};
+use thiserror::Error;
+use url::Url;
+
+pub use body::{Block, Cell, Figure, Inline, Row, escape_into};
+pub use charset::decode;
+
+use crate::config::{Css, Source};
+use crate::model::Page;
+
+/// Why a page could not be read as what the profile describes.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ExtractError {
+    #[error("no element matches the {field} selector `{selector}`: the page is not a {kind} page of this source, or the profile is out of date")]
+    NoMatch { field: &'static str, selector: String, kind: &'static str },
+    #[error("the {field} selector `{selector}` matches, but the element has no text")]
+    Empty { field: &'static str, selector: String },
+    #[error("the list.link selector `{selector}` matches no link with an href in any of the {items} list items")]
+    NoLinks { selector: String, items: usize },
+}
+
+/// An article page as found, before normalisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawArticle {
+    /// The address the page was fetched from.
+    pub url: Url,
+    /// What relative URLs resolve against: `<base href>` or the page's address.
+    pub base: Url,
+    /// The encoding the page was decoded with.
+    pub charset: &'static str,
+    pub title: String,
+    pub published: Option<String>,
+    pub summary: Option<String>,
+    pub category: Option<String>,
+    pub credit: Option<String>,
+    pub body: Vec<Block>,
+    pub attachments: Vec<RawLink>,
+}
+
+/// A link as written in the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawLink {
+    pub href: String,
+    pub text: String,
+}
+
+/// A category list page as found, before normalisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawList {
+    pub url: Url,
+    pub base: Url,
+    pub items: Vec<RawListItem>,
+    pub next_page: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawListItem {
+    pub href: String,
+    pub title: String,
+    pub published: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// A parsed page with the profile's `remove` selectors applied.
+struct Document {
+    html: Html,
+    removed: HashSet<NodeId>,
+    base: Url,
+    charset: &'static str,
+}
+
+impl Document {
+    fn parse(page: &Page<'_>, remove: &[Css]) -> Document {
+        let (text, encoding) = decode(page.bytes, page.content_type);
+        let html = Html::parse_document(&text);
+        let mut removed = HashSet::new();
+        for css in remove {
+            removed.extend(html.select(css.selector()).map(|e| e.id()));
+        }
+        let base = base_url(&html, page.url);
+        Document { html, removed, base, charset: encoding.name() }
+    }
+
+    fn first(&self, css: &Css) -> Option<ElementRef<'_>> {
+        self.html.select(css.selector()).find(|e| !self.removed.contains(&e.id()))
+    }
+
+    /// The text of the first match of an optional selector.
+    fn text_of(&self, css: Option<&Css>) -> Option<String> {
+        css.and_then(|css| self.first(css)).map(|e| body::text(e, &self.removed))
+    }
+}
+
+/// Extracts an article page with the source's article profile.
+pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractError> {
+    let profile = &source.article;
+    let doc = Document::parse(page, &profile.remove);
+    let title_element = doc.first(&profile.title).ok_or_else(|| ExtractError::NoMatch {
+        field: "article.title",
+        selector: profile.title.to_string(),
+        kind: "article",
+    })?;
+    let title = body::text(title_element, &doc.removed);
+    if title.chars().all(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ExtractError::Empty { field: "article.title", selector: profile.title.to_string() });
+    }
+    let body_element = doc.first(&profile.body).ok_or_else(|| ExtractError::NoMatch {
+        field: "article.body",
+        selector: profile.body.to_string(),
+        kind: "article",
+    })?;
+    let attachments = match &profile.attachments {
+        Some(css) => links(&doc, css),
+        None => Vec::new(),
+    };
+    Ok(RawArticle {
+        url: page.url.clone(),
+        base: doc.base.clone(),
+        charset: doc.charset,
+        title,
+        published: doc.text_of(profile.published.as_ref()),
+        summary: doc.text_of(profile.summary.as_ref()),
+        category: doc.text_of(profile.category.as_ref()),
+        credit: doc.text_of(profile.credit.as_ref()),
+        body: body::blocks(body_element, &doc.removed),
+        attachments,
+    })
+}
+
+/// Extracts a category list page with the source's list profile.
+pub fn list(page: &Page<'_>, source: &Source) -> Result<RawList, ExtractError> {
+    let profile = &source.list;
+    let doc = Document::parse(page, &source.article.remove);
+    let mut found = 0;
+    let mut items = Vec::new();
+    for item in doc.html.select(profile.item.selector()) {
+        found += 1;
+        let Some(link) = item.select(profile.link.selector()).find(|a| a.value().attr("href").is_some()) else {
+            continue;
+        };
+        let within = |css: Option<&Css>| {
+            css.and_then(|css| item.select(css.selector()).next()).map(|e| body::text(e, &doc.removed))
+        };
+        items.push(RawListItem {
+            href: link.value().attr("href").unwrap_or_default().trim().to_string(),
+            title: body::text(link, &doc.removed),
+            published: within(profile.published.as_ref()),
+            summary: within(profile.summary.as_ref()),
+        });
+    }
+    if found == 0 {
+        return Err(ExtractError::NoMatch { field: "list.item", selector: profile.item.to_string(), kind: "list" });
+    }
+    if items.is_empty() {
+        return Err(ExtractError::NoLinks { selector: profile.link.to_string(), items: found });
+    }
+    let next_page = profile
+        .next_page
+        .as_ref()
+        .and_then(|css| doc.first(css))
+        .and_then(|a| a.value().attr("href"))
+        .map(|href| href.trim().to_string())
+        .filter(|href| !href.is_empty() && !href.starts_with('#') && !href.to_ascii_lowercase().starts_with("javascript:"));
+    Ok(RawList { url: page.url.clone(), base: doc.base.clone(), items, next_page })
+}
+
+/// The links an attachments selector picks: the matched `<a>`s, or the links inside the matches.
+fn links(doc: &Document, css: &Css) -> Vec<RawLink> {
+    static ANCHOR: std::sync::LazyLock<Selector> =
+        std::sync::LazyLock::new(|| Selector::parse("a[href]").expect("constant selector"));
+    let mut out = Vec::new();
+    for matched in doc.html.select(css.selector()).filter(|e| !doc.removed.contains(&e.id())) {
+        let anchors: Vec<ElementRef<'_>> =
+            if matched.value().name() == "a" { vec![matched] } else { matched.select(&ANCHOR).collect() };
+        for anchor in anchors {
+            if let Some(href) = anchor.value().attr("href") {
+                out.push(RawLink { href: href.trim().to_string(), text: body::text(anchor, &doc.removed) });
+            }
+        }
+    }
+    out
+}
+
+/// `<base href>` resolved against the page's address, or the address itself.
+fn base_url(html: &Html, url: &Url) -> Url {
+    static BASE: std::sync::LazyLock<Selector> =
+        std::sync::LazyLock::new(|| Selector::parse("base[href]").expect("constant selector"));
+    html.select(&BASE)
+        .next()
+        .and_then(|base| base.value().attr("href"))
+        .and_then(|href| url.join(href.trim()).ok())
+        .filter(|base| matches!(base.scheme(), "http" | "https"))
+        .unwrap_or_else(|| url.clone())
+}

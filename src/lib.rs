@@ -1,0 +1,22 @@
+//! gazette turns a legacy news portal that has no feed into clean feeds and a queryable archive.
+//!
+//! Data flows one way: [`extract`] reads a page with a source's profile, [`normalize`] turns what
+//! it found into an [`model::Article`] or [`model::ListPage`]. [`config`] describes the portals.
+
+pub mod config;
+pub mod extract;
+pub mod model;
+pub mod normalize;
+
+use config::Source;
+use model::{Article, ListPage, Page};
+
+/// Extracts and normalises one article page of `source`, listed in `section`.
+pub fn read_article(page: &Page<'_>, source: &Source, section: &str) -> Result<Article, extract::ExtractError> {
+    extract::article(page, source).map(|raw| normalize::article(&raw, source, section))
+}
+
+/// Extracts and normalises one list page of `source`.
+pub fn read_list(page: &Page<'_>, source: &Source) -> Result<ListPage, extract::ExtractError> {
+    extract::list(page, source).map(|raw| normalize::list(&raw, source))
+}

@@ -1,0 +1,116 @@
+//! Pure normalisation: raw extracted pieces in, a clean `Article` or `ListPage` out (NFC text,
+//! dates in the source's zone, sanitised body, absolute URLs, canonical URL and stable id).
+
+mod body;
+pub mod date;
+pub mod text;
+pub mod url;
+
+use sha2::{Digest, Sha256};
+
+pub use self::url::{article_id, canonical_url, resolve};
+use crate::config::Source;
+use crate::extract::{RawArticle, RawList};
+use crate::model::{Article, Attachment, ListItem, ListPage};
+
+/// The longest summary, in characters, `…` included.
+pub const SUMMARY_MAX_CHARS: usize = 300;
+
+/// Credit lines start with one of these; the prefix is not part of the credit.
+const CREDIT_PREFIXES: &[&str] = &["nguồn:", "nguồn :", "source:"];
+
+/// Normalises an extracted article of `source`, listed in `section`.
+pub fn article(raw: &RawArticle, source: &Source, section: &str) -> Article {
+    let canonical = canonical_url(&raw.url, source);
+    let id = article_id(&canonical, source);
+    let title = text::clean(&raw.title);
+    let published = raw
+        .published
+        .as_deref()
+        .and_then(|t| date::parse(&text::clean(t), source.tz(), &source.article.date_formats));
+    let body_html = body::html(&raw.body, &raw.base);
+    let body_text = body::paragraphs(&raw.body, &raw.base).join("\n\n");
+    let summary = text::clean_option(raw.summary.as_deref())
+        .or_else(|| body::first_paragraph(&raw.body))
+        .map(|s| text::shorten(&s, SUMMARY_MAX_CHARS))
+        .unwrap_or_default();
+    let mut attachments: Vec<Attachment> = Vec::new();
+    for link in &raw.attachments {
+        let Some(url) = resolve(&raw.base, &link.href) else { continue };
+        if attachments.iter().any(|a| a.url == url.as_str()) {
+            continue;
+        }
+        let title = text::clean_option(Some(&link.text)).unwrap_or_else(|| file_name(&url));
+        attachments.push(Attachment { url: url.to_string(), title });
+    }
+    let published_at = published.map(|p| p.at);
+    let content_hash = content_hash(&title, published_at.as_ref(), &body_text);
+    Article {
+        id,
+        source: source.id.to_string(),
+        section: section.to_string(),
+        url: canonical.to_string(),
+        title,
+        published: published_at,
+        published_inferred: published.is_some_and(|p| p.inferred),
+        category: text::clean_option(raw.category.as_deref()),
+        credit: credit(raw.credit.as_deref()),
+        summary,
+        images: body::images(&raw.body, &raw.base),
+        body_html,
+        body_text,
+        attachments,
+        content_hash,
+    }
+}
+
+/// Normalises an extracted list page; an article listed twice is kept once.
+pub fn list(raw: &RawList, source: &Source) -> ListPage {
+    let mut items: Vec<ListItem> = Vec::new();
+    for item in &raw.items {
+        let Some(url) = resolve(&raw.base, &item.href) else { continue };
+        let url = canonical_url(&url, source).to_string();
+        if items.iter().any(|i| i.url == url) {
+            continue;
+        }
+        let published = item
+            .published
+            .as_deref()
+            .and_then(|t| date::parse(&text::clean(t), source.tz(), &source.article.date_formats))
+            .map(|p| p.at);
+        items.push(ListItem {
+            url,
+            title: text::clean(&item.title),
+            published,
+            summary: text::clean_option(item.summary.as_deref()),
+        });
+    }
+    let next_page = raw.next_page.as_deref().and_then(|href| resolve(&raw.base, href)).map(|u| u.to_string());
+    ListPage { items, next_page }
+}
+
+/// Hex SHA-256 of what makes a revision: title, published instant and body text.
+pub fn content_hash(title: &str, published: Option<&chrono::DateTime<chrono::FixedOffset>>, body_text: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(title.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(published.map(|p| p.to_rfc3339()).unwrap_or_default().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body_text.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn credit(raw: Option<&str>) -> Option<String> {
+    let credit = text::clean_option(raw)?;
+    let lower = credit.to_lowercase();
+    let rest = CREDIT_PREFIXES
+        .iter()
+        .find(|prefix| lower.starts_with(*prefix))
+        .and_then(|prefix| credit.get(prefix.len()..))
+        .unwrap_or(&credit);
+    text::clean_option(Some(rest))
+}
+
+fn file_name(url: &::url::Url) -> String {
+    url.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).unwrap_or(url.as_str()).to_string()
+}

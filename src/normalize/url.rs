@@ -1,0 +1,60 @@
+//! Canonical article URLs and the ids derived from them.
+
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::config::Source;
+use crate::model::ArticleId;
+
+/// The article's identity: only the `canonical_query` keys (in the profile's order and
+/// spelling), no fragment. Without `canonical_query` every key is kept, sorted.
+pub fn canonical_url(url: &Url, source: &Source) -> Url {
+    let mut canonical = url.clone();
+    canonical.set_fragment(None);
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let kept: Vec<(String, String)> = match &source.canonical_query {
+        Some(keys) => keys
+            .iter()
+            .filter_map(|key| {
+                pairs.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| (key.clone(), value.clone()))
+            })
+            .collect(),
+        None => {
+            let mut all = pairs;
+            all.sort();
+            all
+        }
+    };
+    if kept.is_empty() {
+        canonical.set_query(None);
+    } else {
+        canonical.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    canonical
+}
+
+/// `<source>:<id_param value>` when the canonical URL has it, else `<source>:` and a hash of the
+/// canonical path and query (not the host, so a move to https or a new host keeps ids).
+pub fn article_id(canonical: &Url, source: &Source) -> ArticleId {
+    let from_param = source.id_param.as_ref().and_then(|param| {
+        canonical.query_pairs().find(|(name, _)| name.eq_ignore_ascii_case(param)).map(|(_, value)| value.into_owned())
+    });
+    match from_param.filter(|value| !value.is_empty()) {
+        Some(value) => ArticleId(format!("{}:{}", source.id, value)),
+        None => {
+            let mut target = canonical.path().to_string();
+            if let Some(query) = canonical.query() {
+                target.push('?');
+                target.push_str(query);
+            }
+            let digest = Sha256::digest(target.as_bytes());
+            ArticleId(format!("{}:{}", source.id, &hex::encode(digest)[..16]))
+        }
+    }
+}
+
+/// A link or image address made absolute; `None` for anything but http(s).
+pub fn resolve(base: &Url, href: &str) -> Option<Url> {
+    let url = base.join(href.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
