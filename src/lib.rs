@@ -12,7 +12,11 @@ use config::Source;
 use model::{Article, ListPage, Page};
 
 /// Extracts and normalises one article page of `source`, listed in `section`.
-pub fn read_article(page: &Page<'_>, source: &Source, section: &str) -> Result<Article, extract::ExtractError> {
+pub fn read_article(
+    page: &Page<'_>,
+    source: &Source,
+    section: &str,
+) -> Result<Article, extract::ExtractError> {
     extract::article(page, source).map(|raw| normalize::article(&raw, source, section))
 }
 

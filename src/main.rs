@@ -32,7 +32,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("gazette: {err:#}");
-            if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+            if err.downcast_ref::<ConfigError>().is_some()
+                || err.downcast_ref::<UsageError>().is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
@@ -50,14 +52,19 @@ fn extract(args: &ExtractArgs) -> anyhow::Result<()> {
             .ok_or_else(|| UsageError(format!("source {:?} has no section {id:?}", args.source)))?,
         None => &source.sections[0],
     };
-    let url = Url::parse(&args.url).map_err(|err| UsageError(format!("--url {:?}: {err}", args.url)))?;
+    let url =
+        Url::parse(&args.url).map_err(|err| UsageError(format!("--url {:?}: {err}", args.url)))?;
     let Some(file) = &args.file else {
         bail!(UsageError(
             "fetching --url over the network is not available yet: save the page and pass it with --file".into()
         ));
     };
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let page = Page { url: &url, content_type: args.content_type.as_deref(), bytes: &bytes };
+    let page = Page {
+        url: &url,
+        content_type: args.content_type.as_deref(),
+        bytes: &bytes,
+    };
     let json = if args.list {
         serde_json::to_string_pretty(&gazette::read_list(&page, source)?)?
     } else {
@@ -68,7 +75,11 @@ fn extract(args: &ExtractArgs) -> anyhow::Result<()> {
 
 fn check(path: &std::path::Path) -> anyhow::Result<()> {
     let config = config::load(path)?;
-    let mut out = format!("{}: ok, {} source(s)\n", path.display(), config.sources.len());
+    let mut out = format!(
+        "{}: ok, {} source(s)\n",
+        path.display(),
+        config.sources.len()
+    );
     for source in &config.sources {
         out.push_str(&format!(
             "source {} ({}): {} timezone {} language {} schedule \"{}\"\n",
@@ -80,7 +91,12 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
             source.schedule.as_str()
         ));
         for section in &source.sections {
-            out.push_str(&format!("  section {} ({}): {}\n", section.id, section.name, source.list_url(section)));
+            out.push_str(&format!(
+                "  section {} ({}): {}\n",
+                section.id,
+                section.name,
+                source.list_url(section)
+            ));
         }
     }
     print(out.trim_end())
@@ -89,7 +105,11 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
 fn find_source<'c>(config: &'c Config, id: &str) -> anyhow::Result<&'c config::Source> {
     config.source(id).ok_or_else(|| {
         let known: Vec<&str> = config.sources.iter().map(|s| s.id.as_str()).collect();
-        UsageError(format!("no source {id:?} in the config (it has: {})", known.join(", "))).into()
+        UsageError(format!(
+            "no source {id:?} in the config (it has: {})",
+            known.join(", ")
+        ))
+        .into()
     })
 }
 

@@ -6,9 +6,17 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("{file}: cannot read the config file: {source}")]
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{}", located(file, *line, key, message))]
-    Invalid { file: String, line: Option<usize>, key: String, message: String },
+    Invalid {
+        file: String,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
 }
 
 fn located(file: &str, line: Option<usize>, key: &str, message: &str) -> String {
@@ -16,13 +24,21 @@ fn located(file: &str, line: Option<usize>, key: &str, message: &str) -> String 
         Some(line) => format!("{file}:{line}"),
         None => file.to_string(),
     };
-    if key.is_empty() { format!("{place}: {message}") } else { format!("{place}: {key}: {message}") }
+    if key.is_empty() {
+        format!("{place}: {message}")
+    } else {
+        format!("{place}: {key}: {message}")
+    }
 }
 
 /// 1-based line number of a byte offset.
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The span of a key path such as `sources[0].sections[1].id` in the document, or of the
@@ -36,13 +52,18 @@ pub(super) fn span_of(text: &str, path: &str) -> Option<std::ops::Range<usize>> 
             Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (part, None),
         };
-        let Some((key, item)) = table.get_key_value(name) else { return span };
+        let Some((key, item)) = table.get_key_value(name) else {
+            return span;
+        };
         span = key.span().or(span.clone());
         let next: Option<&dyn toml_edit::TableLike> = match index {
-            Some(index) => item.as_array_of_tables().and_then(|a| a.get(index)).map(|t| {
-                span = t.span().or(span.clone());
-                t as &dyn toml_edit::TableLike
-            }),
+            Some(index) => item
+                .as_array_of_tables()
+                .and_then(|a| a.get(index))
+                .map(|t| {
+                    span = t.span().or(span.clone());
+                    t as &dyn toml_edit::TableLike
+                }),
             None => item.as_table_like(),
         };
         match next {

@@ -51,7 +51,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: default_listen(), public_url: None }
+        ServerConfig {
+            listen: default_listen(),
+            public_url: None,
+        }
     }
 }
 
@@ -76,7 +79,9 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { path: default_storage_path() }
+        StorageConfig {
+            path: default_storage_path(),
+        }
     }
 }
 
@@ -142,7 +147,9 @@ impl Source {
     /// The absolute address of a section's first list page.
     pub fn list_url(&self, section: &Section) -> Url {
         // Checked when the config was loaded, so the join cannot fail here.
-        self.base_url().join(&section.list_url).unwrap_or_else(|_| self.base_url().clone())
+        self.base_url()
+            .join(&section.list_url)
+            .unwrap_or_else(|_| self.base_url().clone())
     }
 
     pub fn section(&self, id: &str) -> Option<&Section> {
@@ -152,9 +159,16 @@ impl Source {
     /// Hosts that may be fetched for this source.
     pub fn hosts(&self) -> Vec<String> {
         if self.allowed_hosts.is_empty() {
-            self.base_url().host_str().map(str::to_string).into_iter().collect()
+            self.base_url()
+                .host_str()
+                .map(str::to_string)
+                .into_iter()
+                .collect()
         } else {
-            self.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
+            self.allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
         }
     }
 }
@@ -208,7 +222,10 @@ impl Config {
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        file: file.clone(),
+        source,
+    })?;
     parse(&text, &file)
 }
 
@@ -216,7 +233,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let invalid = |key: String, span: Option<std::ops::Range<usize>>, message: String| {
         let line = span.map(|s| error::line_of(text, s.start));
-        ConfigError::Invalid { file: file.to_string(), line, key, message }
+        ConfigError::Invalid {
+            file: file.to_string(),
+            line,
+            key,
+            message,
+        }
     };
     let deserializer = toml::Deserializer::parse(text)
         .map_err(|err| invalid(String::new(), err.span(), err.message().trim().to_string()))?;
@@ -237,37 +259,65 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 /// Checks that span several keys; returns the key at fault and what is wrong.
 fn validate(config: &Config) -> Result<(), (String, String)> {
     if config.sources.is_empty() {
-        return Err(("sources".into(), "expected at least one [[sources]] table".into()));
+        return Err((
+            "sources".into(),
+            "expected at least one [[sources]] table".into(),
+        ));
     }
     for (i, source) in config.sources.iter().enumerate() {
         let key = |k: &str| format!("sources[{i}].{k}");
         if config.sources[..i].iter().any(|s| s.id == source.id) {
-            return Err((key("id"), format!("source id {:?} is used twice", source.id.as_str())));
+            return Err((
+                key("id"),
+                format!("source id {:?} is used twice", source.id.as_str()),
+            ));
         }
         if source.name.trim().is_empty() {
             return Err((key("name"), "expected a non-empty name".into()));
         }
         if source.language.trim().is_empty() {
-            return Err((key("language"), "expected a language tag such as \"vi\"".into()));
+            return Err((
+                key("language"),
+                "expected a language tag such as \"vi\"".into(),
+            ));
         }
         if !source.allowed_hosts.is_empty() {
-            let host = source.base_url().host_str().unwrap_or_default().to_ascii_lowercase();
+            let host = source
+                .base_url()
+                .host_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             if !source.hosts().contains(&host) {
-                return Err((key("allowed_hosts"), format!("must include base_url's host {host:?}")));
+                return Err((
+                    key("allowed_hosts"),
+                    format!("must include base_url's host {host:?}"),
+                ));
             }
         }
         if source.sections.is_empty() {
-            return Err((key("sections"), "expected at least one [[sources.sections]] table".into()));
+            return Err((
+                key("sections"),
+                "expected at least one [[sources.sections]] table".into(),
+            ));
         }
         for (j, section) in source.sections.iter().enumerate() {
             let key = |k: &str| format!("sources[{i}].sections[{j}].{k}");
             if source.sections[..j].iter().any(|s| s.id == section.id) {
-                return Err((key("id"), format!("section id {:?} is used twice", section.id.as_str())));
+                return Err((
+                    key("id"),
+                    format!("section id {:?} is used twice", section.id.as_str()),
+                ));
             }
             match source.base_url().join(&section.list_url) {
                 Ok(url) if matches!(url.scheme(), "http" | "https") => {}
                 _ => {
-                    return Err((key("list_url"), format!("expected a URL relative to base_url, got {:?}", section.list_url)));
+                    return Err((
+                        key("list_url"),
+                        format!(
+                            "expected a URL relative to base_url, got {:?}",
+                            section.list_url
+                        ),
+                    ));
                 }
             }
         }
@@ -277,19 +327,27 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
     }
     let crawler = &config.crawler;
     if crawler.max_concurrency_per_host == 0 {
-        return Err(("crawler.max_concurrency_per_host".into(), "expected at least 1".into()));
+        return Err((
+            "crawler.max_concurrency_per_host".into(),
+            "expected at least 1".into(),
+        ));
     }
     if crawler.timeout_secs == 0 {
         return Err(("crawler.timeout_secs".into(), "expected at least 1".into()));
     }
     if crawler.max_page_bytes == 0 {
-        return Err(("crawler.max_page_bytes".into(), "expected at least 1".into()));
+        return Err((
+            "crawler.max_page_bytes".into(),
+            "expected at least 1".into(),
+        ));
     }
     Ok(())
 }
 
 fn default_listen() -> SocketAddr {
-    DEFAULT_LISTEN.parse().expect("DEFAULT_LISTEN is a socket address")
+    DEFAULT_LISTEN
+        .parse()
+        .expect("DEFAULT_LISTEN is a socket address")
 }
 
 fn default_storage_path() -> PathBuf {

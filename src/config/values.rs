@@ -81,9 +81,9 @@ pub struct TimeZone(pub chrono_tz::Tz);
 impl TryFrom<String> for TimeZone {
     type Error = String;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        chrono_tz::Tz::from_str(&value)
-            .map(TimeZone)
-            .map_err(|_| format!("expected an IANA time zone such as \"Asia/Ho_Chi_Minh\", got {value:?}"))
+        chrono_tz::Tz::from_str(&value).map(TimeZone).map_err(|_| {
+            format!("expected an IANA time zone such as \"Asia/Ho_Chi_Minh\", got {value:?}")
+        })
     }
 }
 

@@ -14,7 +14,10 @@ pub enum Block {
     Heading(u8, Inline),
     Figure(Figure),
     Table(Vec<Row>),
-    List { ordered: bool, items: Vec<Vec<Block>> },
+    List {
+        ordered: bool,
+        items: Vec<Vec<Block>>,
+    },
     Quote(Vec<Block>),
 }
 
@@ -62,9 +65,37 @@ const SKIPPED: &[&str] = &[
 
 /// Elements that end a paragraph.
 const BLOCKS: &[&str] = &[
-    "p", "div", "center", "section", "article", "main", "header", "footer", "aside", "address",
-    "pre", "dl", "dt", "dd", "nav", "hr", "li", "tr", "td", "th", "tbody", "thead", "tfoot",
-    "caption", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6",
+    "p",
+    "div",
+    "center",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "address",
+    "pre",
+    "dl",
+    "dt",
+    "dd",
+    "nav",
+    "hr",
+    "li",
+    "tr",
+    "td",
+    "th",
+    "tbody",
+    "thead",
+    "tfoot",
+    "caption",
+    "figcaption",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
 ];
 
 /// The longest text taken as an image caption.
@@ -125,7 +156,14 @@ struct Walker<'r> {
 
 impl<'r> Walker<'r> {
     fn new(removed: &'r HashSet<NodeId>) -> Self {
-        Walker { removed, blocks: Vec::new(), para: Inline::default(), open: Vec::new(), emphasis: 0, pending_breaks: 0 }
+        Walker {
+            removed,
+            blocks: Vec::new(),
+            para: Inline::default(),
+            open: Vec::new(),
+            emphasis: 0,
+            pending_breaks: 0,
+        }
     }
 
     fn finish(mut self) -> Vec<Block> {
@@ -230,8 +268,18 @@ impl<'r> Walker<'r> {
         self.inline(element, format!("<{name}>"), name, emphasis);
     }
 
-    fn inline(&mut self, element: ElementRef<'_>, open: String, name: &'static str, emphasis: bool) {
-        self.open.push(OpenTag { open, name, emitted: false });
+    fn inline(
+        &mut self,
+        element: ElementRef<'_>,
+        open: String,
+        name: &'static str,
+        emphasis: bool,
+    ) {
+        self.open.push(OpenTag {
+            open,
+            name,
+            emitted: false,
+        });
         self.emphasis += usize::from(emphasis);
         self.children(element);
         self.emphasis -= usize::from(emphasis);
@@ -245,11 +293,17 @@ impl<'r> Walker<'r> {
     }
 
     fn link(&mut self, element: ElementRef<'_>) {
-        let href = element.value().attr("href").map(str::trim).unwrap_or_default();
+        let href = element
+            .value()
+            .attr("href")
+            .map(str::trim)
+            .unwrap_or_default();
         let usable = !href.is_empty()
             && !href.starts_with('#')
             && !href.to_ascii_lowercase().starts_with("javascript:");
-        let holds_image = element.descendants().any(|n| n.value().as_element().is_some_and(|e| e.name() == "img"));
+        let holds_image = element
+            .descendants()
+            .any(|n| n.value().as_element().is_some_and(|e| e.name() == "img"));
         if usable && !holds_image {
             let mut open = String::from("<a href=\"");
             escape_into(&mut open, href);
@@ -262,15 +316,23 @@ impl<'r> Walker<'r> {
 
     fn image(&mut self, element: ElementRef<'_>) {
         let el = element.value();
-        let src = [el.attr("src"), el.attr("data-src"), el.attr("data-original")]
-            .into_iter()
-            .flatten()
-            .map(str::trim)
-            .find(|s| !s.is_empty());
+        let src = [
+            el.attr("src"),
+            el.attr("data-src"),
+            el.attr("data-original"),
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty());
         let Some(src) = src else { return };
         self.flush();
         let alt = el.attr("alt").unwrap_or_default().to_string();
-        self.blocks.push(Block::Figure(Figure { src: src.to_string(), alt, caption: None }));
+        self.blocks.push(Block::Figure(Figure {
+            src: src.to_string(),
+            alt,
+            caption: None,
+        }));
     }
 
     fn heading(&mut self, element: ElementRef<'_>, name: &str) {
@@ -293,7 +355,13 @@ impl<'r> Walker<'r> {
             .children()
             .filter_map(ElementRef::wrap)
             .filter(|child| !self.removed.contains(&child.id()))
-            .map(|child| if child.value().name() == "li" { self.nested(child) } else { blocks_of_element(child, self.removed) })
+            .map(|child| {
+                if child.value().name() == "li" {
+                    self.nested(child)
+                } else {
+                    blocks_of_element(child, self.removed)
+                }
+            })
             .filter(|item| !item.is_empty())
             .collect();
         if !items.is_empty() {
@@ -308,7 +376,9 @@ impl<'r> Walker<'r> {
             Some(image) => {
                 self.image(image);
                 let caption = caption.and_then(|blocks| first_inline(&blocks));
-                if let (Some(caption), Some(Block::Figure(figure))) = (caption, self.blocks.last_mut()) {
+                if let (Some(caption), Some(Block::Figure(figure))) =
+                    (caption, self.blocks.last_mut())
+                {
                     figure.caption = Some(caption);
                 }
             }
@@ -330,7 +400,10 @@ impl<'r> Walker<'r> {
         }
         let cell_count: usize = cells.iter().map(Vec::len).sum();
         let layout = cell_count <= 1
-            || cells.iter().flatten().any(|cell| find_element(*cell, "table").is_some());
+            || cells
+                .iter()
+                .flatten()
+                .any(|cell| find_element(*cell, "table").is_some());
         if layout {
             for cell in cells.iter().flatten() {
                 let inner = self.nested(*cell);
@@ -343,7 +416,10 @@ impl<'r> Walker<'r> {
             .map(|row| Row {
                 cells: row
                     .iter()
-                    .map(|cell| Cell { header: cell.value().name() == "th", blocks: self.nested(*cell) })
+                    .map(|cell| Cell {
+                        header: cell.value().name() == "th",
+                        blocks: self.nested(*cell),
+                    })
                     .collect(),
             })
             .filter(|row| row.cells.iter().any(|cell| !cell.blocks.is_empty()))
@@ -358,12 +434,20 @@ impl<'r> Walker<'r> {
         let [top, bottom] = cells else { return None };
         let top_blocks: Vec<Block> = top.iter().flat_map(|c| self.nested(*c)).collect();
         let bottom_blocks: Vec<Block> = bottom.iter().flat_map(|c| self.nested(*c)).collect();
-        let [Block::Figure(figure)] = top_blocks.as_slice() else { return None };
-        if bottom_blocks.iter().any(|b| !matches!(b, Block::Paragraph(_))) {
+        let [Block::Figure(figure)] = top_blocks.as_slice() else {
+            return None;
+        };
+        if bottom_blocks
+            .iter()
+            .any(|b| !matches!(b, Block::Paragraph(_)))
+        {
             return None;
         }
         let caption = first_inline(&bottom_blocks)?;
-        Some(Figure { caption: Some(caption), ..figure.clone() })
+        Some(Figure {
+            caption: Some(caption),
+            ..figure.clone()
+        })
     }
 
     /// Ends the current paragraph; an empty (spacer) paragraph is dropped.
@@ -431,9 +515,12 @@ fn rows_of(table: ElementRef<'_>) -> Vec<ElementRef<'_>> {
     for child in table.children().filter_map(ElementRef::wrap) {
         match child.value().name() {
             "tr" => rows.push(child),
-            "thead" | "tbody" | "tfoot" => {
-                rows.extend(child.children().filter_map(ElementRef::wrap).filter(|r| r.value().name() == "tr"))
-            }
+            "thead" | "tbody" | "tfoot" => rows.extend(
+                child
+                    .children()
+                    .filter_map(ElementRef::wrap)
+                    .filter(|r| r.value().name() == "tr"),
+            ),
             _ => {}
         }
     }
@@ -441,11 +528,17 @@ fn rows_of(table: ElementRef<'_>) -> Vec<ElementRef<'_>> {
 }
 
 fn cells_of(row: ElementRef<'_>) -> Vec<ElementRef<'_>> {
-    row.children().filter_map(ElementRef::wrap).filter(|c| matches!(c.value().name(), "td" | "th")).collect()
+    row.children()
+        .filter_map(ElementRef::wrap)
+        .filter(|c| matches!(c.value().name(), "td" | "th"))
+        .collect()
 }
 
 fn find_element<'a>(root: ElementRef<'a>, name: &str) -> Option<ElementRef<'a>> {
-    root.descendants().filter_map(ElementRef::wrap).skip(1).find(|e| e.value().name() == name)
+    root.descendants()
+        .filter_map(ElementRef::wrap)
+        .skip(1)
+        .find(|e| e.value().name() == name)
 }
 
 fn tag_name(name: &str) -> &'static str {

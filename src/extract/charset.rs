@@ -17,7 +17,9 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Enc
 fn detect(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, usize) {
     if let Some(encoding) = content_type.and_then(header_charset) {
         // A BOM that agrees with the header is still not text.
-        let bom = Encoding::for_bom(bytes).filter(|(e, _)| *e == encoding).map_or(0, |(_, n)| n);
+        let bom = Encoding::for_bom(bytes)
+            .filter(|(e, _)| *e == encoding)
+            .map_or(0, |(_, n)| n);
         return (html_compatible(encoding), bom);
     }
     if let Some((encoding, length)) = Encoding::for_bom(bytes) {
@@ -28,7 +30,10 @@ fn detect(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, usize
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
-    (detector.guess(Some(b"vn"), chardetng::Utf8Detection::Allow), 0)
+    (
+        detector.guess(Some(b"vn"), chardetng::Utf8Detection::Allow),
+        0,
+    )
 }
 
 /// The `charset` parameter of a Content-Type header.
@@ -53,7 +58,9 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
         if let Some(at) = find(tag, b"charset") {
             let value = tag[at + b"charset".len()..]
                 .iter()
-                .skip_while(|b| b.is_ascii_whitespace() || **b == b'=' || **b == b'"' || **b == b'\'')
+                .skip_while(|b| {
+                    b.is_ascii_whitespace() || **b == b'=' || **b == b'"' || **b == b'\''
+                })
                 .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
                 .copied()
                 .collect::<Vec<u8>>();
@@ -68,7 +75,11 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
 
 /// A page cannot really be UTF-16 if its declaration was readable as ASCII (HTML's rule).
 fn html_compatible(encoding: &'static Encoding) -> &'static Encoding {
-    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE { UTF_8 } else { encoding }
+    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+        UTF_8
+    } else {
+        encoding
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -88,7 +99,8 @@ mod tests {
 
     #[test]
     fn meta_http_equiv_is_read() {
-        let page = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1258\" />";
+        let page =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1258\" />";
         let (_, encoding) = decode(page, Some("text/html"));
         assert_eq!(encoding.name(), "windows-1258");
     }
@@ -102,7 +114,10 @@ mod tests {
 
     #[test]
     fn undeclared_utf8_vietnamese_is_guessed() {
-        let (text, encoding) = decode("<p>Ban Quản lý Khu kinh tế tỉnh Kiên Giang</p>".as_bytes(), None);
+        let (text, encoding) = decode(
+            "<p>Ban Quản lý Khu kinh tế tỉnh Kiên Giang</p>".as_bytes(),
+            None,
+        );
         assert_eq!(encoding, UTF_8);
         assert!(text.contains("Quản lý"));
     }

@@ -20,11 +20,22 @@ use crate::model::Page;
 /// Why a page could not be read as what the profile describes.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ExtractError {
-    #[error("no element matches the {field} selector `{selector}`: the page is not a {kind} page of this source, or the profile is out of date")]
-    NoMatch { field: &'static str, selector: String, kind: &'static str },
+    #[error(
+        "no element matches the {field} selector `{selector}`: the page is not a {kind} page of this source, or the profile is out of date"
+    )]
+    NoMatch {
+        field: &'static str,
+        selector: String,
+        kind: &'static str,
+    },
     #[error("the {field} selector `{selector}` matches, but the element has no text")]
-    Empty { field: &'static str, selector: String },
-    #[error("the list.link selector `{selector}` matches no link with an href in any of the {items} list items")]
+    Empty {
+        field: &'static str,
+        selector: String,
+    },
+    #[error(
+        "the list.link selector `{selector}` matches no link with an href in any of the {items} list items"
+    )]
     NoLinks { selector: String, items: usize },
 }
 
@@ -35,8 +46,8 @@ pub struct RawArticle {
     pub url: Url,
     /// What relative URLs resolve against: `<base href>` or the page's address.
     pub base: Url,
-    /// The encoding the page was decoded with.
-    pub charset: &'static str,
+    /// The encoding the page was decoded with, as a lowercase label (`utf-8`, `windows-1258`).
+    pub charset: String,
     pub title: String,
     pub published: Option<String>,
     pub summary: Option<String>,
@@ -75,7 +86,7 @@ struct Document {
     html: Html,
     removed: HashSet<NodeId>,
     base: Url,
-    charset: &'static str,
+    charset: String,
 }
 
 impl Document {
@@ -87,16 +98,24 @@ impl Document {
             removed.extend(html.select(css.selector()).map(|e| e.id()));
         }
         let base = base_url(&html, page.url);
-        Document { html, removed, base, charset: encoding.name() }
+        Document {
+            html,
+            removed,
+            base,
+            charset: encoding.name().to_ascii_lowercase(),
+        }
     }
 
     fn first(&self, css: &Css) -> Option<ElementRef<'_>> {
-        self.html.select(css.selector()).find(|e| !self.removed.contains(&e.id()))
+        self.html
+            .select(css.selector())
+            .find(|e| !self.removed.contains(&e.id()))
     }
 
     /// The text of the first match of an optional selector.
     fn text_of(&self, css: Option<&Css>) -> Option<String> {
-        css.and_then(|css| self.first(css)).map(|e| body::text(e, &self.removed))
+        css.and_then(|css| self.first(css))
+            .map(|e| body::text(e, &self.removed))
     }
 }
 
@@ -104,20 +123,27 @@ impl Document {
 pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractError> {
     let profile = &source.article;
     let doc = Document::parse(page, &profile.remove);
-    let title_element = doc.first(&profile.title).ok_or_else(|| ExtractError::NoMatch {
-        field: "article.title",
-        selector: profile.title.to_string(),
-        kind: "article",
-    })?;
+    let title_element = doc
+        .first(&profile.title)
+        .ok_or_else(|| ExtractError::NoMatch {
+            field: "article.title",
+            selector: profile.title.to_string(),
+            kind: "article",
+        })?;
     let title = body::text(title_element, &doc.removed);
     if title.chars().all(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ExtractError::Empty { field: "article.title", selector: profile.title.to_string() });
+        return Err(ExtractError::Empty {
+            field: "article.title",
+            selector: profile.title.to_string(),
+        });
     }
-    let body_element = doc.first(&profile.body).ok_or_else(|| ExtractError::NoMatch {
-        field: "article.body",
-        selector: profile.body.to_string(),
-        kind: "article",
-    })?;
+    let body_element = doc
+        .first(&profile.body)
+        .ok_or_else(|| ExtractError::NoMatch {
+            field: "article.body",
+            selector: profile.body.to_string(),
+            kind: "article",
+        })?;
     let attachments = match &profile.attachments {
         Some(css) => links(&doc, css),
         None => Vec::new(),
@@ -125,7 +151,7 @@ pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractEr
     Ok(RawArticle {
         url: page.url.clone(),
         base: doc.base.clone(),
-        charset: doc.charset,
+        charset: doc.charset.clone(),
         title,
         published: doc.text_of(profile.published.as_ref()),
         summary: doc.text_of(profile.summary.as_ref()),
@@ -144,24 +170,40 @@ pub fn list(page: &Page<'_>, source: &Source) -> Result<RawList, ExtractError> {
     let mut items = Vec::new();
     for item in doc.html.select(profile.item.selector()) {
         found += 1;
-        let Some(link) = item.select(profile.link.selector()).find(|a| a.value().attr("href").is_some()) else {
+        let Some(link) = item
+            .select(profile.link.selector())
+            .find(|a| a.value().attr("href").is_some())
+        else {
             continue;
         };
         let within = |css: Option<&Css>| {
-            css.and_then(|css| item.select(css.selector()).next()).map(|e| body::text(e, &doc.removed))
+            css.and_then(|css| item.select(css.selector()).next())
+                .map(|e| body::text(e, &doc.removed))
         };
         items.push(RawListItem {
-            href: link.value().attr("href").unwrap_or_default().trim().to_string(),
+            href: link
+                .value()
+                .attr("href")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             title: body::text(link, &doc.removed),
             published: within(profile.published.as_ref()),
             summary: within(profile.summary.as_ref()),
         });
     }
     if found == 0 {
-        return Err(ExtractError::NoMatch { field: "list.item", selector: profile.item.to_string(), kind: "list" });
+        return Err(ExtractError::NoMatch {
+            field: "list.item",
+            selector: profile.item.to_string(),
+            kind: "list",
+        });
     }
     if items.is_empty() {
-        return Err(ExtractError::NoLinks { selector: profile.link.to_string(), items: found });
+        return Err(ExtractError::NoLinks {
+            selector: profile.link.to_string(),
+            items: found,
+        });
     }
     let next_page = profile
         .next_page
@@ -169,8 +211,17 @@ pub fn list(page: &Page<'_>, source: &Source) -> Result<RawList, ExtractError> {
         .and_then(|css| doc.first(css))
         .and_then(|a| a.value().attr("href"))
         .map(|href| href.trim().to_string())
-        .filter(|href| !href.is_empty() && !href.starts_with('#') && !href.to_ascii_lowercase().starts_with("javascript:"));
-    Ok(RawList { url: page.url.clone(), base: doc.base.clone(), items, next_page })
+        .filter(|href| {
+            !href.is_empty()
+                && !href.starts_with('#')
+                && !href.to_ascii_lowercase().starts_with("javascript:")
+        });
+    Ok(RawList {
+        url: page.url.clone(),
+        base: doc.base.clone(),
+        items,
+        next_page,
+    })
 }
 
 /// The links an attachments selector picks: the matched `<a>`s, or the links inside the matches.
@@ -178,12 +229,22 @@ fn links(doc: &Document, css: &Css) -> Vec<RawLink> {
     static ANCHOR: std::sync::LazyLock<Selector> =
         std::sync::LazyLock::new(|| Selector::parse("a[href]").expect("constant selector"));
     let mut out = Vec::new();
-    for matched in doc.html.select(css.selector()).filter(|e| !doc.removed.contains(&e.id())) {
-        let anchors: Vec<ElementRef<'_>> =
-            if matched.value().name() == "a" { vec![matched] } else { matched.select(&ANCHOR).collect() };
+    for matched in doc
+        .html
+        .select(css.selector())
+        .filter(|e| !doc.removed.contains(&e.id()))
+    {
+        let anchors: Vec<ElementRef<'_>> = if matched.value().name() == "a" {
+            vec![matched]
+        } else {
+            matched.select(&ANCHOR).collect()
+        };
         for anchor in anchors {
             if let Some(href) = anchor.value().attr("href") {
-                out.push(RawLink { href: href.trim().to_string(), text: body::text(anchor, &doc.removed) });
+                out.push(RawLink {
+                    href: href.trim().to_string(),
+                    text: body::text(anchor, &doc.removed),
+                });
             }
         }
     }

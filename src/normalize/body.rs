@@ -12,8 +12,32 @@ use crate::model::Image;
 
 /// Tags a body may keep; everything else is unwrapped or dropped.
 const ALLOWED_TAGS: &[&str] = &[
-    "p", "br", "strong", "b", "em", "i", "u", "a", "img", "figure", "figcaption", "table", "thead",
-    "tbody", "tr", "th", "td", "ul", "ol", "li", "blockquote", "h2", "h3", "h4", "h5", "h6",
+    "p",
+    "br",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "a",
+    "img",
+    "figure",
+    "figcaption",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
 ];
 
 /// The body as sanitised HTML: only the allowed tags and attributes, every URL absolute.
@@ -21,8 +45,10 @@ pub fn html(blocks: &[Block], base: &Url) -> String {
     let mut markup = String::new();
     render(blocks, base, &mut markup);
     let tags: HashSet<&str> = ALLOWED_TAGS.iter().copied().collect();
-    let attributes: HashMap<&str, HashSet<&str>> =
-        HashMap::from([("a", HashSet::from(["href"])), ("img", HashSet::from(["src", "alt"]))]);
+    let attributes: HashMap<&str, HashSet<&str>> = HashMap::from([
+        ("a", HashSet::from(["href"])),
+        ("img", HashSet::from(["src", "alt"])),
+    ]);
     let clean = ammonia::Builder::empty()
         .tags(tags)
         .tag_attributes(attributes)
@@ -82,13 +108,19 @@ fn render_content(blocks: &[Block], base: &Url, out: &mut String) {
 }
 
 fn render_figure(figure: &Figure, base: &Url, out: &mut String) {
-    let Some(src) = resolve(base, &figure.src) else { return };
+    let Some(src) = resolve(base, &figure.src) else {
+        return;
+    };
     out.push_str("<figure><img src=\"");
     escape_into(out, src.as_str());
     out.push_str("\" alt=\"");
     escape_into(out, &clean(&figure.alt));
     out.push_str("\">");
-    if let Some(caption) = figure.caption.as_ref().filter(|c| !clean(&c.text).is_empty()) {
+    if let Some(caption) = figure
+        .caption
+        .as_ref()
+        .filter(|c| !clean(&c.text).is_empty())
+    {
         wrap(out, "figcaption", &caption.html);
     }
     out.push_str("</figure>");
@@ -126,7 +158,13 @@ fn collect_paragraphs(blocks: &[Block], base: &Url, out: &mut Vec<String>) {
             Block::Table(rows) => {
                 let lines: Vec<String> = rows
                     .iter()
-                    .map(|row| row.cells.iter().map(|cell| inline_text(&cell.blocks, base)).collect::<Vec<_>>().join(" | "))
+                    .map(|row| {
+                        row.cells
+                            .iter()
+                            .map(|cell| inline_text(&cell.blocks, base))
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    })
                     .collect();
                 out.push(lines.join("\n"));
             }
@@ -167,8 +205,15 @@ fn collect_images(blocks: &[Block], base: &Url, out: &mut Vec<Image>) {
         match block {
             Block::Figure(figure) => {
                 if let Some(url) = resolve(base, &figure.src) {
-                    let caption = figure.caption.as_ref().map(|c: &Inline| clean(&c.text)).filter(|c| !c.is_empty());
-                    out.push(Image { url: url.to_string(), caption });
+                    let caption = figure
+                        .caption
+                        .as_ref()
+                        .map(|c: &Inline| clean(&c.text))
+                        .filter(|c| !c.is_empty());
+                    out.push(Image {
+                        url: url.to_string(),
+                        caption,
+                    });
                 }
             }
             Block::Table(rows) => {

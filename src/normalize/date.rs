@@ -15,15 +15,18 @@ pub struct Published {
     pub inferred: bool,
 }
 
-static DAY_FIRST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|\D)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:\D|$)").expect("constant regex"));
-static YEAR_FIRST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|\D)(\d{4})-(\d{1,2})-(\d{1,2})(?:\D|$)").expect("constant regex"));
+static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\D)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:\D|$)").expect("constant regex")
+});
+static YEAR_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\D)(\d{4})-(\d{1,2})-(\d{1,2})(?:\D|$)").expect("constant regex")
+});
 static IN_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})").expect("constant regex")
 });
 static TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|\D)(\d{1,2})\s*(?::|h|giờ)\s*(\d{2})(?::(\d{2}))?(?:\D|$)").expect("constant regex")
+    Regex::new(r"(?i)(?:^|\D)(\d{1,2})\s*(?::|h|giờ)\s*(\d{2})(?::(\d{2}))?(?:\D|$)")
+        .expect("constant regex")
 });
 
 /// Reads a date from text: the profile's own formats first, then the built-in forms
@@ -34,42 +37,70 @@ pub fn parse(text: &str, tz: chrono_tz::Tz, formats: &[DateFormat]) -> Option<Pu
     if text.is_empty() {
         return None;
     }
-    formats.iter().find_map(|f| with_format(text, &f.0, tz)).or_else(|| recognise(text, tz))
+    formats
+        .iter()
+        .find_map(|f| with_format(text, &f.0, tz))
+        .or_else(|| recognise(text, tz))
 }
 
 fn with_format(text: &str, format: &str, tz: chrono_tz::Tz) -> Option<Published> {
     if let Ok(at) = DateTime::parse_from_str(text, format) {
-        return Some(Published { at, inferred: false });
+        return Some(Published {
+            at,
+            inferred: false,
+        });
     }
     if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-        return local(naive, tz).map(|at| Published { at, inferred: false });
+        return local(naive, tz).map(|at| Published {
+            at,
+            inferred: false,
+        });
     }
     let date = NaiveDate::parse_from_str(text, format).ok()?;
     local(date.and_time(NaiveTime::MIN), tz).map(|at| Published { at, inferred: true })
 }
 
 fn recognise(text: &str, tz: chrono_tz::Tz) -> Option<Published> {
-    let number = |caps: &regex::Captures<'_>, i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let (date, span) = [(&*IN_WORDS, [1, 2, 3]), (&*DAY_FIRST, [1, 2, 3]), (&*YEAR_FIRST, [3, 2, 1])]
-        .into_iter()
-        .find_map(|(regex, [d, m, y])| {
-            regex.captures_iter(text).find_map(|caps| {
-                let date = NaiveDate::from_ymd_opt(number(&caps, y)? as i32, number(&caps, m)?, number(&caps, d)?)?;
-                Some((date, caps.get(0)?.range()))
-            })
-        })?;
+    let number = |caps: &regex::Captures<'_>, i: usize| {
+        caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok())
+    };
+    let (date, span) = [
+        (&*IN_WORDS, [1, 2, 3]),
+        (&*DAY_FIRST, [1, 2, 3]),
+        (&*YEAR_FIRST, [3, 2, 1]),
+    ]
+    .into_iter()
+    .find_map(|(regex, [d, m, y])| {
+        regex.captures_iter(text).find_map(|caps| {
+            let date = NaiveDate::from_ymd_opt(
+                number(&caps, y)? as i32,
+                number(&caps, m)?,
+                number(&caps, d)?,
+            )?;
+            Some((date, caps.get(0)?.range()))
+        })
+    })?;
     // Look for the time outside the date, so its digits are not read twice.
     let rest = format!("{} {}", &text[..span.start], &text[span.end..]);
     let time = TIME.captures_iter(&rest).find_map(|caps| {
-        NaiveTime::from_hms_opt(number(&caps, 1)?, number(&caps, 2)?, caps.get(3).map_or(Some(0), |_| number(&caps, 3))?)
+        NaiveTime::from_hms_opt(
+            number(&caps, 1)?,
+            number(&caps, 2)?,
+            caps.get(3).map_or(Some(0), |_| number(&caps, 3))?,
+        )
     });
     let at = local(date.and_time(time.unwrap_or(NaiveTime::MIN)), tz)?;
-    Some(Published { at, inferred: time.is_none() })
+    Some(Published {
+        at,
+        inferred: time.is_none(),
+    })
 }
 
 /// A wall-clock time in the zone; the earlier instant when a DST change makes it ambiguous.
 fn local(naive: NaiveDateTime, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
-    tz.from_local_datetime(&naive).earliest().map(|at| at.fixed_offset())
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|at| at.fixed_offset())
 }
 
 #[cfg(test)]
@@ -99,7 +130,10 @@ mod tests {
 
     #[test]
     fn a_day_above_twelve_is_never_read_as_a_month() {
-        assert_eq!(at("(07:45 | 25/06/2020)"), Some(("2020-06-25T07:45:00+07:00".to_string(), false)));
+        assert_eq!(
+            at("(07:45 | 25/06/2020)"),
+            Some(("2020-06-25T07:45:00+07:00".to_string(), false))
+        );
         assert_eq!(at("31/02/2020"), None);
     }
 

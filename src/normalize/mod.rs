@@ -36,12 +36,17 @@ pub fn article(raw: &RawArticle, source: &Source, section: &str) -> Article {
         .unwrap_or_default();
     let mut attachments: Vec<Attachment> = Vec::new();
     for link in &raw.attachments {
-        let Some(url) = resolve(&raw.base, &link.href) else { continue };
+        let Some(url) = resolve(&raw.base, &link.href) else {
+            continue;
+        };
         if attachments.iter().any(|a| a.url == url.as_str()) {
             continue;
         }
         let title = text::clean_option(Some(&link.text)).unwrap_or_else(|| file_name(&url));
-        attachments.push(Attachment { url: url.to_string(), title });
+        attachments.push(Attachment {
+            url: url.to_string(),
+            title,
+        });
     }
     let published_at = published.map(|p| p.at);
     let content_hash = content_hash(&title, published_at.as_ref(), &body_text);
@@ -68,7 +73,9 @@ pub fn article(raw: &RawArticle, source: &Source, section: &str) -> Article {
 pub fn list(raw: &RawList, source: &Source) -> ListPage {
     let mut items: Vec<ListItem> = Vec::new();
     for item in &raw.items {
-        let Some(url) = resolve(&raw.base, &item.href) else { continue };
+        let Some(url) = resolve(&raw.base, &item.href) else {
+            continue;
+        };
         let url = canonical_url(&url, source).to_string();
         if items.iter().any(|i| i.url == url) {
             continue;
@@ -85,16 +92,29 @@ pub fn list(raw: &RawList, source: &Source) -> ListPage {
             summary: text::clean_option(item.summary.as_deref()),
         });
     }
-    let next_page = raw.next_page.as_deref().and_then(|href| resolve(&raw.base, href)).map(|u| u.to_string());
+    let next_page = raw
+        .next_page
+        .as_deref()
+        .and_then(|href| resolve(&raw.base, href))
+        .map(|u| u.to_string());
     ListPage { items, next_page }
 }
 
 /// Hex SHA-256 of what makes a revision: title, published instant and body text.
-pub fn content_hash(title: &str, published: Option<&chrono::DateTime<chrono::FixedOffset>>, body_text: &str) -> String {
+pub fn content_hash(
+    title: &str,
+    published: Option<&chrono::DateTime<chrono::FixedOffset>>,
+    body_text: &str,
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(title.as_bytes());
     hasher.update(b"\n");
-    hasher.update(published.map(|p| p.to_rfc3339()).unwrap_or_default().as_bytes());
+    hasher.update(
+        published
+            .map(|p| p.to_rfc3339())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     hasher.update(b"\n");
     hasher.update(body_text.as_bytes());
     hex::encode(hasher.finalize())
@@ -112,5 +132,9 @@ fn credit(raw: Option<&str>) -> Option<String> {
 }
 
 fn file_name(url: &::url::Url) -> String {
-    url.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).unwrap_or(url.as_str()).to_string()
+    url.path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|s| !s.is_empty())
+        .unwrap_or(url.as_str())
+        .to_string()
 }

@@ -14,7 +14,11 @@ pub fn clean_markup(text: &str) -> String {
     } else {
         text.to_string()
     };
-    if is_nfc_quick(stripped.chars()) == IsNormalized::Yes { stripped } else { stripped.nfc().collect() }
+    if is_nfc_quick(stripped.chars()) == IsNormalized::Yes {
+        stripped
+    } else {
+        stripped.nfc().collect()
+    }
 }
 
 /// A clean one-line text: forbidden characters removed, NFC, whitespace (U+00A0 too) collapsed
@@ -50,12 +54,16 @@ pub fn shorten(text: &str, max: usize) -> String {
         match window.rfind(char::is_whitespace) {
             Some(at) if at > 0 => &window[..at],
             _ => {
-                let end = window.char_indices().nth(max - 1).map_or(window.len(), |(i, _)| i);
+                let end = window
+                    .char_indices()
+                    .nth(max - 1)
+                    .map_or(window.len(), |(i, _)| i);
                 &window[..end]
             }
         }
     };
-    cut = cut.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '–'));
+    cut = cut
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '–'));
     let mut out = cut.to_string();
     out.push('…');
     out

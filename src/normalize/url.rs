@@ -16,7 +16,10 @@ pub fn canonical_url(url: &Url, source: &Source) -> Url {
         Some(keys) => keys
             .iter()
             .filter_map(|key| {
-                pairs.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| (key.clone(), value.clone()))
+                pairs
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                    .map(|(_, value)| (key.clone(), value.clone()))
             })
             .collect(),
         None => {
@@ -37,7 +40,10 @@ pub fn canonical_url(url: &Url, source: &Source) -> Url {
 /// canonical path and query (not the host, so a move to https or a new host keeps ids).
 pub fn article_id(canonical: &Url, source: &Source) -> ArticleId {
     let from_param = source.id_param.as_ref().and_then(|param| {
-        canonical.query_pairs().find(|(name, _)| name.eq_ignore_ascii_case(param)).map(|(_, value)| value.into_owned())
+        canonical
+            .query_pairs()
+            .find(|(name, _)| name.eq_ignore_ascii_case(param))
+            .map(|(_, value)| value.into_owned())
     });
     match from_param.filter(|value| !value.is_empty()) {
         Some(value) => ArticleId(format!("{}:{}", source.id, value)),
