@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Turns a legacy news portal into RSS/Atom/JSON feeds and a queryable archive.
 #[derive(Debug, Parser)]
@@ -22,6 +22,16 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Crawl the sources once into the archive and print what each run did.
+    Crawl(CrawlArgs),
+    /// List archived articles, newest first.
+    Query(QueryArgs),
+    /// Show one archived article, its revisions, or a captured page.
+    Show(ShowArgs),
+    /// Write every article with all its revisions as JSON Lines.
+    Export(ExportArgs),
+    /// Restore an export into an empty archive.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,13 +48,95 @@ pub struct ExtractArgs {
     /// Read the page as a category list page instead of an article.
     #[arg(long)]
     pub list: bool,
-    /// The page's address (with --file: where the saved page came from).
+    /// The page's address: fetched, or with --file where the saved page came from.
     #[arg(long, value_name = "URL")]
     pub url: String,
     /// A saved page to read instead of fetching --url.
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
-    /// The HTTP Content-Type the page was served with, e.g. "text/html; charset=windows-1258".
-    #[arg(long, value_name = "VALUE")]
+    /// The HTTP Content-Type the saved page was served with, e.g. "text/html; charset=windows-1258".
+    #[arg(long, value_name = "VALUE", requires = "file")]
     pub content_type: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CrawlArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Crawl only this source.
+    #[arg(long, value_name = "ID")]
+    pub source: Option<String>,
+    /// Walk every list page (resuming an interrupted backfill) instead of stopping at known articles.
+    #[arg(long)]
+    pub backfill: bool,
+    /// List pages per section in this run [default: the profile's max_pages].
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[arg(long, value_name = "ID")]
+    pub source: Option<String>,
+    #[arg(long, value_name = "ID")]
+    pub section: Option<String>,
+    /// Published at or after: YYYY-MM-DD (in the source's zone) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Published at or before: YYYY-MM-DD (the whole day, in the source's zone) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The article id, e.g. bqlkkt:1234.
+    pub id: String,
+    /// List every revision.
+    #[arg(long)]
+    pub revisions: bool,
+    /// Write the page captured for revision REV, byte for byte.
+    #[arg(long, value_name = "REV", conflicts_with = "revisions")]
+    pub raw: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Write here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Include every captured page (base64).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Read here instead of stdin.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
 }

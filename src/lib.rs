@@ -3,10 +3,14 @@
 //! Data flows one way: [`extract`] reads a page with a source's profile, [`normalize`] turns what
 //! it found into an [`model::Article`] or [`model::ListPage`]. [`config`] describes the portals.
 
+pub mod archive;
 pub mod config;
+pub mod crawl;
 pub mod extract;
+pub mod fetch;
 pub mod model;
 pub mod normalize;
+pub mod replay;
 
 use config::Source;
 use model::{Article, ListPage, Page};

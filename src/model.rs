@@ -80,3 +80,72 @@ pub struct ListPage {
     pub items: Vec<ListItem>,
     pub next_page: Option<String>,
 }
+
+/// The page as it was received: what an archivist needs to see the source of a revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    /// The address finally answered (after redirects).
+    pub url: String,
+    pub status: u16,
+    /// Response headers in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes exactly as received.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+impl Capture {
+    /// The `Content-Type` header, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One version of an article: a new one is kept each time its `content_hash` changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// 1 for the first capture, then 2, 3, …
+    pub number: u32,
+    pub fetched_at: DateTime<FixedOffset>,
+    pub article: Article,
+}
+
+/// An archived article: its current revision and its history in brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archived {
+    pub article: Article,
+    pub first_seen: DateTime<FixedOffset>,
+    /// When the latest revision was fetched.
+    pub updated: DateTime<FixedOffset>,
+    pub revisions: u32,
+    /// When the portal first answered 404/410 for it; the article is kept.
+    pub gone_at: Option<DateTime<FixedOffset>>,
+}
+
+impl Archived {
+    /// The time the article is ordered by: published, or first seen when the portal gave none.
+    pub fn sort_time(&self) -> DateTime<FixedOffset> {
+        self.article.published.unwrap_or(self.first_seen)
+    }
+}
+
+/// What one crawl of one source did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub source: String,
+    pub started: Option<DateTime<FixedOffset>>,
+    pub finished: Option<DateTime<FixedOffset>>,
+    pub backfill: bool,
+    pub pages_fetched: u64,
+    pub new: u64,
+    pub revised: u64,
+    pub unchanged: u64,
+    pub gone: u64,
+    pub failed: u64,
+    /// True when every section's list could be read.
+    pub complete: bool,
+    pub errors: Vec<String>,
+}

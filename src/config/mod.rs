@@ -24,6 +24,10 @@ pub const DEFAULT_MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
 pub const DEFAULT_MAX_PAGES: u32 = 1000;
+pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
+pub const DEFAULT_RECHECK_DAYS: u32 = 3;
+pub const DEFAULT_CACHE_CAPACITY: u64 = crate::archive::DEFAULT_CACHE_CAPACITY;
+pub const DEFAULT_FLUSH_EVERY_MS: u64 = crate::archive::DEFAULT_FLUSH_EVERY_MS;
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,12 +79,20 @@ impl ServerConfig {
 pub struct StorageConfig {
     #[serde(default = "default_storage_path")]
     pub path: PathBuf,
+    /// Bytes of page cache sled may use.
+    #[serde(default = "default_cache_capacity")]
+    pub cache_capacity: u64,
+    /// How often sled writes its log to disk; 0 leaves it to explicit flushes.
+    #[serde(default = "default_flush_every_ms")]
+    pub flush_every_ms: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             path: default_storage_path(),
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            flush_every_ms: DEFAULT_FLUSH_EVERY_MS,
         }
     }
 }
@@ -96,6 +108,10 @@ pub struct CrawlerConfig {
     pub timeout_secs: u64,
     pub max_page_bytes: u64,
     pub retries: u32,
+    /// First retry waits about this long; each further retry doubles it (plus jitter).
+    pub retry_base_ms: u64,
+    /// Articles published within this many days are re-fetched each run to catch edits.
+    pub recheck_days: u32,
 }
 
 impl Default for CrawlerConfig {
@@ -108,6 +124,8 @@ impl Default for CrawlerConfig {
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
             retries: DEFAULT_RETRIES,
+            retry_base_ms: DEFAULT_RETRY_BASE_MS,
+            recheck_days: DEFAULT_RECHECK_DAYS,
         }
     }
 }
@@ -352,6 +370,14 @@ fn default_listen() -> SocketAddr {
 
 fn default_storage_path() -> PathBuf {
     PathBuf::from(DEFAULT_STORAGE_PATH)
+}
+
+fn default_cache_capacity() -> u64 {
+    DEFAULT_CACHE_CAPACITY
+}
+
+fn default_flush_every_ms() -> u64 {
+    DEFAULT_FLUSH_EVERY_MS
 }
 
 fn default_schedule() -> Schedule {

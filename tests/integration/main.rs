@@ -1,6 +1,8 @@
 //! Integration tests, one binary: extraction against saved pages, the config contract, the CLI.
 
+mod archive;
 mod cli;
 mod config;
 mod extract;
+mod replay;
 mod support;

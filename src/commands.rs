@@ -1,0 +1,355 @@
+//! What each subcommand does: load the config, call the library, print the result.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
+use gazette::archive::{self, Archive, Query};
+use gazette::config::{self, Config, Source};
+use gazette::crawl::{CrawlOptions, crawl_source};
+use gazette::fetch::{Fetcher, Response};
+use gazette::model::{ArticleId, Page, RunReport};
+use indicatif::ProgressBar;
+use url::Url;
+
+use crate::cli::{CrawlArgs, ExportArgs, ExtractArgs, Format, ImportArgs, QueryArgs, ShowArgs};
+
+/// A mistake in how gazette was called: exit code 2, like a bad config.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn extract(args: &ExtractArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let source = find_source(&config, &args.source)?;
+    let section = match &args.section {
+        Some(id) => source
+            .section(id)
+            .ok_or_else(|| UsageError(format!("source {:?} has no section {id:?}", args.source)))?,
+        None => &source.sections[0],
+    };
+    let url =
+        Url::parse(&args.url).map_err(|err| UsageError(format!("--url {:?}: {err}", args.url)))?;
+    let (url, content_type, bytes) = match &args.file {
+        Some(file) => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            (url, args.content_type.clone(), bytes)
+        }
+        None => fetch_one(&config, source, &url)?,
+    };
+    let page = Page {
+        url: &url,
+        content_type: content_type.as_deref(),
+        bytes: &bytes,
+    };
+    let json = if args.list {
+        serde_json::to_string_pretty(&gazette::read_list(&page, source)?)?
+    } else {
+        serde_json::to_string_pretty(&gazette::read_article(&page, source, section.id.as_str())?)?
+    };
+    print(&json)
+}
+
+/// Fetches one page through the real fetcher (allowed hosts, robots.txt, retries).
+fn fetch_one(
+    config: &Config,
+    source: &Source,
+    url: &Url,
+) -> anyhow::Result<(Url, Option<String>, Vec<u8>)> {
+    let fetcher = Fetcher::new(&config.crawler)?;
+    let response = runtime()?.block_on(fetcher.get(url, &source.hosts(), None))?;
+    match response {
+        Response::Page { capture, .. } => {
+            let final_url = Url::parse(&capture.url).unwrap_or_else(|_| url.clone());
+            let content_type = capture.content_type().map(str::to_string);
+            Ok((final_url, content_type, capture.body))
+        }
+        Response::Gone { status } => bail!("{url}: HTTP {status}"),
+        Response::NotModified => bail!("{url}: HTTP 304 to an unconditional request"),
+    }
+}
+
+pub fn check(path: &Path) -> anyhow::Result<()> {
+    let config = config::load(path)?;
+    let mut out = format!(
+        "{}: ok, {} source(s)\n",
+        path.display(),
+        config.sources.len()
+    );
+    for source in &config.sources {
+        out.push_str(&format!(
+            "source {} ({}): {} timezone {} language {} schedule \"{}\"\n",
+            source.id,
+            source.name,
+            source.base_url(),
+            source.tz(),
+            source.language,
+            source.schedule.as_str()
+        ));
+        for section in &source.sections {
+            out.push_str(&format!(
+                "  section {} ({}): {}\n",
+                section.id,
+                section.name,
+                source.list_url(section)
+            ));
+        }
+    }
+    print(out.trim_end())
+}
+
+pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let sources: Vec<&Source> = match &args.source {
+        Some(id) => vec![find_source(&config, id)?],
+        None => config.sources.iter().collect(),
+    };
+    let archive = archive::open(&config.storage)?;
+    let fetcher = Fetcher::new(&config.crawler)?;
+    let options = CrawlOptions {
+        backfill: args.backfill,
+        max_pages: args.max_pages,
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    let runtime = runtime()?;
+    let mut reports = Vec::new();
+    for source in sources {
+        progress.set_message(format!("crawling {}", source.id));
+        let report = runtime.block_on(crawl_source(
+            &fetcher,
+            &archive,
+            source,
+            &config.crawler,
+            options,
+            &progress,
+        ));
+        reports.push(report);
+    }
+    progress.finish_and_clear();
+    for report in &reports {
+        print(&summary(report))?;
+        for error in &report.errors {
+            eprintln!("  {}: {error}", report.source);
+        }
+    }
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.complete)
+        .map(|r| r.source.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("not every section was crawled: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+fn summary(report: &RunReport) -> String {
+    let seconds = match (report.started, report.finished) {
+        (Some(start), Some(end)) => (end - start).num_milliseconds() as f64 / 1000.0,
+        _ => 0.0,
+    };
+    format!(
+        "{}: {} pages fetched, {} new, {} revised, {} unchanged, {} gone, {} failed, {seconds:.1}s",
+        report.source,
+        report.pages_fetched,
+        report.new,
+        report.revised,
+        report.unchanged,
+        report.gone,
+        report.failed
+    )
+}
+
+pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let zone_source = match &args.source {
+        Some(id) => find_source(&config, id)?,
+        None => &config.sources[0],
+    };
+    if let (Some(section), Some(source)) = (&args.section, &args.source)
+        && zone_source.section(section).is_none()
+    {
+        bail!(UsageError(format!(
+            "source {source:?} has no section {section:?}"
+        )));
+    }
+    let tz = zone_source.tz();
+    let query = Query {
+        source: args.source.clone(),
+        section: args.section.clone(),
+        since: args
+            .since
+            .as_deref()
+            .map(|d| parse_date("--since", d, tz, false))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|d| parse_date("--until", d, tz, true))
+            .transpose()?,
+        limit: args.limit,
+    };
+    let archive = archive::open(&config.storage)?;
+    let found = archive.articles(&query)?;
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&found)?,
+        Format::Jsonl => found
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?
+            .join("\n"),
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record([
+                "id",
+                "published",
+                "title",
+                "url",
+                "section",
+                "category",
+                "updated",
+                "revisions",
+                "gone_at",
+            ])?;
+            for a in &found {
+                let time = |t: Option<DateTime<FixedOffset>>| {
+                    t.map(|t| t.to_rfc3339()).unwrap_or_default()
+                };
+                writer.write_record([
+                    a.article.id.0.as_str(),
+                    &time(a.article.published),
+                    &a.article.title,
+                    &a.article.url,
+                    &a.article.section,
+                    a.article.category.as_deref().unwrap_or_default(),
+                    &a.updated.to_rfc3339(),
+                    &a.revisions.to_string(),
+                    &time(a.gone_at),
+                ])?;
+            }
+            String::from_utf8(writer.into_inner()?)?
+        }
+    };
+    print(out.trim_end())
+}
+
+/// `YYYY-MM-DD` (start of the day, or its end for `--until`, in `tz`) or RFC 3339.
+fn parse_date(
+    flag: &str,
+    text: &str,
+    tz: chrono_tz::Tz,
+    end_of_day: bool,
+) -> anyhow::Result<DateTime<FixedOffset>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        UsageError(format!(
+            "{flag} {text:?}: expected YYYY-MM-DD or an RFC 3339 time"
+        ))
+    })?;
+    let time = if end_of_day {
+        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
+    } else {
+        NaiveTime::MIN
+    };
+    tz.from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|t| t.fixed_offset())
+        .ok_or_else(|| UsageError(format!("{flag} {text:?}: no such local time")).into())
+}
+
+pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let archive = archive::open(&config.storage)?;
+    let id = ArticleId(args.id.clone());
+    let Some(archived) = archive.article(&id)? else {
+        bail!("no article {:?} in the archive", args.id)
+    };
+    if let Some(number) = args.raw {
+        let Some(capture) = archive.capture(&id, number)? else {
+            bail!(
+                "article {id} has no revision {number} (it has {})",
+                archived.revisions
+            )
+        };
+        let mut stdout = std::io::stdout().lock();
+        return match stdout.write_all(&capture.body).and_then(|_| stdout.flush()) {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(err).context("cannot write to stdout")
+            }
+            _ => Ok(()),
+        };
+    }
+    if args.revisions {
+        return print(&serde_json::to_string_pretty(&archive.revisions(&id)?)?);
+    }
+    print(&serde_json::to_string_pretty(&archived)?)
+}
+
+pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let archive = archive::open(&config.storage)?;
+    let count = match &args.out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            archive::export(&archive, args.raw, &mut std::io::BufWriter::new(file))?
+        }
+        None => archive::export(
+            &archive,
+            args.raw,
+            &mut std::io::BufWriter::new(std::io::stdout().lock()),
+        )?,
+    };
+    eprintln!("exported {count} article(s)");
+    Ok(())
+}
+
+pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let archive = archive::open(&config.storage)?;
+    let count = match &args.input {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            archive::import(&archive, &mut std::io::BufReader::new(file))?
+        }
+        None => archive::import(&archive, &mut std::io::stdin().lock())?,
+    };
+    eprintln!("imported {count} article(s)");
+    Ok(())
+}
+
+fn find_source<'c>(config: &'c Config, id: &str) -> anyhow::Result<&'c Source> {
+    config.source(id).ok_or_else(|| {
+        let known: Vec<&str> = config.sources.iter().map(|s| s.id.as_str()).collect();
+        UsageError(format!(
+            "no source {id:?} in the config (it has: {})",
+            known.join(", ")
+        ))
+        .into()
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Prints to stdout; a closed pipe is not an error worth a panic.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}") {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,356 @@
+//! Crawl runs: list pages to new articles (incremental or backfill), then a recheck of recent
+//! articles; fetch -> extract -> normalize -> archive. A failure is recorded and the run goes on.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use futures_util::StreamExt;
+use indicatif::ProgressBar;
+use url::Url;
+
+use crate::archive::{Archive, ArchiveError, Query, Stored};
+use crate::config::{CrawlerConfig, Section, Source};
+use crate::fetch::{FetchError, Fetcher, Response};
+use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport};
+
+/// How a run walks the lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CrawlOptions {
+    /// Follow `next_page` to the end (resuming an interrupted backfill) instead of stopping at
+    /// the first page of known articles.
+    pub backfill: bool,
+    /// List pages per section in this run; the profile's `max_pages` when absent.
+    pub max_pages: Option<u32>,
+}
+
+/// One article to fetch: where it was listed and what the list said of it.
+struct Candidate {
+    url: String,
+    section: String,
+    listed_published: Option<DateTime<FixedOffset>>,
+    known: Option<ArticleId>,
+}
+
+/// What fetching one article came to, before it is stored.
+enum Fetched {
+    Article {
+        article: Box<Article>,
+        capture: Capture,
+        validators: crate::archive::Validators,
+    },
+    NotModified,
+    Gone,
+    Failed(String),
+}
+
+/// A crawl of one source.
+pub struct Crawl<'a> {
+    fetcher: &'a Fetcher,
+    archive: &'a dyn Archive,
+    source: Arc<Source>,
+    settings: &'a CrawlerConfig,
+    options: CrawlOptions,
+    progress: &'a ProgressBar,
+    report: RunReport,
+    handled: HashSet<String>,
+}
+
+fn now() -> DateTime<FixedOffset> {
+    Utc::now().fixed_offset()
+}
+
+/// Crawls every section of `source` once and records the run in the archive.
+pub async fn crawl_source(
+    fetcher: &Fetcher,
+    archive: &dyn Archive,
+    source: &Source,
+    settings: &CrawlerConfig,
+    options: CrawlOptions,
+    progress: &ProgressBar,
+) -> RunReport {
+    let report = RunReport {
+        source: source.id.to_string(),
+        started: Some(now()),
+        backfill: options.backfill,
+        ..RunReport::default()
+    };
+    let mut crawl = Crawl {
+        fetcher,
+        archive,
+        source: Arc::new(source.clone()),
+        settings,
+        options,
+        progress,
+        report,
+        handled: HashSet::new(),
+    };
+    let mut complete = true;
+    for section in &source.sections {
+        if let Err(error) = crawl.section(section).await {
+            crawl
+                .report
+                .errors
+                .push(format!("section {}: {error}", section.id));
+            complete = false;
+        }
+    }
+    if let Err(error) = crawl.recheck().await {
+        crawl.report.errors.push(format!("recheck: {error}"));
+    }
+    let mut report = crawl.report;
+    report.complete = complete;
+    report.finished = Some(now());
+    if let Err(error) = archive.record_run(&report).and_then(|_| archive.flush()) {
+        report.errors.push(format!("archive: {error}"));
+        report.complete = false;
+    }
+    report
+}
+
+/// The state key of a section's backfill cursor.
+pub fn backfill_key(source: &str, section: &str) -> String {
+    format!("backfill:{source}:{section}")
+}
+
+impl Crawl<'_> {
+    async fn section(&mut self, section: &Section) -> Result<(), String> {
+        let cursor_key = backfill_key(self.source.id.as_str(), section.id.as_str());
+        let first = self.source.list_url(section);
+        let mut page_url = first.clone();
+        if self.options.backfill
+            && let Some(cursor) = self.archive.state(&cursor_key).map_err(|e| e.to_string())?
+        {
+            page_url = Url::parse(&cursor).unwrap_or(first);
+            tracing::info!(section = %section.id, %page_url, "resuming backfill");
+        }
+        let max_pages = self.options.max_pages.unwrap_or(self.source.list.max_pages);
+        let mut visited = HashSet::new();
+        for _ in 0..max_pages {
+            if !visited.insert(page_url.clone()) {
+                break;
+            }
+            self.progress
+                .set_message(format!("{} {}", section.id, page_url));
+            let list = self
+                .list_page(&page_url)
+                .await
+                .map_err(|e| format!("list page {page_url}: {e}"))?;
+            let mut candidates = Vec::new();
+            for item in list.items {
+                if !self.handled.insert(item.url.clone()) {
+                    continue;
+                }
+                if self
+                    .archive
+                    .id_for_url(&item.url)
+                    .map_err(|e| e.to_string())?
+                    .is_some()
+                {
+                    continue;
+                }
+                candidates.push(candidate(item, section, None));
+            }
+            let found_new = !candidates.is_empty();
+            self.process(candidates).await.map_err(|e| e.to_string())?;
+            let next = list.next_page.and_then(|n| Url::parse(&n).ok());
+            if self.options.backfill {
+                let cursor = next.as_ref().map(Url::as_str);
+                self.archive
+                    .set_state(&cursor_key, cursor)
+                    .map_err(|e| e.to_string())?;
+            } else if !found_new {
+                break;
+            }
+            match next {
+                Some(next) => page_url = next,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_page(&mut self, url: &Url) -> Result<ListPage, String> {
+        let response = self
+            .fetcher
+            .get(url, &self.source.hosts(), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.report.pages_fetched += 1;
+        let capture = match response {
+            Response::Page { capture, .. } => capture,
+            Response::Gone { status } => return Err(format!("HTTP {status}")),
+            Response::NotModified => return Err("HTTP 304 to an unconditional request".into()),
+        };
+        let source = self.source.clone();
+        tokio::task::spawn_blocking(move || {
+            let url = Url::parse(&capture.url).map_err(|e| e.to_string())?;
+            let page = Page {
+                url: &url,
+                content_type: capture.content_type(),
+                bytes: &capture.body,
+            };
+            crate::read_list(&page, &source).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Re-fetches, conditionally, the articles published within `recheck_days`, to catch edits
+    /// and removals.
+    async fn recheck(&mut self) -> Result<(), ArchiveError> {
+        if self.settings.recheck_days == 0 {
+            return Ok(());
+        }
+        let since = now() - chrono::Duration::days(i64::from(self.settings.recheck_days));
+        let recent = self.archive.articles(&Query {
+            source: Some(self.source.id.to_string()),
+            since: Some(since),
+            ..Query::default()
+        })?;
+        let mut candidates = Vec::new();
+        for archived in recent {
+            let article = archived.article;
+            if archived.gone_at.is_some() || !self.handled.insert(article.url.clone()) {
+                continue;
+            }
+            let Some(section) = self.source.section(&article.section) else {
+                continue;
+            };
+            let item = ListItem {
+                url: article.url.clone(),
+                title: article.title.clone(),
+                published: article.published,
+                summary: None,
+            };
+            candidates.push(candidate(item, section, Some(article.id.clone())));
+        }
+        self.progress
+            .set_message(format!("rechecking {} recent articles", candidates.len()));
+        self.process(candidates).await
+    }
+
+    /// Fetches candidates concurrently (the fetcher keeps each host's limits), stores in order.
+    async fn process(&mut self, candidates: Vec<Candidate>) -> Result<(), ArchiveError> {
+        let concurrency = self.settings.max_concurrency_per_host.max(1);
+        let fetches: Vec<(Candidate, Fetched)> = {
+            let this = &*self;
+            futures_util::stream::iter(candidates)
+                .map(|c| async move {
+                    let fetched = this.fetch_article(&c).await;
+                    (c, fetched)
+                })
+                .buffered(concurrency)
+                .collect()
+                .await
+        };
+        for (candidate, fetched) in fetches {
+            self.progress.inc(1);
+            self.report.pages_fetched += u64::from(!matches!(&fetched, Fetched::Failed(_)));
+            match fetched {
+                Fetched::Article {
+                    mut article,
+                    capture,
+                    validators,
+                } => {
+                    if article.published.is_none() && candidate.listed_published.is_some() {
+                        // The page shows no time; the list page does.
+                        article.published = candidate.listed_published;
+                        article.published_inferred = false;
+                        article.content_hash = crate::normalize::content_hash(
+                            &article.title,
+                            article.published.as_ref(),
+                            &article.body_text,
+                        );
+                    }
+                    match self.archive.store(&article, &capture, now())? {
+                        Stored::New => self.report.new += 1,
+                        Stored::Revised(_) => self.report.revised += 1,
+                        Stored::Unchanged => self.report.unchanged += 1,
+                    }
+                    self.archive.set_validators(&candidate.url, &validators)?;
+                }
+                Fetched::NotModified => self.report.unchanged += 1,
+                Fetched::Gone => match &candidate.known {
+                    Some(id) => {
+                        self.archive.mark_gone(id, now())?;
+                        self.report.gone += 1;
+                    }
+                    None => {
+                        self.report.failed += 1;
+                        self.report.errors.push(format!(
+                            "{}: listed, but the page answers 404/410",
+                            candidate.url
+                        ));
+                    }
+                },
+                Fetched::Failed(error) => {
+                    self.report.failed += 1;
+                    self.report.errors.push(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch_article(&self, candidate: &Candidate) -> Fetched {
+        let Ok(url) = Url::parse(&candidate.url) else {
+            return Fetched::Failed(format!("{}: not a URL", candidate.url));
+        };
+        let validators = match &candidate.known {
+            Some(_) => self.archive.validators(&candidate.url).ok().flatten(),
+            None => None,
+        };
+        let response = match self
+            .fetcher
+            .get(&url, &self.source.hosts(), validators.as_ref())
+            .await
+        {
+            Ok(response) => response,
+            Err(error @ FetchError::OffHost { .. }) => return Fetched::Failed(error.to_string()),
+            Err(error) => return Fetched::Failed(error.to_string()),
+        };
+        let (capture, validators) = match response {
+            Response::Page {
+                capture,
+                validators,
+            } => (capture, validators),
+            Response::NotModified => return Fetched::NotModified,
+            Response::Gone { .. } => return Fetched::Gone,
+        };
+        let source = self.source.clone();
+        let section = candidate.section.clone();
+        let extracted = tokio::task::spawn_blocking(move || {
+            let url = Url::parse(&capture.url).map_err(|e| e.to_string())?;
+            let page = Page {
+                url: &url,
+                content_type: capture.content_type(),
+                bytes: &capture.body,
+            };
+            let article =
+                crate::read_article(&page, &source, &section).map_err(|e| format!("{url}: {e}"))?;
+            Ok::<_, String>((article, capture))
+        })
+        .await;
+        match extracted {
+            Ok(Ok((article, capture))) => Fetched::Article {
+                article: Box::new(article),
+                capture,
+                validators,
+            },
+            Ok(Err(error)) => Fetched::Failed(error),
+            Err(error) => {
+                Fetched::Failed(format!("{}: extraction stopped: {error}", candidate.url))
+            }
+        }
+    }
+}
+
+fn candidate(item: ListItem, section: &Section, known: Option<ArticleId>) -> Candidate {
+    Candidate {
+        url: item.url,
+        section: section.id.to_string(),
+        listed_published: item.published,
+        known,
+    }
+}

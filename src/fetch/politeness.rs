@@ -1,0 +1,80 @@
+//! Per-host politeness: at most N requests at once, and a minimum delay between their starts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// The turn-taking of one host.
+pub struct HostGate {
+    slots: Arc<Semaphore>,
+    timing: Mutex<Timing>,
+}
+
+struct Timing {
+    next: Instant,
+    delay: Duration,
+}
+
+impl HostGate {
+    fn new(concurrency: usize, delay: Duration) -> HostGate {
+        HostGate {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            timing: Mutex::new(Timing {
+                next: Instant::now(),
+                delay,
+            }),
+        }
+    }
+
+    /// Waits for a free slot and for the host's delay since the previous request started.
+    pub async fn turn(&self) -> OwnedSemaphorePermit {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let at = {
+            let mut timing = self.timing.lock().unwrap_or_else(|e| e.into_inner());
+            let at = timing.next.max(Instant::now());
+            timing.next = at + timing.delay;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+        permit
+    }
+
+    /// Raises the delay (robots.txt Crawl-delay); never lowers it below the configured one.
+    pub fn slow_down_to(&self, delay: Duration) {
+        let mut timing = self.timing.lock().unwrap_or_else(|e| e.into_inner());
+        timing.delay = timing.delay.max(delay);
+    }
+}
+
+/// The gates of every host seen in a run.
+pub struct Gates {
+    concurrency: usize,
+    delay: Duration,
+    hosts: Mutex<HashMap<String, Arc<HostGate>>>,
+}
+
+impl Gates {
+    pub fn new(concurrency: usize, delay: Duration) -> Gates {
+        Gates {
+            concurrency,
+            delay,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn host(&self, origin: &str) -> Arc<HostGate> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .entry(origin.to_string())
+            .or_insert_with(|| Arc::new(HostGate::new(self.concurrency, self.delay)))
+            .clone()
+    }
+}

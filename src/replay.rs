@@ -1,0 +1,1 @@
+//! Placeholder: the portal replay server is being written.

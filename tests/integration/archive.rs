@@ -1,0 +1,284 @@
+//! The sled archive on its own: revisions, gone articles, indexes, export/import, and refusing
+//! directories that are not an archive.
+
+use chrono::{DateTime, FixedOffset};
+use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive, Stored};
+use gazette::model::{Article, Capture};
+
+use crate::support;
+
+fn open(dir: &std::path::Path) -> SledArchive {
+    SledArchive::open(dir, 8 * 1024 * 1024, 1000).unwrap_or_else(|e| panic!("archive opens: {e}"))
+}
+
+fn at(text: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(text).unwrap()
+}
+
+/// A real article from the recording, with the capture it came from.
+fn recorded_article(file: &str) -> (Article, Capture) {
+    let config = support::shipped_config();
+    let source = support::portal_source(&config);
+    let saved = support::recorded(file);
+    let article = gazette::read_article(&saved.page(), source, "tin-ban-quan-ly").unwrap();
+    let capture = Capture {
+        url: saved.url.to_string(),
+        status: 200,
+        headers: vec![(
+            "content-type".into(),
+            saved.content_type.clone().unwrap_or_default(),
+        )],
+        body: saved.bytes.clone(),
+    };
+    (article, capture)
+}
+
+fn edited(article: &Article, title: &str) -> Article {
+    let mut article = article.clone();
+    article.title = title.to_string();
+    article.content_hash = gazette::normalize::content_hash(
+        &article.title,
+        article.published.as_ref(),
+        &article.body_text,
+    );
+    article
+}
+
+#[test]
+fn revisions_are_kept_only_when_content_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = open(dir.path());
+    let (article, capture) = recorded_article("article-1234.html");
+    assert_eq!(
+        archive
+            .store(&article, &capture, at("2026-01-01T00:00:00+00:00"))
+            .unwrap(),
+        Stored::New
+    );
+    assert_eq!(
+        archive
+            .store(&article, &capture, at("2026-01-02T00:00:00+00:00"))
+            .unwrap(),
+        Stored::Unchanged
+    );
+    let changed = edited(&article, "Tiêu đề đã sửa");
+    assert_eq!(
+        archive
+            .store(&changed, &capture, at("2026-01-03T00:00:00+00:00"))
+            .unwrap(),
+        Stored::Revised(2)
+    );
+
+    let archived = archive.article(&article.id).unwrap().unwrap();
+    assert_eq!(archived.revisions, 2);
+    assert_eq!(archived.article.title, "Tiêu đề đã sửa");
+    assert_eq!(archived.first_seen, at("2026-01-01T00:00:00+00:00"));
+    assert_eq!(archived.updated, at("2026-01-03T00:00:00+00:00"));
+    let revisions = archive.revisions(&article.id).unwrap();
+    assert_eq!(
+        revisions.iter().map(|r| r.number).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(
+        revisions[0].article, article,
+        "the first revision is kept as it was"
+    );
+    let raw = archive.capture(&article.id, 1).unwrap().unwrap();
+    assert_eq!(raw.body, capture.body, "the page is kept byte for byte");
+    assert_eq!(raw.content_type(), Some("text/html; charset=utf-8"));
+}
+
+#[test]
+fn gone_articles_are_marked_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = open(dir.path());
+    let (article, capture) = recorded_article("article-1229.html");
+    archive
+        .store(&article, &capture, at("2026-01-01T00:00:00+00:00"))
+        .unwrap();
+    assert!(
+        archive
+            .mark_gone(&article.id, at("2026-02-01T00:00:00+00:00"))
+            .unwrap()
+    );
+    assert!(
+        !archive
+            .mark_gone(&article.id, at("2026-03-01T00:00:00+00:00"))
+            .unwrap()
+    );
+    let archived = archive.article(&article.id).unwrap().unwrap();
+    assert_eq!(archived.gone_at, Some(at("2026-02-01T00:00:00+00:00")));
+    assert_eq!(archived.article, article);
+    assert_eq!(archive.articles(&Query::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn query_is_newest_first_and_filters_by_time_and_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = open(dir.path());
+    for file in [
+        "article-1180.html",
+        "article-1234.html",
+        "article-1229.html",
+        "article-1238.html",
+    ] {
+        let (article, capture) = recorded_article(file);
+        archive
+            .store(&article, &capture, at("2026-01-01T00:00:00+00:00"))
+            .unwrap();
+    }
+    let ids = |q: Query| -> Vec<String> {
+        archive
+            .articles(&q)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.article.id.0)
+            .collect()
+    };
+    assert_eq!(
+        ids(Query::default()),
+        ["bqlkkt:1238", "bqlkkt:1234", "bqlkkt:1229", "bqlkkt:1180"]
+    );
+    assert_eq!(
+        ids(Query {
+            limit: Some(2),
+            ..Query::default()
+        }),
+        ["bqlkkt:1238", "bqlkkt:1234"]
+    );
+    let june = Query {
+        since: Some(at("2020-06-01T00:00:00+07:00")),
+        until: Some(at("2020-07-08T13:54:00+07:00")),
+        ..Query::default()
+    };
+    assert_eq!(ids(june), ["bqlkkt:1234", "bqlkkt:1229"]);
+    let section = Query {
+        source: Some("bqlkkt".into()),
+        section: Some("tin-ban-quan-ly".into()),
+        ..Query::default()
+    };
+    assert_eq!(ids(section).len(), 4);
+    let other = Query {
+        source: Some("bqlkkt".into()),
+        section: Some("khac".into()),
+        ..Query::default()
+    };
+    assert!(ids(other).is_empty());
+    assert_eq!(
+        archive
+            .id_for_url("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID=1229")
+            .unwrap()
+            .unwrap()
+            .0,
+        "bqlkkt:1229"
+    );
+}
+
+#[test]
+fn export_import_export_is_identical() {
+    let first = tempfile::tempdir().unwrap();
+    let archive = open(first.path());
+    let (article, capture) = recorded_article("article-1236.html");
+    archive
+        .store(&article, &capture, at("2026-01-01T00:00:00+00:00"))
+        .unwrap();
+    archive
+        .store(
+            &edited(&article, "Sửa lần một"),
+            &capture,
+            at("2026-01-02T00:00:00+00:00"),
+        )
+        .unwrap();
+    let (other, other_capture) = recorded_article("article-1180.html");
+    archive
+        .store(&other, &other_capture, at("2026-01-01T00:00:00+00:00"))
+        .unwrap();
+    archive
+        .mark_gone(&other.id, at("2026-01-05T00:00:00+00:00"))
+        .unwrap();
+
+    for raw in [false, true] {
+        let mut exported = Vec::new();
+        assert_eq!(archive::export(&archive, raw, &mut exported).unwrap(), 2);
+        let second = tempfile::tempdir().unwrap();
+        let restored = open(second.path());
+        assert_eq!(
+            archive::import(&restored, &mut exported.as_slice()).unwrap(),
+            2
+        );
+        let mut again = Vec::new();
+        archive::export(&restored, raw, &mut again).unwrap();
+        assert_eq!(
+            String::from_utf8(again).unwrap(),
+            String::from_utf8(exported.clone()).unwrap(),
+            "raw={raw}"
+        );
+        if raw {
+            assert_eq!(
+                restored.capture(&article.id, 1).unwrap().unwrap().body,
+                capture.body
+            );
+        }
+        let err = archive::import(&restored, &mut exported.as_slice()).unwrap_err();
+        assert!(err.to_string().contains("not empty"), "{err}");
+    }
+}
+
+#[test]
+fn a_foreign_directory_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "mine").unwrap();
+    let err = SledArchive::open(dir.path(), 1 << 20, 1000)
+        .err()
+        .expect("refused");
+    assert!(matches!(err, ArchiveError::Foreign { .. }), "{err}");
+    assert!(err.to_string().contains("not a gazette archive"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing was added"
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+}
+
+#[test]
+fn a_corrupt_archive_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let archive = open(dir.path());
+        let (article, capture) = recorded_article("article-1234.html");
+        archive
+            .store(&article, &capture, at("2026-01-01T00:00:00+00:00"))
+            .unwrap();
+        archive.flush().unwrap();
+    }
+    std::fs::write(dir.path().join("conf"), b"\x00\x01garbage").unwrap();
+    let before = std::fs::read(dir.path().join("db")).unwrap();
+    let err = SledArchive::open(dir.path(), 1 << 20, 1000)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("cannot open the archive"), "{err}");
+    assert_eq!(
+        std::fs::read(dir.path().join("db")).unwrap(),
+        before,
+        "the data file is not rewritten"
+    );
+}
+
+#[test]
+fn another_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", "99")
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = SledArchive::open(dir.path(), 1 << 20, 1000)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+}

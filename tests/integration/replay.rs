@@ -1,0 +1,1 @@
+//! The portal replay server: tests of its own behaviour.
