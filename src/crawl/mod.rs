@@ -138,17 +138,15 @@ impl Crawl<'_> {
                 .map_err(|e| format!("list page {page_url}: {e}"))?;
             let mut candidates = Vec::new();
             for item in list.items {
-                if !self.handled.insert(item.url.clone()) {
-                    continue;
-                }
-                if self
+                // Already fetched in this run (a repeated listing), or archived before.
+                let known = self
                     .archive
                     .id_for_url(&item.url)
-                    .map_err(|e| e.to_string())?
-                    .is_some()
-                {
+                    .map_err(|e| e.to_string())?;
+                if self.handled.contains(&item.url) || known.is_some() {
                     continue;
                 }
+                self.handled.insert(item.url.clone());
                 candidates.push(candidate(item, section, None));
             }
             let found_new = !candidates.is_empty();

@@ -214,7 +214,8 @@ impl Fetcher {
                         if let Some(delay) = robot.delay.filter(|d| d.is_finite() && *d > 0.0) {
                             self.gates
                                 .host(origin)
-                                .slow_down_to(Duration::from_secs_f32(delay.min(60.0)));
+                                .slow_down_to(Duration::from_secs_f32(delay.min(60.0)))
+                                .await;
                         }
                         Some(robot)
                     }

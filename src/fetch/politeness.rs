@@ -10,7 +10,7 @@ use tokio::time::Instant;
 /// The turn-taking of one host.
 pub struct HostGate {
     slots: Arc<Semaphore>,
-    timing: Mutex<Timing>,
+    timing: tokio::sync::Mutex<Timing>,
 }
 
 struct Timing {
@@ -22,7 +22,7 @@ impl HostGate {
     fn new(concurrency: usize, delay: Duration) -> HostGate {
         HostGate {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
-            timing: Mutex::new(Timing {
+            timing: tokio::sync::Mutex::new(Timing {
                 next: Instant::now(),
                 delay,
             }),
@@ -37,19 +37,17 @@ impl HostGate {
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        let at = {
-            let mut timing = self.timing.lock().unwrap_or_else(|e| e.into_inner());
-            let at = timing.next.max(Instant::now());
-            timing.next = at + timing.delay;
-            at
-        };
-        tokio::time::sleep_until(at).await;
+        // The lock is held across the wait, so starts are spaced by the delay as they happen,
+        // not only as they were planned.
+        let mut timing = self.timing.lock().await;
+        tokio::time::sleep_until(timing.next).await;
+        timing.next = Instant::now() + timing.delay;
         permit
     }
 
     /// Raises the delay (robots.txt Crawl-delay); never lowers it below the configured one.
-    pub fn slow_down_to(&self, delay: Duration) {
-        let mut timing = self.timing.lock().unwrap_or_else(|e| e.into_inner());
+    pub async fn slow_down_to(&self, delay: Duration) {
+        let mut timing = self.timing.lock().await;
         timing.delay = timing.delay.max(delay);
     }
 }

@@ -245,3 +245,234 @@ fn check_lists_sources_and_sections() {
     );
     assert!(stdout.contains("section tin-ban-quan-ly (Tin Ban Quản lý): https://bqlkkt.kiengiang.gov.vn/Pages/tin-ban-quan-ly.aspx"), "{stdout}");
 }
+
+fn run(args: &[&str]) -> Output {
+    let out = gazette(args);
+    assert!(out.status.success(), "{}", explain(args, &out));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn crawl_then_query_show_and_export_as_the_readme_says() {
+    let portal = support::TestPortal::recorded().await;
+    let config = portal.config_path.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || run(&["crawl", "--config", &config])
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "bqlkkt: 12 pages fetched, 9 new, 0 revised, 0 unchanged, 0 gone, 0 failed,"
+        ),
+        "{stdout}"
+    );
+
+    let out = run(&[
+        "query", "--config", &config, "--format", "jsonl", "--limit", "3",
+    ]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["article"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["bqlkkt:1240", "bqlkkt:1238", "bqlkkt:1236"]);
+
+    let out = run(&[
+        "query",
+        "--config",
+        &config,
+        "--since",
+        "2020-06-25",
+        "--until",
+        "2020-06-30",
+        "--format",
+        "csv",
+    ]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        rows[0],
+        "id,published,title,url,section,category,updated,revisions,gone_at"
+    );
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(
+        rows[1].starts_with("bqlkkt:1229,2020-06-30T16:02:00+07:00,"),
+        "{csv}"
+    );
+    assert!(
+        rows[2].starts_with("bqlkkt:1225,2020-06-25T07:45:00+07:00,"),
+        "{csv}"
+    );
+
+    let out = run(&["show", "--config", &config, "bqlkkt:1234"]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["revisions"], 1);
+    assert_eq!(shown["article"]["published"], "2020-07-08T13:54:00+07:00");
+    let out = run(&["show", "--config", &config, "bqlkkt:1180", "--raw", "1"]);
+    assert_eq!(
+        out.stdout,
+        std::fs::read(support::fixture("portal/article-1180.html")).unwrap(),
+        "bytes as captured"
+    );
+    let out = run(&["show", "--config", &config, "bqlkkt:1234", "--revisions"]);
+    let revisions: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(revisions.as_array().unwrap().len(), 1);
+
+    let args = ["show", "--config", &config, "bqlkkt:9999"];
+    let out = gazette(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    assert_readable_error(&String::from_utf8_lossy(&out.stderr));
+
+    // Backup and restore: export, import into an empty archive, export again: the same bytes.
+    let first = portal.dir.path().join("first.jsonl");
+    run(&[
+        "export",
+        "--config",
+        &config,
+        "--raw",
+        "--out",
+        first.to_str().unwrap(),
+    ]);
+    let restored_dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&portal.config_path).unwrap();
+    let archive_line = text.lines().find(|l| l.starts_with("path = ")).unwrap();
+    let other = text.replace(
+        archive_line,
+        &format!(
+            "path = {:?}",
+            restored_dir.path().join("archive").display().to_string()
+        ),
+    );
+    let other_config = restored_dir.path().join("gazette.toml");
+    std::fs::write(&other_config, other).unwrap();
+    let other_config = other_config.to_str().unwrap();
+    run(&[
+        "import",
+        "--config",
+        other_config,
+        "--in",
+        first.to_str().unwrap(),
+    ]);
+    let second = restored_dir.path().join("second.jsonl");
+    run(&[
+        "export",
+        "--config",
+        other_config,
+        "--raw",
+        "--out",
+        second.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
+    assert_eq!(std::fs::read_to_string(&first).unwrap().lines().count(), 9);
+}
+
+#[test]
+fn an_unreachable_portal_fails_per_section_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = url::Url::parse("http://127.0.0.1:9/").unwrap();
+    let text = support::portal_config_text(
+        &base,
+        &dir.path().join("archive"),
+        &[("retries", "0"), ("min_delay_ms", "0")],
+    );
+    let config = dir.path().join("gazette.toml");
+    std::fs::write(&config, text).unwrap();
+    let args = ["crawl", "--config", config.to_str().unwrap()];
+    let out = gazette(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bqlkkt: section tin-ban-quan-ly: list page http://127.0.0.1:9/Pages/tin-ban-quan-ly.aspx"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("0 new"), "{stdout}");
+}
+
+#[test]
+fn a_foreign_storage_directory_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("archive");
+    std::fs::create_dir(&storage).unwrap();
+    std::fs::write(storage.join("thesis.docx"), b"precious").unwrap();
+    let base = url::Url::parse("http://127.0.0.1:9/").unwrap();
+    let config = dir.path().join("gazette.toml");
+    std::fs::write(&config, support::portal_config_text(&base, &storage, &[])).unwrap();
+    let args = ["query", "--config", config.to_str().unwrap()];
+    let out = gazette(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a gazette archive"), "{stderr}");
+    assert_readable_error(&stderr);
+    assert_eq!(std::fs::read_dir(&storage).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read(storage.join("thesis.docx")).unwrap(),
+        b"precious"
+    );
+}
+
+/// A backfill killed with SIGKILL at five random moments, restarted each time, ends with every
+/// article exactly once and an archive that opens cleanly.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_killed_five_times_ends_with_every_article_once() {
+    use rand::RngExt;
+    let portal = support::TestPortal::start(
+        gazette::replay::Recording::synthetic(500),
+        support::FAST_CRAWL,
+    )
+    .await;
+    let config = portal.config_path.to_str().unwrap().to_string();
+    let mut rng = rand::rng();
+    let mut kills = 0;
+    for _ in 0..5 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
+            .args(["crawl", "--backfill", "--config", &config])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(rng.random_range(150..900))).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(
+        kills >= 3,
+        "the crawl was killed mid-way at least three times ({kills})"
+    );
+    let out = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || run(&["crawl", "--backfill", "--config", &config])
+    })
+    .await
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(" 0 failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    use gazette::archive::Archive;
+    let archive = portal.open_archive();
+    let all = archive.all().unwrap();
+    assert_eq!(all.len(), 500);
+    let ids: std::collections::HashSet<_> = all.iter().map(|a| a.article.id.clone()).collect();
+    assert_eq!(ids.len(), 500, "no duplicate ids");
+    assert!(all.iter().all(|a| a.revisions == 1), "one revision each");
+    let listed = archive
+        .articles(&gazette::archive::Query::default())
+        .unwrap();
+    assert_eq!(listed.len(), 500, "the time index has each article once");
+    for a in &all {
+        assert_eq!(archive.revisions(&a.article.id).unwrap().len(), 1);
+    }
+}

@@ -3,6 +3,7 @@
 mod archive;
 mod cli;
 mod config;
+mod crawl;
 mod extract;
 mod replay;
 mod support;

@@ -110,3 +110,123 @@ pub fn mismatches(
         })
         .collect()
 }
+
+/// A replay of a portal on loopback, and a config and archive directory pointing at it.
+pub struct TestPortal {
+    pub server: gazette::replay::ReplayServer,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub config: Config,
+}
+
+/// Settings a test changes in the shipped config (`key = value` lines of `[crawler]`).
+pub const FAST_CRAWL: &[(&str, &str)] = &[
+    ("min_delay_ms", "0"),
+    ("retries", "2"),
+    ("retry_base_ms", "10"),
+    ("timeout_secs", "5"),
+    ("recheck_days", "0"),
+];
+
+impl TestPortal {
+    /// The recorded portal, crawled without politeness delays.
+    pub async fn recorded() -> TestPortal {
+        let recording =
+            gazette::replay::Recording::load(&fixture("portal")).expect("the recording loads");
+        TestPortal::start(recording, FAST_CRAWL).await
+    }
+
+    pub async fn start(
+        recording: gazette::replay::Recording,
+        crawler: &[(&str, &str)],
+    ) -> TestPortal {
+        let server = gazette::replay::ReplayServer::start(recording)
+            .await
+            .expect("the replay server starts");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config_path = dir.path().join("gazette.toml");
+        let text = portal_config_text(&server.base_url(), &dir.path().join("archive"), crawler);
+        std::fs::write(&config_path, &text).expect("config written");
+        let config = config::parse(&text, "gazette.toml")
+            .unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+        TestPortal {
+            server,
+            dir,
+            config_path,
+            config,
+        }
+    }
+
+    pub fn source(&self) -> &Source {
+        portal_source(&self.config)
+    }
+
+    pub fn open_archive(&self) -> gazette::archive::SledArchive {
+        gazette::archive::open(&self.config.storage)
+            .unwrap_or_else(|e| panic!("archive opens: {e}"))
+    }
+
+    /// One crawl run of the source through the library, as `gazette crawl` does it.
+    pub async fn crawl(
+        &self,
+        archive: &gazette::archive::SledArchive,
+        backfill: bool,
+    ) -> gazette::model::RunReport {
+        let fetcher = gazette::fetch::Fetcher::new(&self.config.crawler).expect("fetcher");
+        let options = gazette::crawl::CrawlOptions {
+            backfill,
+            max_pages: None,
+        };
+        let progress = indicatif::ProgressBar::hidden();
+        gazette::crawl::crawl_source(
+            &fetcher,
+            archive,
+            self.source(),
+            &self.config.crawler,
+            options,
+            &progress,
+        )
+        .await
+    }
+}
+
+/// The shipped config pointed at a replay: its address, a private archive, crawler settings.
+pub fn portal_config_text(base: &Url, archive: &Path, crawler: &[(&str, &str)]) -> String {
+    let shipped =
+        std::fs::read_to_string(root().join("config/gazette.toml")).expect("shipped config");
+    let mut out = String::new();
+    let mut in_crawler = false;
+    for line in shipped.lines() {
+        let key = line.split('=').next().unwrap_or_default().trim();
+        if line.starts_with('[') {
+            if in_crawler {
+                // Settings the shipped file does not spell out go at the end of [crawler].
+                for (k, v) in crawler {
+                    if !shipped
+                        .lines()
+                        .any(|l| l.split('=').next().unwrap_or_default().trim() == *k)
+                    {
+                        out.push_str(&format!("{k} = {v}\n"));
+                    }
+                }
+            }
+            in_crawler = line.trim() == "[crawler]";
+        }
+        let replaced = match key {
+            "base_url" => format!("base_url = \"{base}\""),
+            "allowed_hosts" => format!(
+                "allowed_hosts = [\"{}\"]",
+                base.host_str().unwrap_or_default()
+            ),
+            "path" => format!("path = {:?}", archive.display().to_string()),
+            "listen" => "listen = \"127.0.0.1:0\"".to_string(),
+            _ => match crawler.iter().find(|(k, _)| in_crawler && *k == key) {
+                Some((k, v)) => format!("{k} = {v}"),
+                None => line.to_string(),
+            },
+        };
+        out.push_str(&replaced);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,197 @@
+//! Crawl and archive figures for BENCHMARKS.md (not a timed test):
+//! - crawl throughput of `gazette crawl --backfill` (release binary, its own process) against a
+//!   local synthetic portal, politeness off, versus a plain concurrent fetch of the same URLs with
+//!   the same HTTP client settings (the network floor);
+//! - peak resident memory of that crawl;
+//! - archive ingest (articles/s into sled) and bytes on disk per article against the
+//!   zstd-compressed page alone.
+//!
+//! Run: `cargo build --release && cargo bench --bench crawl` (ARTICLES=10000 by default).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use gazette::archive::{Archive, SledArchive};
+use gazette::model::{Capture, Page};
+use gazette::replay::{Recording, ReplayServer};
+use url::Url;
+
+const CONCURRENCY: &str = "8";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn main() {
+    let articles: usize = std::env::var("ARTICLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run(articles));
+}
+
+async fn run(articles: usize) {
+    let recording = Recording::synthetic(articles);
+    let server = ReplayServer::start(recording.clone()).await.unwrap();
+    let base = server.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    println!(
+        "synthetic portal: {articles} articles, {} list pages, served at {base}",
+        articles.div_ceil(10)
+    );
+
+    // The network floor: every list page and article page, fetched concurrently, bodies read.
+    let mut urls: Vec<Url> = (1..=articles.div_ceil(10))
+        .map(|p| {
+            base.join(&format!("/Pages/tin-ban-quan-ly.aspx?Page={p}"))
+                .unwrap()
+        })
+        .collect();
+    urls.extend((1..=articles).map(|k| {
+        base.join(&format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k))
+            .unwrap()
+    }));
+    let client = reqwest::Client::builder()
+        .gzip(true)
+        .brotli(true)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let bytes: usize = futures_util::stream::iter(urls.iter().cloned())
+        .map(|url| {
+            let client = client.clone();
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        })
+        .buffer_unordered(CONCURRENCY.parse().unwrap())
+        .fold(0, |a, b| async move { a + b })
+        .await;
+    let floor = started.elapsed();
+    let pages = urls.len();
+    println!(
+        "network floor: {pages} pages, {:.1} MB in {:.2}s = {:.0} pages/s",
+        bytes as f64 / 1e6,
+        floor.as_secs_f64(),
+        pages as f64 / floor.as_secs_f64()
+    );
+
+    // The real crawl, in its own process, so its peak memory is its own.
+    let archive_path = dir.path().join("archive");
+    let text = std::fs::read_to_string(root().join("config/gazette.toml")).unwrap();
+    let config = text
+        .replace("https://bqlkkt.kiengiang.gov.vn/", base.as_str())
+        .replace(
+            "allowed_hosts = [\"bqlkkt.kiengiang.gov.vn\"]",
+            "allowed_hosts = [\"127.0.0.1\"]",
+        )
+        .replace(
+            "path = \"data/archive\"",
+            &format!("path = {:?}", archive_path.display().to_string()),
+        )
+        .replace("min_delay_ms = 1000", "min_delay_ms = 0")
+        .replace("respect_robots_txt = true", "respect_robots_txt = false")
+        .replace(
+            "max_concurrency_per_host = 2",
+            &format!("max_concurrency_per_host = {CONCURRENCY}"),
+        )
+        .replace("max_pages = 1000", "max_pages = 100000");
+    let config_path = dir.path().join("gazette.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let binary = root().join("target/release/gazette");
+    assert!(
+        binary.exists(),
+        "build the release binary first: cargo build --release"
+    );
+    let started = Instant::now();
+    let status = tokio::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(dir.path().join("rss"))
+        .arg(&binary)
+        .args(["crawl", "--backfill", "--config"])
+        .arg(&config_path)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .await
+        .expect("/usr/bin/time runs (Debian package `time`)");
+    let crawl = started.elapsed();
+    print!("{}", String::from_utf8_lossy(&status.stdout));
+    let peak_kib: u64 = std::fs::read_to_string(dir.path().join("rss"))
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    println!(
+        "gazette crawl --backfill: {:.2}s = {:.0} pages/s, {:.0}% of the floor; peak RSS {:.1} MiB",
+        crawl.as_secs_f64(),
+        pages as f64 / crawl.as_secs_f64(),
+        100.0 * floor.as_secs_f64() / crawl.as_secs_f64(),
+        peak_kib as f64 / 1024.0
+    );
+
+    ingest(&recording, articles, dir.path());
+}
+
+/// Articles per second into sled, and bytes on disk, with the articles extracted beforehand.
+fn ingest(recording: &Recording, articles: usize, dir: &std::path::Path) {
+    let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
+    let source = config.source("bqlkkt").unwrap();
+    let mut prepared = Vec::with_capacity(articles);
+    let mut compressed = 0usize;
+    for k in 1..=articles {
+        let path = format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k);
+        let (bytes, content_type) = recording.get(&path).expect("synthetic article");
+        let url = Url::parse(&format!("https://bqlkkt.kiengiang.gov.vn{path}")).unwrap();
+        let page = Page {
+            url: &url,
+            content_type: Some(content_type),
+            bytes,
+        };
+        let article = gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap();
+        compressed += zstd::bulk::compress(bytes, 3).unwrap().len();
+        let capture = Capture {
+            url: url.to_string(),
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: bytes.to_vec(),
+        };
+        prepared.push((article, capture));
+    }
+    let archive = SledArchive::open(
+        &dir.join("ingest"),
+        gazette::archive::DEFAULT_CACHE_CAPACITY,
+        1000,
+    )
+    .unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    let started = Instant::now();
+    for (article, capture) in &prepared {
+        archive.store(article, capture, now).unwrap();
+    }
+    archive.flush().unwrap();
+    let elapsed = started.elapsed().max(Duration::from_micros(1));
+    let on_disk = archive.size_on_disk().unwrap();
+    println!(
+        "archive ingest: {articles} articles in {:.2}s = {:.0} articles/s; {:.1} KiB on disk per article (the zstd page alone: {:.1} KiB)",
+        elapsed.as_secs_f64(),
+        articles as f64 / elapsed.as_secs_f64(),
+        on_disk as f64 / articles as f64 / 1024.0,
+        compressed as f64 / articles as f64 / 1024.0
+    );
+}
