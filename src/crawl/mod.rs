@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use indicatif::ProgressBar;
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Query, Stored};
+use crate::archive::{Archive, ArchiveError, Query, Stored, Validators};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::fetch::{FetchError, Fetcher, Response};
 use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport};
@@ -121,7 +121,7 @@ impl Crawl<'_> {
         if self.options.backfill
             && let Some(cursor) = self.archive.state(&cursor_key).map_err(|e| e.to_string())?
         {
-            page_url = Url::parse(&cursor).unwrap_or(first);
+            page_url = Url::parse(&cursor).unwrap_or_else(|_| first.clone());
             tracing::info!(section = %section.id, %page_url, "resuming backfill");
         }
         let max_pages = self.options.max_pages.unwrap_or(self.source.list.max_pages);
@@ -132,10 +132,15 @@ impl Crawl<'_> {
             }
             self.progress
                 .set_message(format!("{} {}", section.id, page_url));
-            let list = self
-                .list_page(&page_url)
+            // An incremental run asks for the first page conditionally: unchanged means nothing new.
+            let conditional = !self.options.backfill && page_url == first;
+            let Some((list, validators)) = self
+                .list_page(&page_url, conditional)
                 .await
-                .map_err(|e| format!("list page {page_url}: {e}"))?;
+                .map_err(|e| format!("list page {page_url}: {e}"))?
+            else {
+                break;
+            };
             let mut candidates = Vec::new();
             for item in list.items {
                 // Already fetched in this run (a repeated listing), or archived before.
@@ -150,7 +155,14 @@ impl Crawl<'_> {
                 candidates.push(candidate(item, section, None));
             }
             let found_new = !candidates.is_empty();
+            let failed_before = self.report.failed;
             self.process(candidates).await.map_err(|e| e.to_string())?;
+            if self.report.failed == failed_before {
+                // Validators mean "fully processed": a page with failures is read again next time.
+                self.archive
+                    .set_validators(page_url.as_str(), &validators)
+                    .map_err(|e| e.to_string())?;
+            }
             let next = list.next_page.and_then(|n| Url::parse(&n).ok());
             if self.options.backfill {
                 let cursor = next.as_ref().map(Url::as_str);
@@ -168,20 +180,36 @@ impl Crawl<'_> {
         Ok(())
     }
 
-    async fn list_page(&mut self, url: &Url) -> Result<ListPage, String> {
+    /// Fetches and reads a list page; `None` when a conditional request says it is unchanged.
+    async fn list_page(
+        &mut self,
+        url: &Url,
+        conditional: bool,
+    ) -> Result<Option<(ListPage, Validators)>, String> {
+        let validators = match conditional {
+            true => self
+                .archive
+                .validators(url.as_str())
+                .map_err(|e| e.to_string())?,
+            false => None,
+        };
         let response = self
             .fetcher
-            .get(url, &self.source.hosts(), None)
+            .get(url, &self.source.hosts(), validators.as_ref())
             .await
             .map_err(|e| e.to_string())?;
         self.report.pages_fetched += 1;
-        let capture = match response {
-            Response::Page { capture, .. } => capture,
+        let (capture, validators) = match response {
+            Response::Page {
+                capture,
+                validators,
+            } => (capture, validators),
             Response::Gone { status } => return Err(format!("HTTP {status}")),
+            Response::NotModified if conditional => return Ok(None),
             Response::NotModified => return Err("HTTP 304 to an unconditional request".into()),
         };
         let source = self.source.clone();
-        tokio::task::spawn_blocking(move || {
+        let list = tokio::task::spawn_blocking(move || {
             let url = Url::parse(&capture.url).map_err(|e| e.to_string())?;
             let page = Page {
                 url: &url,
@@ -191,7 +219,8 @@ impl Crawl<'_> {
             crate::read_list(&page, &source).map_err(|e| e.to_string())
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())??;
+        Ok(Some((list, validators)))
     }
 
     /// Re-fetches, conditionally, the articles published within `recheck_days`, to catch edits

@@ -476,3 +476,51 @@ async fn a_backfill_killed_five_times_ends_with_every_article_once() {
         assert_eq!(archive.revisions(&a.article.id).unwrap().len(), 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extract_with_url_alone_fetches_through_the_real_fetcher() {
+    let portal = support::TestPortal::recorded().await;
+    let config = portal.config_path.to_str().unwrap().to_string();
+    let url = format!(
+        "{}Pages/chi-tiet-tin.aspx?ItemID=1180&l=TinBanQuanLy",
+        portal.server.base_url()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        run(&[
+            "extract", "--config", &config, "--source", "bqlkkt", "--url", &url,
+        ])
+    })
+    .await
+    .unwrap();
+    let article: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        article["title"],
+        "Ban Quản lý Khu kinh tế tổ chức hội nghị triển khai nhiệm vụ năm 2012"
+    );
+    assert_eq!(article["id"], "bqlkkt:1180");
+    assert_eq!(
+        portal
+            .server
+            .hits("/Pages/chi-tiet-tin.aspx?ItemID=1180&l=TinBanQuanLy"),
+        1
+    );
+    assert_eq!(
+        portal.server.hits("/robots.txt"),
+        1,
+        "robots.txt is read first"
+    );
+
+    let config = portal.config_path.to_str().unwrap().to_string();
+    let args = [
+        "extract",
+        "--config",
+        &config,
+        "--source",
+        "bqlkkt",
+        "--url",
+        "https://example.org/elsewhere",
+    ];
+    let out = gazette(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not among the source's allowed hosts"));
+}

@@ -125,7 +125,15 @@ async fn a_second_crawl_adds_nothing_and_asks_conditionally() {
         .count();
     assert_eq!(
         list_requests, 1,
-        "the first list page is all known: the walk stops there"
+        "the first list page is unchanged: the walk stops there"
+    );
+    let first_page = second
+        .iter()
+        .find(|r| r.path_and_query == "/Pages/tin-ban-quan-ly.aspx")
+        .unwrap();
+    assert!(
+        first_page.if_none_match.is_some(),
+        "the first list page is asked for conditionally"
     );
     assert_eq!(archive.articles(&Query::default()).unwrap().len(), 9);
 }
