@@ -118,7 +118,7 @@ async fn run(articles: usize) {
     );
     let started = Instant::now();
     let status = tokio::process::Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
+        .args(["-f", "%M %U %S", "-o"])
         .arg(dir.path().join("rss"))
         .arg(&binary)
         .args(["crawl", "--backfill", "--config"])
@@ -129,20 +129,17 @@ async fn run(articles: usize) {
         .expect("/usr/bin/time runs (Debian package `time`)");
     let crawl = started.elapsed();
     print!("{}", String::from_utf8_lossy(&status.stdout));
-    let peak_kib: u64 = std::fs::read_to_string(dir.path().join("rss"))
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let usage = std::fs::read_to_string(dir.path().join("rss")).unwrap();
+    let fields: Vec<f64> = usage.trim().lines().last().unwrap().split_whitespace().map(|f| f.parse().unwrap()).collect();
+    let (peak_kib, cpu) = (fields[0], fields[1] + fields[2]);
     println!(
-        "gazette crawl --backfill: {:.2}s = {:.0} pages/s, {:.0}% of the floor; peak RSS {:.1} MiB",
+        "gazette crawl --backfill: {:.2}s = {:.0} pages/s, {:.0}% of the floor; {:.2}s CPU ({:.2} ms a page); peak RSS {:.1} MiB",
         crawl.as_secs_f64(),
         pages as f64 / crawl.as_secs_f64(),
         100.0 * floor.as_secs_f64() / crawl.as_secs_f64(),
-        peak_kib as f64 / 1024.0
+        cpu,
+        1000.0 * cpu / pages as f64,
+        peak_kib / 1024.0
     );
 
     ingest(&recording, articles, dir.path());

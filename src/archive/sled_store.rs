@@ -189,7 +189,19 @@ fn time_key(archived: &Archived) -> Vec<u8> {
 /// A capture as stored: its head as JSON, then the body zstd-compressed.
 fn encode_capture(capture: &Capture) -> Result<Vec<u8>, ArchiveError> {
     let head = encode(capture);
-    let body = zstd::bulk::compress(&capture.body, ZSTD_LEVEL).map_err(storage)?;
+    thread_local! {
+        // A compression context is costly to create; each thread keeps one.
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
+    }
+    let body = COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match slot.as_mut() {
+            Some(compressor) => compressor,
+            None => slot.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+        };
+        compressor.compress(&capture.body)
+    });
+    let body = body.map_err(storage)?;
     let mut out = Vec::with_capacity(4 + head.len() + body.len());
     out.extend_from_slice(&(head.len() as u32).to_be_bytes());
     out.extend_from_slice(&head);

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::archive::{Archive, ArchiveError, Query, Stored, Validators};
 use crate::config::{CrawlerConfig, Section, Source};
-use crate::fetch::{FetchError, Fetcher, Response};
+use crate::fetch::{Fetcher, Response};
 use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport};
 
 /// How a run walks the lists.
@@ -260,116 +260,126 @@ impl Crawl<'_> {
     /// Fetches candidates concurrently (the fetcher keeps each host's limits), stores in order.
     async fn process(&mut self, candidates: Vec<Candidate>) -> Result<(), ArchiveError> {
         let concurrency = self.settings.max_concurrency_per_host.max(1);
-        let fetches: Vec<(Candidate, Fetched)> = {
-            let this = &*self;
-            futures_util::stream::iter(candidates)
-                .map(|c| async move {
-                    let fetched = this.fetch_article(&c).await;
-                    (c, fetched)
-                })
-                .buffered(concurrency)
-                .collect()
-                .await
-        };
-        for (candidate, fetched) in fetches {
+        let (fetcher, archive, source) = (self.fetcher, self.archive, &self.source);
+        let mut fetches = futures_util::stream::iter(candidates)
+            .map(|c| async move {
+                let fetched = fetch_article(fetcher, archive, source, &c).await;
+                (c, fetched)
+            })
+            .buffered(concurrency);
+        // Each result is stored as it comes, in list order, while later fetches go on.
+        while let Some((candidate, fetched)) = fetches.next().await {
             self.progress.inc(1);
-            self.report.pages_fetched += u64::from(!matches!(&fetched, Fetched::Failed(_)));
-            match fetched {
-                Fetched::Article {
-                    mut article,
-                    capture,
-                    validators,
-                } => {
-                    if article.published.is_none() && candidate.listed_published.is_some() {
-                        // The page shows no time; the list page does.
-                        article.published = candidate.listed_published;
-                        article.published_inferred = false;
-                        article.content_hash = crate::normalize::content_hash(
-                            &article.title,
-                            article.published.as_ref(),
-                            &article.body_text,
-                        );
-                    }
-                    match self.archive.store(&article, &capture, now())? {
-                        Stored::New => self.report.new += 1,
-                        Stored::Revised(_) => self.report.revised += 1,
-                        Stored::Unchanged => self.report.unchanged += 1,
-                    }
-                    self.archive.set_validators(&candidate.url, &validators)?;
-                }
-                Fetched::NotModified => self.report.unchanged += 1,
-                Fetched::Gone => match &candidate.known {
-                    Some(id) => {
-                        self.archive.mark_gone(id, now())?;
-                        self.report.gone += 1;
-                    }
-                    None => {
-                        self.report.failed += 1;
-                        self.report.errors.push(format!(
-                            "{}: listed, but the page answers 404/410",
-                            candidate.url
-                        ));
-                    }
-                },
-                Fetched::Failed(error) => {
-                    self.report.failed += 1;
-                    self.report.errors.push(error);
-                }
-            }
+            record(archive, &mut self.report, candidate, fetched)?;
         }
         Ok(())
     }
+}
 
-    async fn fetch_article(&self, candidate: &Candidate) -> Fetched {
-        let Ok(url) = Url::parse(&candidate.url) else {
-            return Fetched::Failed(format!("{}: not a URL", candidate.url));
-        };
-        let validators = match &candidate.known {
-            Some(_) => self.archive.validators(&candidate.url).ok().flatten(),
-            None => None,
-        };
-        let response = match self
-            .fetcher
-            .get(&url, &self.source.hosts(), validators.as_ref())
-            .await
-        {
-            Ok(response) => response,
-            Err(error @ FetchError::OffHost { .. }) => return Fetched::Failed(error.to_string()),
-            Err(error) => return Fetched::Failed(error.to_string()),
-        };
-        let (capture, validators) = match response {
-            Response::Page {
-                capture,
-                validators,
-            } => (capture, validators),
-            Response::NotModified => return Fetched::NotModified,
-            Response::Gone { .. } => return Fetched::Gone,
-        };
-        let source = self.source.clone();
-        let section = candidate.section.clone();
-        let extracted = tokio::task::spawn_blocking(move || {
-            let url = Url::parse(&capture.url).map_err(|e| e.to_string())?;
-            let page = Page {
-                url: &url,
-                content_type: capture.content_type(),
-                bytes: &capture.body,
-            };
-            let article =
-                crate::read_article(&page, &source, &section).map_err(|e| format!("{url}: {e}"))?;
-            Ok::<_, String>((article, capture))
-        })
-        .await;
-        match extracted {
-            Ok(Ok((article, capture))) => Fetched::Article {
-                article: Box::new(article),
-                capture,
-                validators,
-            },
-            Ok(Err(error)) => Fetched::Failed(error),
-            Err(error) => {
-                Fetched::Failed(format!("{}: extraction stopped: {error}", candidate.url))
+/// Stores what fetching one article came to, and counts it.
+fn record(
+    archive: &dyn Archive,
+    report: &mut RunReport,
+    candidate: Candidate,
+    fetched: Fetched,
+) -> Result<(), ArchiveError> {
+    report.pages_fetched += u64::from(!matches!(&fetched, Fetched::Failed(_)));
+    match fetched {
+        Fetched::Article {
+            mut article,
+            capture,
+            validators,
+        } => {
+            if article.published.is_none() && candidate.listed_published.is_some() {
+                // The page shows no time; the list page does.
+                article.published = candidate.listed_published;
+                article.published_inferred = false;
+                article.content_hash = crate::normalize::content_hash(
+                    &article.title,
+                    article.published.as_ref(),
+                    &article.body_text,
+                );
             }
+            match archive.store(&article, &capture, now())? {
+                Stored::New => report.new += 1,
+                Stored::Revised(_) => report.revised += 1,
+                Stored::Unchanged => report.unchanged += 1,
+            }
+            archive.set_validators(&candidate.url, &validators)?;
         }
+        Fetched::NotModified => report.unchanged += 1,
+        Fetched::Gone => match &candidate.known {
+            Some(id) => {
+                archive.mark_gone(id, now())?;
+                report.gone += 1;
+            }
+            None => {
+                report.failed += 1;
+                report.errors.push(format!(
+                    "{}: listed, but the page answers 404/410",
+                    candidate.url
+                ));
+            }
+        },
+        Fetched::Failed(error) => {
+            report.failed += 1;
+            report.errors.push(error);
+        }
+    }
+    Ok(())
+}
+
+/// Fetches and extracts one article; nothing is stored here.
+async fn fetch_article(
+    fetcher: &Fetcher,
+    archive: &dyn Archive,
+    source: &Arc<Source>,
+    candidate: &Candidate,
+) -> Fetched {
+    let Ok(url) = Url::parse(&candidate.url) else {
+        return Fetched::Failed(format!("{}: not a URL", candidate.url));
+    };
+    let validators = match &candidate.known {
+        Some(_) => archive.validators(&candidate.url).ok().flatten(),
+        None => None,
+    };
+    let response = match fetcher
+        .get(&url, &source.hosts(), validators.as_ref())
+        .await
+    {
+        Ok(response) => response,
+        Err(error) => return Fetched::Failed(error.to_string()),
+    };
+    let (capture, validators) = match response {
+        Response::Page {
+            capture,
+            validators,
+        } => (capture, validators),
+        Response::NotModified => return Fetched::NotModified,
+        Response::Gone { .. } => return Fetched::Gone,
+    };
+    let source = source.clone();
+    let section = candidate.section.clone();
+    let extracted = tokio::task::spawn_blocking(move || {
+        let url = Url::parse(&capture.url).map_err(|e| e.to_string())?;
+        let page = Page {
+            url: &url,
+            content_type: capture.content_type(),
+            bytes: &capture.body,
+        };
+        let article =
+            crate::read_article(&page, &source, &section).map_err(|e| format!("{url}: {e}"))?;
+        Ok::<_, String>((article, capture))
+    })
+    .await;
+    match extracted {
+        Ok(Ok((article, capture))) => Fetched::Article {
+            article: Box::new(article),
+            capture,
+            validators,
+        },
+        Ok(Err(error)) => Fetched::Failed(error),
+        Err(error) => Fetched::Failed(format!("{}: extraction stopped: {error}", candidate.url)),
     }
 }
 

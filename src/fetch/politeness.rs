@@ -40,7 +40,10 @@ impl HostGate {
         // The lock is held across the wait, so starts are spaced by the delay as they happen,
         // not only as they were planned.
         let mut timing = self.timing.lock().await;
-        tokio::time::sleep_until(timing.next).await;
+        if timing.next > Instant::now() {
+            // A deadline already past would still wait for the timer's next tick.
+            tokio::time::sleep_until(timing.next).await;
+        }
         timing.next = Instant::now() + timing.delay;
         permit
     }
