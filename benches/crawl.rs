@@ -130,7 +130,14 @@ async fn run(articles: usize) {
     let crawl = started.elapsed();
     print!("{}", String::from_utf8_lossy(&status.stdout));
     let usage = std::fs::read_to_string(dir.path().join("rss")).unwrap();
-    let fields: Vec<f64> = usage.trim().lines().last().unwrap().split_whitespace().map(|f| f.parse().unwrap()).collect();
+    let fields: Vec<f64> = usage
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
     let (peak_kib, cpu) = (fields[0], fields[1] + fields[2]);
     println!(
         "gazette crawl --backfill: {:.2}s = {:.0} pages/s, {:.0}% of the floor; {:.2}s CPU ({:.2} ms a page); peak RSS {:.1} MiB",

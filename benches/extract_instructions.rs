@@ -36,8 +36,12 @@ fn main() {
         .iter()
         .map(|name| {
             let id = name.trim_start_matches("article-");
-            let url = format!("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID={id}");
-            (Url::parse(&url).unwrap(), std::fs::read(root.join(format!("fixtures/portal/{name}.html"))).unwrap())
+            let url =
+                format!("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID={id}");
+            (
+                Url::parse(&url).unwrap(),
+                std::fs::read(root.join(format!("fixtures/portal/{name}.html"))).unwrap(),
+            )
         })
         .collect();
     let mut work = 0usize;
@@ -49,8 +53,15 @@ fn main() {
                     work += scraper::Html::parse_document(&text).tree.nodes().count();
                 }
                 "full" => {
-                    let page = Page { url, content_type: None, bytes };
-                    work += gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap().body_text.len();
+                    let page = Page {
+                        url,
+                        content_type: None,
+                        bytes,
+                    };
+                    work += gazette::read_article(&page, source, "tin-ban-quan-ly")
+                        .unwrap()
+                        .body_text
+                        .len();
                 }
                 _ => {
                     eprintln!("usage: extract_instructions parse|full");

@@ -209,17 +209,10 @@ impl Crawl<'_> {
             Response::NotModified => return Err("HTTP 304 to an unconditional request".into()),
         };
         let source = self.source.clone();
-        let list = tokio::task::spawn_blocking(move || {
-            let url = Url::parse(&capture.url).map_err(|e| e.to_string())?;
-            let page = Page {
-                url: &url,
-                content_type: capture.content_type(),
-                bytes: &capture.body,
-            };
-            crate::read_list(&page, &source).map_err(|e| e.to_string())
+        let (list, _) = read_capture(capture, move |page| {
+            crate::read_list(page, &source).map_err(|e| e.to_string())
         })
-        .await
-        .map_err(|e| e.to_string())??;
+        .await?;
         Ok(Some((list, validators)))
     }
 
@@ -360,27 +353,39 @@ async fn fetch_article(
     };
     let source = source.clone();
     let section = candidate.section.clone();
-    let extracted = tokio::task::spawn_blocking(move || {
-        let url = Url::parse(&capture.url).map_err(|e| e.to_string())?;
+    let extracted = read_capture(capture, move |page| {
+        crate::read_article(page, &source, &section).map_err(|e| format!("{}: {e}", page.url))
+    })
+    .await;
+    match extracted {
+        Ok((article, capture)) => Fetched::Article {
+            article: Box::new(article),
+            capture,
+            validators,
+        },
+        Err(error) => Fetched::Failed(error),
+    }
+}
+
+/// Reads a captured page off the async threads (scraper's `Html` is not `Send`); gives the
+/// capture back with the result.
+async fn read_capture<T: Send + 'static>(
+    capture: Capture,
+    read: impl FnOnce(&Page<'_>) -> Result<T, String> + Send + 'static,
+) -> Result<(T, Capture), String> {
+    let url = capture.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let url = Url::parse(&capture.url).map_err(|e| format!("{}: {e}", capture.url))?;
         let page = Page {
             url: &url,
             content_type: capture.content_type(),
             bytes: &capture.body,
         };
-        let article =
-            crate::read_article(&page, &source, &section).map_err(|e| format!("{url}: {e}"))?;
-        Ok::<_, String>((article, capture))
+        let value = read(&page)?;
+        Ok((value, capture))
     })
-    .await;
-    match extracted {
-        Ok(Ok((article, capture))) => Fetched::Article {
-            article: Box::new(article),
-            capture,
-            validators,
-        },
-        Ok(Err(error)) => Fetched::Failed(error),
-        Err(error) => Fetched::Failed(format!("{}: extraction stopped: {error}", candidate.url)),
-    }
+    .await
+    .map_err(|error| format!("{url}: extraction stopped: {error}"))?
 }
 
 fn candidate(item: ListItem, section: &Section, known: Option<ArticleId>) -> Candidate {
