@@ -7,10 +7,13 @@ pub mod archive;
 pub mod config;
 pub mod crawl;
 pub mod extract;
+pub mod feed;
 pub mod fetch;
 pub mod model;
 pub mod normalize;
 pub mod replay;
+pub mod schedule;
+pub mod server;
 
 use config::Source;
 use model::{Article, ListPage, Page};

@@ -5,5 +5,8 @@ mod cli;
 mod config;
 mod crawl;
 mod extract;
+mod feed;
 mod replay;
+mod schedule;
+mod server;
 mod support;
