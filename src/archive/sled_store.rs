@@ -171,19 +171,34 @@ fn revision_prefix(id: &ArticleId) -> Vec<u8> {
     key
 }
 
-/// `<source>\0<section>\0<inverted time>\0<id>`: newest first within a section.
-fn time_key(archived: &Archived) -> Vec<u8> {
+/// Section ids are `[a-z0-9-]+`, so this never collides with one: it marks the source-wide index.
+const ALL_SECTIONS: &str = "*";
+
+/// `<source>\0<section>\0<inverted time>\0<id>`, for the article's section and for the whole
+/// source (`*`): newest first, ties by id.
+fn time_keys(archived: &Archived) -> [Vec<u8>; 2] {
     let article = &archived.article;
-    let inverted = i64::MAX - archived.sort_time().timestamp();
-    let mut key = Vec::new();
-    for part in [article.source.as_bytes(), article.section.as_bytes()] {
+    let key = |section: &str| {
+        let mut key = time_prefix(&article.source, section);
+        key.extend_from_slice(&inverted(archived.sort_time()));
+        key.push(0);
+        key.extend_from_slice(article.id.0.as_bytes());
+        key
+    };
+    [key(&article.section), key(ALL_SECTIONS)]
+}
+
+fn time_prefix(source: &str, section: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(source.len() + section.len() + 2);
+    for part in [source.as_bytes(), section.as_bytes()] {
         key.extend_from_slice(part);
         key.push(0);
     }
-    key.extend_from_slice(&inverted.to_be_bytes());
-    key.push(0);
-    key.extend_from_slice(article.id.0.as_bytes());
     key
+}
+
+fn inverted(time: DateTime<FixedOffset>) -> [u8; 8] {
+    (i64::MAX - time.timestamp()).to_be_bytes()
 }
 
 /// A capture as stored: its head as JSON, then the body zstd-compressed.
@@ -239,8 +254,8 @@ impl SledArchive {
         let record = encode(archived);
         let rev_key = revision_key(&archived.article.id, revision.number);
         let rev = encode(revision);
-        let new_time_key = time_key(archived);
-        let old_time_key = previous.map(time_key);
+        let new_time_keys = time_keys(archived);
+        let old_time_keys = previous.map(time_keys);
         (
             &self.articles,
             &self.revisions,
@@ -258,12 +273,14 @@ impl SledArchive {
                     archived.article.url.as_bytes(),
                     archived.article.id.0.as_bytes(),
                 )?;
-                if let Some(old) = &old_time_key
-                    && *old != new_time_key
-                {
-                    by_time.remove(old.as_slice())?;
+                for old in old_time_keys.iter().flatten() {
+                    if !new_time_keys.contains(old) {
+                        by_time.remove(old.as_slice())?;
+                    }
                 }
-                by_time.insert(new_time_key.as_slice(), archived.article.id.0.as_bytes())?;
+                for new in &new_time_keys {
+                    by_time.insert(new.as_slice(), archived.article.id.0.as_bytes())?;
+                }
                 Ok::<(), TxError>(())
             })
             .map_err(tx_error)
@@ -271,15 +288,19 @@ impl SledArchive {
 
     fn put_record(&self, previous: &Archived, archived: &Archived) -> Result<(), ArchiveError> {
         let record = encode(archived);
-        let old_key = time_key(previous);
-        let new_key = time_key(archived);
+        let old_keys = time_keys(previous);
+        let new_keys = time_keys(archived);
         (&self.articles, &self.by_time)
             .transaction(|(articles, by_time)| {
                 articles.insert(archived.article.id.0.as_bytes(), record.as_slice())?;
-                if old_key != new_key {
-                    by_time.remove(old_key.as_slice())?;
+                for old in &old_keys {
+                    if !new_keys.contains(old) {
+                        by_time.remove(old.as_slice())?;
+                    }
                 }
-                by_time.insert(new_key.as_slice(), archived.article.id.0.as_bytes())?;
+                for new in &new_keys {
+                    by_time.insert(new.as_slice(), archived.article.id.0.as_bytes())?;
+                }
                 Ok::<(), TxError>(())
             })
             .map_err(tx_error)
@@ -392,45 +413,53 @@ impl Archive for SledArchive {
     }
 
     fn articles(&self, query: &Query) -> Result<Vec<Archived>, ArchiveError> {
-        let mut prefix = Vec::new();
-        if let Some(source) = &query.source {
-            prefix.extend_from_slice(source.as_bytes());
-            prefix.push(0);
-            if let Some(section) = &query.section {
-                prefix.extend_from_slice(section.as_bytes());
-                prefix.push(0);
+        let Some(source) = &query.source else {
+            // Every source: each one's own index, merged by time.
+            let mut sources: Vec<String> = Vec::new();
+            for entry in self.by_time.iter() {
+                let (key, _) = entry.map_err(storage)?;
+                let mut parts = key.splitn(3, |b| *b == 0);
+                let (Some(src), Some(section)) = (parts.next(), parts.next()) else { continue };
+                let src = String::from_utf8_lossy(src).into_owned();
+                if section == ALL_SECTIONS.as_bytes() && !sources.contains(&src) {
+                    sources.push(src);
+                }
             }
+            let mut found = Vec::new();
+            for source in sources {
+                found.extend(self.articles(&Query { source: Some(source), section: None, ..query.clone() })?);
+            }
+            found.sort_by(|a, b| b.sort_time().cmp(&a.sort_time()).then_with(|| a.article.id.cmp(&b.article.id)));
+            if let Some(limit) = query.limit {
+                found.truncate(limit);
+            }
+            return Ok(found);
+        };
+        let prefix = time_prefix(source, query.section.as_deref().unwrap_or(ALL_SECTIONS));
+        // Newest first: start at `until`, stop at `since` or the limit.
+        let mut start = prefix.clone();
+        if let Some(until) = query.until {
+            start.extend_from_slice(&inverted(until));
         }
+        let mut end = prefix.clone();
+        end.extend_from_slice(&[0xff; 9]);
+        let limit = query.limit.unwrap_or(usize::MAX);
         let mut found: Vec<Archived> = Vec::new();
-        for entry in self.by_time.scan_prefix(prefix) {
-            let (_, id) = entry.map_err(storage)?;
-            let Some(archived) = self.articles.get(&id).map_err(storage)? else {
-                continue;
-            };
-            let archived: Archived = decode(&id, &archived)?;
-            if query
-                .section
-                .as_ref()
-                .is_some_and(|s| *s != archived.article.section)
-            {
-                continue;
+        for entry in self.by_time.range(start..end) {
+            if found.len() >= limit {
+                break;
             }
+            let (_, id) = entry.map_err(storage)?;
+            let Some(archived) = self.articles.get(&id).map_err(storage)? else { continue };
+            let archived: Archived = decode(&id, &archived)?;
             let time = archived.sort_time();
-            if query.since.is_some_and(|since| time < since)
-                || query.until.is_some_and(|until| time > until)
-            {
+            if query.since.is_some_and(|since| time < since) {
+                break;
+            }
+            if query.until.is_some_and(|until| time > until) {
                 continue;
             }
             found.push(archived);
-        }
-        // The index is newest first per section; across sections and sources, merge by time.
-        found.sort_by(|a, b| {
-            b.sort_time()
-                .cmp(&a.sort_time())
-                .then_with(|| a.article.id.cmp(&b.article.id))
-        });
-        if let Some(limit) = query.limit {
-            found.truncate(limit);
         }
         Ok(found)
     }

@@ -22,6 +22,7 @@ pub const DEFAULT_MAX_CONCURRENCY_PER_HOST: usize = 2;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_RETRIES: u32 = 3;
+pub const DEFAULT_FEED_TTL_MINUTES: u32 = 30;
 pub const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
 pub const DEFAULT_MAX_PAGES: u32 = 1000;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
@@ -51,6 +52,11 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Base of self links in feeds; `http://<listen>` when absent.
     pub public_url: Option<HttpUrl>,
+    /// Name of the environment variable holding the admin token; no token, no admin endpoint.
+    pub admin_token_env: Option<String>,
+    /// How long readers may cache a live feed (RSS `ttl`, `Cache-Control: max-age`).
+    #[serde(default = "default_feed_ttl_minutes")]
+    pub feed_ttl_minutes: u32,
 }
 
 impl Default for ServerConfig {
@@ -58,11 +64,19 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: default_listen(),
             public_url: None,
+            admin_token_env: None,
+            feed_ttl_minutes: DEFAULT_FEED_TTL_MINUTES,
         }
     }
 }
 
 impl ServerConfig {
+    /// The admin token, read from the environment variable `admin_token_env` names.
+    pub fn admin_token(&self) -> Option<String> {
+        let name = self.admin_token_env.as_deref()?;
+        std::env::var(name).ok().filter(|token| !token.trim().is_empty())
+    }
+
     /// The base URL feeds are served under.
     pub fn public_url(&self) -> Url {
         match &self.public_url {
@@ -366,6 +380,10 @@ fn default_listen() -> SocketAddr {
     DEFAULT_LISTEN
         .parse()
         .expect("DEFAULT_LISTEN is a socket address")
+}
+
+fn default_feed_ttl_minutes() -> u32 {
+    DEFAULT_FEED_TTL_MINUTES
 }
 
 fn default_storage_path() -> PathBuf {
