@@ -10,6 +10,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines on stderr look (`RUST_LOG` sets how many).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +41,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Restore an export into an empty archive.
     Import(ImportArgs),
+    /// Run the scheduler and serve the feeds, the API and the index page until SIGTERM/SIGINT.
+    Serve {
+        /// The config file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Try gazette without the real portal: replay the recorded portal locally, crawl it, serve it.
+    Demo {
+        /// Where to serve.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Debug, clap::Args)]

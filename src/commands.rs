@@ -96,6 +96,9 @@ pub fn check(path: &Path) -> anyhow::Result<()> {
                 source.list_url(section)
             ));
         }
+        let fires = gazette::schedule::next_fires(source, chrono::Utc::now(), 3);
+        let fires: Vec<String> = fires.iter().map(|t| t.to_rfc3339()).collect();
+        out.push_str(&format!("  next runs: {}\n", fires.join(", ")));
     }
     print(out.trim_end())
 }
@@ -352,4 +355,71 @@ fn print(text: &str) -> anyhow::Result<()> {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
     }
+}
+
+pub fn serve(path: &Path) -> anyhow::Result<()> {
+    let config = std::sync::Arc::new(config::load(path)?);
+    let public = config.server.public_url();
+    runtime()?.block_on(gazette::daemon::run(
+        config,
+        gazette::daemon::Startup::default(),
+        |addr| {
+            eprintln!("gazette: serving on http://{addr}/ (feeds under {public}feeds/)");
+        },
+    ))?;
+    Ok(())
+}
+
+/// The shipped config, pointed at a local replay of the recorded portal.
+const SHIPPED_CONFIG: &str = include_str!("../config/gazette.toml");
+
+pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let runtime = runtime()?;
+    let dir = std::env::temp_dir().join(format!("gazette-demo-{}", std::process::id()));
+    let result = runtime.block_on(async {
+        let recording = gazette::replay::Recording::bundled().context("the bundled recording")?;
+        let portal = gazette::replay::ReplayServer::start(recording)
+            .await
+            .context("cannot start the portal replay")?;
+        let base = portal.base_url();
+        let text = SHIPPED_CONFIG
+            .replace("https://bqlkkt.kiengiang.gov.vn/", base.as_str())
+            .replace(
+                "allowed_hosts = [\"bqlkkt.kiengiang.gov.vn\"]",
+                "allowed_hosts = [\"127.0.0.1\"]",
+            )
+            .replace(
+                "listen = \"127.0.0.1:8080\"",
+                &format!("listen = \"{listen}\""),
+            )
+            .replace(
+                "public_url = \"http://127.0.0.1:8080\"",
+                &format!("public_url = \"http://{listen}\""),
+            )
+            .replace(
+                "path = \"data/archive\"",
+                &format!("path = {:?}", dir.join("archive").display().to_string()),
+            )
+            .replace("min_delay_ms = 1000", "min_delay_ms = 0");
+        let config = std::sync::Arc::new(config::parse(&text, "demo config")?);
+        eprintln!("gazette demo: replaying the recorded portal at {base}, crawling it once…");
+        gazette::daemon::run(
+            config,
+            gazette::daemon::Startup { crawl_first: true },
+            |addr| {
+                eprintln!("gazette demo: ready. Open:");
+                eprintln!("  http://{addr}/                         sources, sections and feeds");
+                eprintln!("  http://{addr}/feeds/bqlkkt.rss         RSS 2.0");
+                eprintln!("  http://{addr}/feeds/bqlkkt.atom        Atom 1.0");
+                eprintln!("  http://{addr}/feeds/bqlkkt.json        JSON Feed 1.1");
+                eprintln!("  http://{addr}/feeds.opml               every feed, for a reader");
+                eprintln!("  http://{addr}/api/articles             the archive as JSON");
+                eprintln!("Stop with Ctrl-C.");
+            },
+        )
+        .await?;
+        Ok::<_, anyhow::Error>(())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

@@ -6,9 +6,11 @@
 pub mod archive;
 pub mod config;
 pub mod crawl;
+pub mod daemon;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod replay;

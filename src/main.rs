@@ -8,18 +8,23 @@ use std::process::ExitCode;
 use clap::Parser;
 use gazette::config::ConfigError;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, LogFormat};
 use commands::UsageError;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let daemon = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
+    // The daemon says what it does at info; one-shot commands only warn.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if daemon { "info" } else { "warn" })
+    });
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let result = match &cli.command {
         Command::Extract(args) => commands::extract(args),
         Command::Check { config } => commands::check(config),
@@ -28,6 +33,8 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::show(args),
         Command::Export(args) => commands::export(args),
         Command::Import(args) => commands::import(args),
+        Command::Serve { config } => commands::serve(config),
+        Command::Demo { listen } => commands::demo(*listen),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

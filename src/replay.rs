@@ -46,6 +46,62 @@ const SYNTHETIC_FIRST_ID: u64 = 100_000;
 /// Bytes per chunk of a `Fault::Huge` body.
 const HUGE_CHUNK: usize = 64 * 1024;
 
+const BUNDLED_MANIFEST: &str = include_str!("../fixtures/portal/manifest.tsv");
+const BUNDLED_FILES: &[(&str, &[u8])] = &[
+    (
+        "article-1180.html",
+        include_bytes!("../fixtures/portal/article-1180.html"),
+    ),
+    (
+        "article-1190.html",
+        include_bytes!("../fixtures/portal/article-1190.html"),
+    ),
+    (
+        "article-1211.html",
+        include_bytes!("../fixtures/portal/article-1211.html"),
+    ),
+    (
+        "article-1225.html",
+        include_bytes!("../fixtures/portal/article-1225.html"),
+    ),
+    (
+        "article-1229.html",
+        include_bytes!("../fixtures/portal/article-1229.html"),
+    ),
+    (
+        "article-1234.html",
+        include_bytes!("../fixtures/portal/article-1234.html"),
+    ),
+    (
+        "article-1236.html",
+        include_bytes!("../fixtures/portal/article-1236.html"),
+    ),
+    (
+        "article-1238.html",
+        include_bytes!("../fixtures/portal/article-1238.html"),
+    ),
+    (
+        "article-1240.html",
+        include_bytes!("../fixtures/portal/article-1240.html"),
+    ),
+    (
+        "list-tin-ban-quan-ly-p1.html",
+        include_bytes!("../fixtures/portal/list-tin-ban-quan-ly-p1.html"),
+    ),
+    (
+        "list-tin-ban-quan-ly-p2.html",
+        include_bytes!("../fixtures/portal/list-tin-ban-quan-ly-p2.html"),
+    ),
+    (
+        "list-tin-ban-quan-ly-p3.html",
+        include_bytes!("../fixtures/portal/list-tin-ban-quan-ly-p3.html"),
+    ),
+    (
+        "robots.txt",
+        include_bytes!("../fixtures/portal/robots.txt"),
+    ),
+];
+
 /// The pages of a portal: path-and-query -> bytes and Content-Type.
 #[derive(Clone)]
 pub struct Recording {
@@ -68,6 +124,31 @@ impl Recording {
     pub fn load(dir: &Path) -> io::Result<Recording> {
         let manifest = dir.join("manifest.tsv");
         let text = std::fs::read_to_string(&manifest).map_err(|err| in_file(&manifest, err))?;
+        Recording::from_manifest(&text, &manifest.display().to_string(), |name| {
+            let file = dir.join(name);
+            std::fs::read(&file).map_err(|err| in_file(&file, err))
+        })
+    }
+
+    /// The recording of `fixtures/portal`, built into the binary: `gazette demo` needs no files.
+    pub fn bundled() -> io::Result<Recording> {
+        Recording::from_manifest(BUNDLED_MANIFEST, "fixtures/portal/manifest.tsv", |name| {
+            BUNDLED_FILES
+                .iter()
+                .find(|(file, _)| *file == name)
+                .map(|(_, bytes)| bytes.to_vec())
+                .ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotFound, format!("{name} is not bundled"))
+                })
+        })
+    }
+
+    /// Reads a manifest (`url<TAB>file<TAB>content-type` lines), taking each file from `read`.
+    fn from_manifest(
+        text: &str,
+        shown: &str,
+        read: impl Fn(&str) -> io::Result<Vec<u8>>,
+    ) -> io::Result<Recording> {
         let mut recording = Recording::empty();
         for (index, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -77,16 +158,10 @@ impl Recording {
                 let fields = line.split('\t').count();
                 io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!(
-                        "{}:{}: expected 3 tab-separated fields (url, file, content-type), got {fields}",
-                        manifest.display(),
-                        index + 1
-                    ),
+                    format!("{shown}:{}: expected 3 tab-separated fields (url, file, content-type), got {fields}", index + 1),
                 )
             })?;
-            let file = dir.join(file);
-            let bytes = std::fs::read(&file).map_err(|err| in_file(&file, err))?;
-            recording.set(path_and_query, bytes, content_type);
+            recording.set(path_and_query, read(file)?, content_type);
         }
         Ok(recording)
     }

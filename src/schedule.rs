@@ -189,7 +189,11 @@ impl Scheduler {
         let mut after = Utc::now();
         loop {
             let Some(fire) = next_fires(source, after.max(Utc::now()), 1).pop() else {
-                tracing::info!(source = id, schedule = source.schedule.as_str(), "no further fire times");
+                tracing::info!(
+                    source = id,
+                    schedule = source.schedule.as_str(),
+                    "no further fire times"
+                );
                 self.status.update(id, |s| s.next_run = None);
                 return;
             };

@@ -419,7 +419,9 @@ impl Archive for SledArchive {
             for entry in self.by_time.iter() {
                 let (key, _) = entry.map_err(storage)?;
                 let mut parts = key.splitn(3, |b| *b == 0);
-                let (Some(src), Some(section)) = (parts.next(), parts.next()) else { continue };
+                let (Some(src), Some(section)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
                 let src = String::from_utf8_lossy(src).into_owned();
                 if section == ALL_SECTIONS.as_bytes() && !sources.contains(&src) {
                     sources.push(src);
@@ -427,9 +429,17 @@ impl Archive for SledArchive {
             }
             let mut found = Vec::new();
             for source in sources {
-                found.extend(self.articles(&Query { source: Some(source), section: None, ..query.clone() })?);
+                found.extend(self.articles(&Query {
+                    source: Some(source),
+                    section: None,
+                    ..query.clone()
+                })?);
             }
-            found.sort_by(|a, b| b.sort_time().cmp(&a.sort_time()).then_with(|| a.article.id.cmp(&b.article.id)));
+            found.sort_by(|a, b| {
+                b.sort_time()
+                    .cmp(&a.sort_time())
+                    .then_with(|| a.article.id.cmp(&b.article.id))
+            });
             if let Some(limit) = query.limit {
                 found.truncate(limit);
             }
@@ -450,7 +460,9 @@ impl Archive for SledArchive {
                 break;
             }
             let (_, id) = entry.map_err(storage)?;
-            let Some(archived) = self.articles.get(&id).map_err(storage)? else { continue };
+            let Some(archived) = self.articles.get(&id).map_err(storage)? else {
+                continue;
+            };
             let archived: Archived = decode(&id, &archived)?;
             let time = archived.sort_time();
             if query.since.is_some_and(|since| time < since) {

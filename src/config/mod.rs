@@ -74,7 +74,9 @@ impl ServerConfig {
     /// The admin token, read from the environment variable `admin_token_env` names.
     pub fn admin_token(&self) -> Option<String> {
         let name = self.admin_token_env.as_deref()?;
-        std::env::var(name).ok().filter(|token| !token.trim().is_empty())
+        std::env::var(name)
+            .ok()
+            .filter(|token| !token.trim().is_empty())
     }
 
     /// The base URL feeds are served under.

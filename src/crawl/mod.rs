@@ -101,6 +101,7 @@ pub async fn crawl_source(
     let mut report = crawl.report;
     report.complete = complete;
     report.finished = Some(now());
+    crate::metrics::METRICS.run(&report);
     if let Err(error) = archive.record_run(&report).and_then(|_| archive.flush()) {
         report.errors.push(format!("archive: {error}"));
         report.complete = false;

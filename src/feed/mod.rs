@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, FixedOffset, SubsecRound};
 
-use crate::model::{ArticleId, Archived};
+use crate::model::{Archived, ArticleId};
 use crate::normalize::text::clean_markup;
 
 pub use self::atom::atom;
@@ -204,7 +204,10 @@ mod tests {
             tag_uri("bqlkkt.kiengiang.gov.vn", "2026", "bqlkkt:1234"),
             "tag:bqlkkt.kiengiang.gov.vn,2026:bqlkkt:1234"
         );
-        assert_eq!(tag_uri("a.b", "2026", "x y#ệ"), "tag:a.b,2026:x%20y%23%E1%BB%87");
+        assert_eq!(
+            tag_uri("a.b", "2026", "x y#ệ"),
+            "tag:a.b,2026:x%20y%23%E1%BB%87"
+        );
     }
 
     #[test]

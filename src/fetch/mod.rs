@@ -288,10 +288,12 @@ impl Fetcher {
                 request = request.header(header::IF_MODIFIED_SINCE, modified);
             }
         }
+        let started = std::time::Instant::now();
         let mut response = request.send().await.map_err(network)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         if status >= 500 || status == 429 {
+            crate::metrics::METRICS.fetched(status, started.elapsed().as_secs_f64());
             return Err(Failure {
                 error: FetchError::Status {
                     url: url.to_string(),
@@ -320,6 +322,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
+        crate::metrics::METRICS.fetched(status, started.elapsed().as_secs_f64());
         Ok((status, headers, body))
     }
 }

@@ -1,1 +1,86 @@
-//! The HTTP server (being written).
+//! The HTTP server: `app(state) -> Router`, one module per resource. Feeds are rendered once per
+//! archive change and served from memory with ETag, Last-Modified and compression.
+
+mod api;
+mod error;
+mod feeds;
+mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use url::Url;
+
+pub use error::ApiError;
+pub use feeds::FeedCache;
+
+use crate::archive::Archive;
+use crate::config::{Config, Source};
+use crate::schedule::Status;
+
+/// How long one request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest request body accepted (only the admin endpoint takes a POST, with no body).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Items in a feed when `?limit=` is not given, and the most it may ask for.
+pub const DEFAULT_FEED_ITEMS: usize = 50;
+pub const MAX_FEED_ITEMS: usize = 500;
+
+/// Starts a crawl of a source now; false when one is already running.
+pub type CrawlTrigger = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub archive: Arc<dyn Archive>,
+    pub status: Status,
+    pub cache: Arc<FeedCache>,
+    /// `None`: no admin token configured, and the admin endpoint answers 404.
+    pub admin_token: Option<String>,
+    pub crawl: Option<CrawlTrigger>,
+}
+
+impl AppState {
+    pub fn new(config: Arc<Config>, archive: Arc<dyn Archive>, status: Status) -> AppState {
+        let admin_token = config.server.admin_token();
+        AppState {
+            config,
+            archive,
+            status,
+            cache: Arc::new(FeedCache::default()),
+            admin_token,
+            crawl: None,
+        }
+    }
+
+    pub fn source(&self, id: &str) -> Result<&Source, ApiError> {
+        self.config
+            .source(id)
+            .ok_or_else(|| ApiError::NotFound(format!("source {id:?}")))
+    }
+
+    /// An absolute URL of this server for a path such as `/feeds/bqlkkt.rss`.
+    pub fn public(&self, path_and_query: &str) -> Url {
+        let base = self.config.server.public_url();
+        let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path_and_query);
+        Url::parse(&joined).unwrap_or(base)
+    }
+}
+
+/// The whole HTTP interface.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::router())
+        .merge(feeds::router())
+        .merge(api::router())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}

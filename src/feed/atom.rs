@@ -1,0 +1,112 @@
+//! Atom 1.0 (RFC 4287), written with `atom_syndication`.
+
+use std::collections::BTreeMap;
+
+use atom_syndication::extension::Extension;
+use atom_syndication::{Category, Content, Entry as AtomEntry, Feed, Link, Person, Text};
+
+use super::{Entry, FeedMeta, HISTORY_NAMESPACE, entries, feed_id, local, or_empty, text};
+use crate::model::Archived;
+
+/// An Atom 1.0 document of `items`, in the given order (newest first).
+///
+/// The feed has one `id` ([`feed_id`]), `updated` (`meta.updated`), the source as `author`,
+/// `xml:lang`, `link rel="self"` and `rel="alternate"` and the RFC 5005 links; each entry its
+/// [`super::entry_id`], `updated` (the latest revision), `published`, the article link, the body
+/// as escaped `content type="html"`, the summary, its category and the credit (or the source) as
+/// author. An article passed twice is written once.
+pub fn atom(meta: &FeedMeta, items: &[Archived]) -> Vec<u8> {
+    or_empty("atom", feed(meta, items).write_to(Vec::new()), || {
+        feed(meta, &[]).write_to(Vec::new())
+    })
+}
+
+fn feed(meta: &FeedMeta, items: &[Archived]) -> Feed {
+    let mut links = vec![
+        Link {
+            href: meta.self_url.to_string(),
+            rel: "self".into(),
+            mime_type: Some("application/atom+xml".into()),
+            ..Link::default()
+        },
+        Link {
+            href: meta.home_page.to_string(),
+            rel: "alternate".into(),
+            mime_type: Some("text/html".into()),
+            ..Link::default()
+        },
+    ];
+    links.extend(meta.history.links().map(|(rel, url)| Link {
+        href: url.to_string(),
+        rel: rel.into(),
+        mime_type: Some("application/atom+xml".into()),
+        ..Link::default()
+    }));
+    let description = text(&meta.description);
+    let mut feed = Feed {
+        title: Text::plain(text(&meta.title)),
+        id: feed_id(meta),
+        updated: local(meta, meta.updated),
+        authors: vec![person(text(&meta.author))],
+        links,
+        subtitle: Some(Text::plain(description)).filter(|d| !d.value.trim().is_empty()),
+        lang: Some(text(&meta.language)),
+        entries: entries(meta, items)
+            .into_iter()
+            .map(|entry| atom_entry(meta, entry))
+            .collect(),
+        ..Feed::default()
+    };
+    if meta.history.archive {
+        feed.namespaces
+            .insert("fh".into(), HISTORY_NAMESPACE.into());
+        let archive = Extension {
+            name: "fh:archive".into(),
+            ..Extension::default()
+        };
+        feed.extensions.insert(
+            "fh".into(),
+            BTreeMap::from([("archive".to_string(), vec![archive])]),
+        );
+    }
+    feed
+}
+
+fn atom_entry(meta: &FeedMeta, entry: Entry) -> AtomEntry {
+    AtomEntry {
+        title: Text::plain(entry.title),
+        id: entry.id,
+        updated: entry.updated,
+        published: Some(entry.published),
+        authors: vec![person(entry.credit.unwrap_or_else(|| text(&meta.author)))],
+        categories: entry
+            .category
+            .map(|term| Category {
+                term,
+                ..Category::default()
+            })
+            .into_iter()
+            .collect(),
+        links: vec![Link {
+            href: entry.url,
+            rel: "alternate".into(),
+            mime_type: Some("text/html".into()),
+            ..Link::default()
+        }],
+        summary: entry.summary.map(Text::plain),
+        // `html` content is written escaped by the writer, never as CDATA or xhtml.
+        content: Some(Content {
+            content_type: Some("html".into()),
+            value: Some(entry.body_html),
+            ..Content::default()
+        }),
+        ..AtomEntry::default()
+    }
+}
+
+fn person(name: String) -> Person {
+    Person {
+        name,
+        ..Person::default()
+    }
+}

@@ -1,0 +1,129 @@
+//! Process-wide counters for `GET /metrics`, in the Prometheus text format.
+
+use std::sync::LazyLock;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::model::RunReport;
+
+type Labels = Vec<(String, String)>;
+
+/// Every metric gazette keeps.
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<Labels, Counter>,
+    pages_fetched: Family<Labels, Counter>,
+    fetch_seconds: Histogram,
+    articles_archived: Family<Labels, Counter>,
+    feed_requests: Family<Labels, Counter>,
+    not_modified: Counter,
+}
+
+/// The one registry of the process.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+fn label(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("gazette");
+        let runs = Family::<Labels, Counter>::default();
+        let pages_fetched = Family::<Labels, Counter>::default();
+        let fetch_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 12));
+        let articles_archived = Family::<Labels, Counter>::default();
+        let feed_requests = Family::<Labels, Counter>::default();
+        let not_modified = Counter::default();
+        registry.register(
+            "crawl_runs",
+            "Crawl runs by source and outcome",
+            runs.clone(),
+        );
+        registry.register(
+            "pages_fetched",
+            "HTTP answers received while crawling, by status",
+            pages_fetched.clone(),
+        );
+        registry.register(
+            "fetch_duration_seconds",
+            "Time to fetch one page, body included",
+            fetch_seconds.clone(),
+        );
+        registry.register(
+            "articles_archived",
+            "Articles stored, by source and kind (new, revised)",
+            articles_archived.clone(),
+        );
+        registry.register(
+            "feed_requests",
+            "Feed requests by format",
+            feed_requests.clone(),
+        );
+        registry.register(
+            "feed_not_modified",
+            "Feed requests answered 304 Not Modified",
+            not_modified.clone(),
+        );
+        Metrics {
+            registry,
+            runs,
+            pages_fetched,
+            fetch_seconds,
+            articles_archived,
+            feed_requests,
+            not_modified,
+        }
+    }
+
+    /// One HTTP answer received by the fetcher, and how long it took.
+    pub fn fetched(&self, status: u16, seconds: f64) {
+        self.pages_fetched
+            .get_or_create(&label(&[("status", &status.to_string())]))
+            .inc();
+        self.fetch_seconds.observe(seconds);
+    }
+
+    /// A finished crawl run.
+    pub fn run(&self, report: &RunReport) {
+        let outcome = if report.complete {
+            "complete"
+        } else {
+            "incomplete"
+        };
+        self.runs
+            .get_or_create(&label(&[("source", &report.source), ("outcome", outcome)]))
+            .inc();
+        for (kind, count) in [("new", report.new), ("revised", report.revised)] {
+            self.articles_archived
+                .get_or_create(&label(&[("source", &report.source), ("kind", kind)]))
+                .inc_by(count);
+        }
+    }
+
+    /// A feed request, and whether it was answered 304.
+    pub fn feed_request(&self, format: &str, not_modified: bool) {
+        self.feed_requests
+            .get_or_create(&label(&[("format", format)]))
+            .inc();
+        if not_modified {
+            self.not_modified.inc();
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            tracing::error!("metrics could not be encoded");
+        }
+        out
+    }
+}

@@ -1,0 +1,353 @@
+//! `/api/...`: sources, articles with cursor paging, revisions, captured pages, and starting a
+//! crawl (admin).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{AppState, MAX_FEED_ITEMS};
+use crate::archive::Query as ArchiveQuery;
+use crate::model::{Archived, ArticleId};
+use crate::server::ApiError;
+
+/// Articles in a page of `/api/articles` when `limit` is not given.
+pub const DEFAULT_PAGE: usize = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/sources", get(sources))
+        .route("/api/articles", get(articles))
+        .route("/api/articles/{id}", get(article))
+        .route("/api/articles/{id}/revisions/{n}", get(revision))
+        .route("/api/articles/{id}/raw", get(raw))
+        .route("/api/sources/{id}/crawl", post(crawl))
+}
+
+async fn sources(State(state): State<AppState>) -> Json<Value> {
+    let status = state.status.snapshot();
+    let feeds = |path: String| {
+        json!({
+            "rss": state.public(&format!("{path}.rss")),
+            "atom": state.public(&format!("{path}.atom")),
+            "json": state.public(&format!("{path}.json")),
+        })
+    };
+    let list: Vec<Value> = state
+        .config
+        .sources
+        .iter()
+        .map(|source| {
+            json!({
+                "id": source.id.as_str(),
+                "name": source.name,
+                "base_url": source.base_url(),
+                "language": source.language,
+                "timezone": source.tz().name(),
+                "schedule": source.schedule.as_str(),
+                "feeds": feeds(format!("/feeds/{}", source.id)),
+                "sections": source.sections.iter().map(|section| json!({
+                    "id": section.id.as_str(),
+                    "name": section.name,
+                    "list_url": source.list_url(section),
+                    "feeds": feeds(format!("/feeds/{}/{}", source.id, section.id)),
+                })).collect::<Vec<_>>(),
+                "status": status.get(source.id.as_str()),
+            })
+        })
+        .collect();
+    Json(json!({ "sources": list }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ArticlesParams {
+    source: Option<String>,
+    section: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ArticlesPage {
+    articles: Vec<Archived>,
+    next_cursor: Option<String>,
+}
+
+/// A cursor is the position of the last article returned: its time (seconds) and id. The next
+/// page starts strictly after it in (time descending, id ascending) order, so articles archived
+/// meanwhile never shift a page.
+fn encode_cursor(archived: &Archived) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        archived.sort_time().timestamp(),
+        archived.article.id
+    ))
+}
+
+fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
+    let bad = || ApiError::bad("cursor", "not a cursor this server gave out");
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (time, id) = text.split_once('|').ok_or_else(bad)?;
+    Ok((time.parse().map_err(|_| bad())?, id.to_string()))
+}
+
+fn parse_date(
+    param: &'static str,
+    text: &str,
+    tz: chrono_tz::Tz,
+    end_of_day: bool,
+) -> Result<DateTime<FixedOffset>, ApiError> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad(
+            param,
+            format!("expected YYYY-MM-DD or an RFC 3339 time, got {text:?}"),
+        )
+    })?;
+    let time = if end_of_day {
+        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
+    } else {
+        NaiveTime::MIN
+    };
+    tz.from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|t| t.fixed_offset())
+        .ok_or_else(|| ApiError::bad(param, format!("no such local time: {text:?}")))
+}
+
+async fn articles(
+    State(state): State<AppState>,
+    Query(params): Query<ArticlesParams>,
+) -> Result<Json<ArticlesPage>, ApiError> {
+    let source = match &params.source {
+        Some(id) => Some(
+            state
+                .config
+                .source(id)
+                .ok_or_else(|| ApiError::bad("source", format!("no source {id:?}")))?,
+        ),
+        None => None,
+    };
+    if let Some(section) = &params.section {
+        let source = source.ok_or_else(|| ApiError::bad("section", "needs source"))?;
+        if source.section(section).is_none() {
+            return Err(ApiError::bad(
+                "section",
+                format!("source {} has no section {section:?}", source.id),
+            ));
+        }
+    }
+    let tz = source
+        .or(state.config.sources.first())
+        .map_or(chrono_tz::UTC, |s| s.tz());
+    let since = params
+        .since
+        .as_deref()
+        .map(|d| parse_date("since", d, tz, false))
+        .transpose()?;
+    let mut until = params
+        .until
+        .as_deref()
+        .map(|d| parse_date("until", d, tz, true))
+        .transpose()?;
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_FEED_ITEMS).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad(
+                    "limit",
+                    format!("expected a whole number from 1 to {MAX_FEED_ITEMS}, got {text:?}"),
+                ));
+            }
+        },
+    };
+    let cursor = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    if let Some((time, _)) = &cursor {
+        // The whole second: the index orders by seconds, then id.
+        let at = Utc
+            .timestamp_opt(*time, 999_999_999)
+            .single()
+            .ok_or_else(|| ApiError::bad("cursor", "out of range"))?
+            .fixed_offset();
+        until = Some(until.map_or(at, |u| u.min(at)));
+    }
+    let after_cursor = move |a: &Archived| match &cursor {
+        Some((time, id)) => a.sort_time().timestamp() < *time || a.article.id.0 > *id,
+        None => true,
+    };
+    let worker = state.clone();
+    let (source_id, section_id) = (params.source.clone(), params.section.clone());
+    let found = tokio::task::spawn_blocking(move || {
+        // Read enough to skip the articles that share the cursor's second and come before it.
+        let mut want = limit + 1 + 16;
+        loop {
+            let query = ArchiveQuery {
+                source: source_id.clone(),
+                section: section_id.clone(),
+                since,
+                until,
+                limit: Some(want),
+            };
+            let batch = worker.archive.articles(&query)?;
+            let full = batch.len() == want;
+            let kept: Vec<Archived> = batch
+                .into_iter()
+                .filter(|a| after_cursor(a))
+                .take(limit + 1)
+                .collect();
+            if kept.len() > limit || !full {
+                return Ok::<_, ApiError>(kept);
+            }
+            want *= 4;
+        }
+    })
+    .await
+    .map_err(|err| ApiError::Archive(crate::archive::ArchiveError::Storage(err.to_string())))??;
+    let mut articles = found;
+    let next_cursor = if articles.len() > limit {
+        articles.truncate(limit);
+        articles.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(Json(ArticlesPage {
+        articles,
+        next_cursor,
+    }))
+}
+
+async fn article(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ArticleId(id);
+    let archived = state
+        .archive
+        .article(&id)?
+        .ok_or_else(|| ApiError::NotFound(format!("article {id}")))?;
+    let revisions: Vec<Value> = state
+        .archive
+        .revisions(&id)?
+        .into_iter()
+        .map(|r| {
+            json!({
+                "number": r.number,
+                "fetched_at": r.fetched_at,
+                "content_hash": r.article.content_hash,
+                "title": r.article.title,
+                "url": state.public(&format!("/api/articles/{id}/revisions/{}", r.number)),
+                "raw_url": state.public(&format!("/api/articles/{id}/raw?rev={}", r.number)),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "article": archived, "revisions": revisions })))
+}
+
+fn revision_number(param: &'static str, text: &str) -> Result<u32, ApiError> {
+    text.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        ApiError::bad(
+            param,
+            format!("expected a revision number from 1, got {text:?}"),
+        )
+    })
+}
+
+async fn revision(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let number = revision_number("n", &n)?;
+    let id = ArticleId(id);
+    let revision = state
+        .archive
+        .revisions(&id)?
+        .into_iter()
+        .find(|r| r.number == number)
+        .ok_or_else(|| ApiError::NotFound(format!("revision {number} of article {id}")))?;
+    Ok(Json(serde_json::to_value(revision).unwrap_or(Value::Null)))
+}
+
+#[derive(Debug, Deserialize)]
+struct RawParams {
+    rev: Option<String>,
+}
+
+async fn raw(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<RawParams>,
+) -> Result<Response, ApiError> {
+    let id = ArticleId(id);
+    let archived = state
+        .archive
+        .article(&id)?
+        .ok_or_else(|| ApiError::NotFound(format!("article {id}")))?;
+    let number = match params.rev.as_deref() {
+        Some(text) => revision_number("rev", text)?,
+        None => archived.revisions,
+    };
+    let capture = state.archive.capture(&id, number)?.ok_or_else(|| {
+        ApiError::NotFound(format!("capture of revision {number} of article {id}"))
+    })?;
+    let content_type = capture
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    Ok((StatusCode::OK, headers, capture.body).into_response())
+}
+
+async fn crawl(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(token) = &state.admin_token else {
+        return Err(ApiError::NotFound(
+            "this endpoint (no admin token is configured)".into(),
+        ));
+    };
+    let offered = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !offered.is_some_and(|offered| constant_time_eq(offered.trim().as_bytes(), token.as_bytes()))
+    {
+        return Err(ApiError::Unauthorized);
+    }
+    let source = state.source(&id)?;
+    let started = state
+        .crawl
+        .as_ref()
+        .is_some_and(|start| start(source.id.as_str()));
+    if !started {
+        return Err(ApiError::Busy(source.id.to_string()));
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "started": true, "source": source.id.as_str() })),
+    )
+        .into_response())
+}
+
+/// Compares secrets without an early exit that would time how much of them matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,134 @@
+//! `/`, `/healthz` and `/metrics`.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::AppState;
+use crate::extract::escape_into;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+fn escaped(text: &str) -> String {
+    let mut out = String::new();
+    escape_into(&mut out, text);
+    out
+}
+
+/// Sources, sections and their feeds, with autodiscovery links for every feed.
+async fn index(State(state): State<AppState>) -> Html<String> {
+    let status = state.status.snapshot();
+    let mut links = String::new();
+    let mut body = String::new();
+    let formats = [
+        ("rss", "application/rss+xml", "RSS"),
+        ("atom", "application/atom+xml", "Atom"),
+        ("json", "application/feed+json", "JSON Feed"),
+    ];
+    let feed_list = |path: &str, title: &str, links: &mut String| -> String {
+        let mut out = String::from("<ul class=\"feeds\">");
+        for (ext, kind, name) in formats {
+            let url = state.public(&format!("{path}.{ext}"));
+            links.push_str(&format!(
+                "<link rel=\"alternate\" type=\"{kind}\" title=\"{} ({name})\" href=\"{}\">\n",
+                escaped(title),
+                escaped(url.as_str())
+            ));
+            out.push_str(&format!(
+                "<li><a href=\"{}\">{name}</a></li>",
+                escaped(url.as_str())
+            ));
+        }
+        out.push_str("</ul>");
+        out
+    };
+    for source in &state.config.sources {
+        let source_status = status.get(source.id.as_str());
+        let last = source_status
+            .and_then(|s| s.last_run.as_ref())
+            .map(|r| {
+                format!(
+                    "{} ({} new, {} revised, {} failed{})",
+                    r.finished.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    r.new,
+                    r.revised,
+                    r.failed,
+                    if r.complete { "" } else { ", incomplete" }
+                )
+            })
+            .unwrap_or_else(|| "not yet".to_string());
+        let next = source_status
+            .and_then(|s| s.next_run)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "not scheduled".to_string());
+        body.push_str(&format!(
+            "<section><h2>{}</h2><p><a href=\"{}\">{}</a></p><p>Last run: {}. Next run: {}.</p>",
+            escaped(&source.name),
+            escaped(source.base_url().as_str()),
+            escaped(source.base_url().as_str()),
+            escaped(&last),
+            escaped(&next)
+        ));
+        body.push_str(&feed_list(
+            &format!("/feeds/{}", source.id),
+            &source.name,
+            &mut links,
+        ));
+        for section in &source.sections {
+            let title = format!("{} — {}", source.name, section.name);
+            body.push_str(&format!("<h3>{}</h3>", escaped(&section.name)));
+            body.push_str(&feed_list(
+                &format!("/feeds/{}/{}", source.id, section.id),
+                &title,
+                &mut links,
+            ));
+        }
+        body.push_str("</section>\n");
+    }
+    let opml = state.public("/feeds.opml");
+    Html(format!(
+        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{links}</head>\n<body><h1>gazette</h1>\n{body}<p><a href=\"{}\">All feeds (OPML)</a></p></body></html>\n",
+        escaped(opml.as_str())
+    ))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let archive_open = state.archive.is_empty().is_ok();
+    let sources: serde_json::Map<String, serde_json::Value> = state
+        .status
+        .snapshot()
+        .into_iter()
+        .map(|(id, s)| {
+            let last = s.last_run.as_ref().map(|r| {
+                json!({"finished": r.finished, "complete": r.complete, "new": r.new, "revised": r.revised, "failed": r.failed})
+            });
+            (id, json!({"running": s.running, "last_run": last, "next_run": s.next_run}))
+        })
+        .collect();
+    let status = if archive_open {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({"status": if archive_open { "ok" } else { "archive unavailable" }, "archive": if archive_open { "open" } else { "error" }, "sources": sources});
+    (status, Json(body)).into_response()
+}
+
+async fn metrics() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::METRICS.render(),
+    )
+        .into_response()
+}
