@@ -98,8 +98,10 @@ fn meta(extension: &str, items: &[Archived], history: History) -> FeedMeta {
 // ---------------------------------------------------------------------------------------------
 // Reading documents back
 
+type Renderer = fn(&FeedMeta, &[Archived]) -> Vec<u8>;
+
 /// The three formats, each with its file extension and renderer.
-const FORMATS: [(&str, fn(&FeedMeta, &[Archived]) -> Vec<u8>); 3] = [
+const FORMATS: [(&str, Renderer); 3] = [
     ("rss", feed::rss),
     ("atom", feed::atom),
     ("json", feed::json),
@@ -504,12 +506,11 @@ fn atom_raw_text_has_what_feed_rs_hides() {
     assert!(entry_1234.contains("<published>2020-07-08T13:54:00+07:00</published>"));
     assert!(entry_1234.contains("<updated>2020-08-02T10:30:00+07:00</updated>"));
     let date = Regex::new(r"<(updated|published)>([^<]*)</").unwrap();
+    let with_offset = Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$").unwrap();
     for found in date.captures_iter(&doc) {
         let value = &found[2];
         assert!(
-            Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$")
-                .unwrap()
-                .is_match(value),
+            with_offset.is_match(value),
             "{} {value:?}: RFC 3339, uppercase T, the portal's offset",
             &found[1]
         );
@@ -1092,22 +1093,25 @@ fn opml_strips_forbidden_characters() {
 }
 
 #[test]
-fn zz_dump() {
-    let items = [one("article-1236.html"), one("article-1240.html")];
-    for (extension, _) in FORMATS {
-        let h = archive_history(extension, Some("2020-06"), None);
-        println!(
-            "{}\n=====",
-            render(extension, &meta(extension, &items, h), &items)
-        );
-    }
-    println!(
-        "{}",
-        String::from_utf8(feed::opml(
-            "t",
-            &opml_feeds(),
-            at("2020-07-08T13:54:00+07:00")
-        ))
-        .unwrap()
+fn the_well_formedness_check_refuses_broken_xml() {
+    assert_well_formed(
+        "good",
+        "<?xml version=\"1.0\"?>\n<a x=\"1 &amp; 2\"><b/><![CDATA[&nbsp; <]]>&#233;</a>",
     );
+    for broken in [
+        "<a>&nbsp;</a>",
+        "<a>&#x0B;</a>",
+        "<a>&#11;</a>",
+        "<a>\u{B}</a>",
+        "<a>\u{FFFE}</a>",
+        "<a><b></a></b>",
+        "<a x=\"<\"/>",
+        "<a>x & y</a>",
+        "<a/><b/>",
+        "<a>",
+        "<a>]]></a>",
+    ] {
+        let refused = std::panic::catch_unwind(|| assert_well_formed("broken", broken)).is_err();
+        assert!(refused, "{broken:?} passed the check");
+    }
 }
