@@ -524,3 +524,49 @@ async fn extract_with_url_alone_fetches_through_the_real_fetcher() {
     assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not among the source's allowed hosts"));
 }
+
+/// `gazette serve` answers, then stops on SIGTERM with exit 0 within 10 s, leaving an archive
+/// that opens cleanly.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_stops_cleanly_on_sigterm() {
+    use std::io::BufRead;
+    let portal = support::TestPortal::recorded().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["serve", "--config", portal.config_path.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = loop {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("serve says where it listens");
+        if let Some(rest) = line.strip_prefix("gazette: serving on http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let feed = reqwest::get(format!("http://{addr}/feeds/bqlkkt.atom")).await.unwrap();
+    assert_eq!(feed.status(), 200);
+
+    let started = std::time::Instant::now();
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "still running 10 s after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+    let archive = portal.open_archive();
+    use gazette::archive::Archive;
+    assert!(archive.is_empty().is_ok(), "the archive opens cleanly");
+}

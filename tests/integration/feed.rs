@@ -720,10 +720,11 @@ fn ids_never_change_when_an_article_is_revised() {
 }
 
 #[test]
-fn forbidden_characters_never_reach_a_document() {
+fn forbidden_characters_never_reach_a_document_and_text_is_nfc() {
     let mut item = one("article-1234.html");
     let article = &mut item.article;
-    article.title = "Hội nghị\u{B} tổng kết\u{1}\u{FFFE} năm 2020".into();
+    // Decomposed (NFD) letters too: every document is NFC.
+    article.title = "Ho\u{302}\u{323}i nghị\u{B} tổng kết\u{1}\u{FFFE} năm 2020".into();
     article.summary = format!("Tóm tắt\u{C}\u{B}{}", article.summary);
     article.body_html = format!(
         "<p>Đoạn\u{B} một\u{FFFF}\u{0}.</p><p>x ]]> y</p>{}",
