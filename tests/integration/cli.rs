@@ -540,29 +540,44 @@ async fn serve_stops_cleanly_on_sigterm() {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
     let addr = loop {
-        let line = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("serve says where it listens");
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("serve says where it listens");
         if let Some(rest) = line.strip_prefix("gazette: serving on http://") {
             break rest.split('/').next().unwrap().to_string();
         }
     };
-    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let feed = reqwest::get(format!("http://{addr}/feeds/bqlkkt.atom")).await.unwrap();
+    let feed = reqwest::get(format!("http://{addr}/feeds/bqlkkt.atom"))
+        .await
+        .unwrap();
     assert_eq!(feed.status(), 200);
 
     let started = std::time::Instant::now();
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "still running 10 s after SIGTERM");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(status.code(), Some(0));
