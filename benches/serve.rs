@@ -19,12 +19,22 @@ fn root() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn main() {
-    let articles: usize = std::env::var("ARTICLES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let seconds: u64 = std::env::var("SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let articles: usize = std::env::var("ARTICLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let seconds: u64 = std::env::var("SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     let archive_path = dir.path().join("archive");
     fill_archive(&archive_path, articles);
@@ -32,28 +42,57 @@ fn main() {
     let port = free_port();
     let text = std::fs::read_to_string(root().join("config/gazette.toml"))
         .unwrap()
-        .replace("listen = \"127.0.0.1:8080\"", &format!("listen = \"127.0.0.1:{port}\""))
-        .replace("public_url = \"http://127.0.0.1:8080\"", &format!("public_url = \"http://127.0.0.1:{port}\""))
-        .replace("path = \"data/archive\"", &format!("path = {:?}", archive_path.display().to_string()))
-        .replace("schedule = \"0 */30 * * * *\"", "schedule = \"0 0 0 1 1 * 2099\"");
+        .replace(
+            "listen = \"127.0.0.1:8080\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        )
+        .replace(
+            "public_url = \"http://127.0.0.1:8080\"",
+            &format!("public_url = \"http://127.0.0.1:{port}\""),
+        )
+        .replace(
+            "path = \"data/archive\"",
+            &format!("path = {:?}", archive_path.display().to_string()),
+        )
+        .replace(
+            "schedule = \"0 */30 * * * *\"",
+            "schedule = \"0 0 0 1 1 * 2099\"",
+        );
     let config = dir.path().join("gazette.toml");
     std::fs::write(&config, text).unwrap();
     let binary = root().join("target/release/gazette");
-    assert!(binary.exists(), "build the release binary first: cargo build --release");
+    assert!(
+        binary.exists(),
+        "build the release binary first: cargo build --release"
+    );
     let feed = format!("http://127.0.0.1:{port}/feeds/bqlkkt.rss");
     let started = Instant::now();
-    let mut serve = Guard(Command::new(&binary).args(["serve", "--config"]).arg(&config).stderr(Stdio::null()).spawn().unwrap());
+    let mut serve = Guard(
+        Command::new(&binary)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let body = loop {
         if let Ok(out) = Command::new("curl").args(["-sf", &feed]).output()
             && out.status.success()
         {
             break out.stdout;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "serve did not answer");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve did not answer"
+        );
         std::thread::sleep(Duration::from_millis(5));
     };
     let first_feed = started.elapsed();
-    println!("{articles} articles archived; first feed served {:.0} ms after start ({} bytes, 50 items)", first_feed.as_secs_f64() * 1000.0, body.len());
+    println!(
+        "{articles} articles archived; first feed served {:.0} ms after start ({} bytes, 50 items)",
+        first_feed.as_secs_f64() * 1000.0,
+        body.len()
+    );
 
     let etag = header(&feed, "etag");
     let static_dir = dir.path().join("static");
@@ -82,7 +121,9 @@ fn main() {
         .map(|l| l.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0)
         .unwrap();
     println!("gazette serve resident memory after the runs: {rss:.1} MiB");
-    let _ = Command::new("kill").args(["-TERM", &serve.0.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.0.id().to_string()])
+        .status();
     let _ = serve.0.wait();
 }
 
@@ -99,7 +140,11 @@ fn header(url: &str, name: &str) -> String {
     let out = Command::new("curl").args(["-sI", url]).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("{url} has no {name}"))
 }
 
@@ -110,13 +155,24 @@ fn wrk(url: &str, etag: Option<&str>, seconds: u64) -> (f64, String, String) {
     if let Some(tag) = etag {
         command.args(["-H", &format!("If-None-Match: {tag}")]);
     }
-    let out = command.arg(url).output().expect("wrk runs (Debian package wrk)");
+    let out = command
+        .arg(url)
+        .output()
+        .expect("wrk runs (Debian package wrk)");
     let text = String::from_utf8_lossy(&out.stdout);
     let field = |prefix: &str| {
-        text.lines().find(|l| l.trim_start().starts_with(prefix)).and_then(|l| l.split_whitespace().nth(1)).unwrap_or("?").to_string()
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("?")
+            .to_string()
     };
     let rps = field("Requests/sec:").parse().unwrap_or(0.0);
-    let non_2xx = text.lines().find(|l| l.contains("Non-2xx")).map(str::trim).unwrap_or("");
+    let non_2xx = text
+        .lines()
+        .find(|l| l.contains("Non-2xx"))
+        .map(str::trim)
+        .unwrap_or("");
     if etag.is_none() && !non_2xx.is_empty() {
         eprintln!("{url}: {non_2xx}");
     }
@@ -140,11 +196,25 @@ fn start_nginx(dir: &Path, root_dir: &Path, port: u16) -> Guard {
         ),
     )
     .unwrap();
-    let nginx = ["/usr/sbin/nginx", "nginx"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("nginx");
-    let child = Command::new(nginx).arg("-c").arg(&conf).arg("-p").arg(dir).stderr(Stdio::null()).spawn().expect("nginx runs");
+    let nginx = ["/usr/sbin/nginx", "nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("nginx");
+    let child = Command::new(nginx)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx runs");
     let url = format!("http://127.0.0.1:{port}/bqlkkt.rss");
     for _ in 0..200 {
-        if Command::new("curl").args(["-sf", "-o", "/dev/null", &url]).status().is_ok_and(|s| s.success()) {
+        if Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", &url])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -158,10 +228,20 @@ fn fill_archive(path: &Path, articles: usize) {
     let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
     let source = config.source("bqlkkt").unwrap();
     let bytes = std::fs::read(root().join("fixtures/portal/article-1234.html")).unwrap();
-    let url = Url::parse("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID=1234").unwrap();
-    let page = Page { url: &url, content_type: Some("text/html; charset=utf-8"), bytes: &bytes };
+    let url =
+        Url::parse("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID=1234").unwrap();
+    let page = Page {
+        url: &url,
+        content_type: Some("text/html; charset=utf-8"),
+        bytes: &bytes,
+    };
     let seed = gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap();
-    let capture = Capture { url: url.to_string(), status: 200, headers: vec![("content-type".into(), "text/html; charset=utf-8".into())], body: bytes.clone() };
+    let capture = Capture {
+        url: url.to_string(),
+        status: 200,
+        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        body: bytes.clone(),
+    };
     let archive = SledArchive::open(path, gazette::archive::DEFAULT_CACHE_CAPACITY, 1000).unwrap();
     let newest = seed.published.unwrap();
     let started = Instant::now();
@@ -169,12 +249,22 @@ fn fill_archive(path: &Path, articles: usize) {
         let mut article = seed.clone();
         let item = 1_000_000 + k;
         article.id = ArticleId(format!("bqlkkt:{item}"));
-        article.url = format!("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID={item}");
+        article.url =
+            format!("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID={item}");
         article.title = format!("{} ({item})", seed.title);
         article.published = Some(newest - chrono::Duration::minutes(k as i64));
-        article.content_hash = gazette::normalize::content_hash(&article.title, article.published.as_ref(), &article.body_text);
-        archive.store(&article, &capture, chrono::Utc::now().fixed_offset()).unwrap();
+        article.content_hash = gazette::normalize::content_hash(
+            &article.title,
+            article.published.as_ref(),
+            &article.body_text,
+        );
+        archive
+            .store(&article, &capture, chrono::Utc::now().fixed_offset())
+            .unwrap();
     }
     archive.flush().unwrap();
-    eprintln!("archived {articles} articles in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "archived {articles} articles in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -84,6 +84,13 @@ pub trait Archive: Send + Sync {
     fn capture(&self, id: &ArticleId, revision: u32) -> Result<Option<Capture>, ArchiveError>;
     /// Articles matching the query, newest first.
     fn articles(&self, query: &Query) -> Result<Vec<Archived>, ArchiveError>;
+    /// The time of the newest article of `source` strictly before `before`, read from the index
+    /// alone (whole seconds): months and other spans are found by hopping, not by reading all.
+    fn newest_before(
+        &self,
+        source: &str,
+        before: DateTime<FixedOffset>,
+    ) -> Result<Option<DateTime<FixedOffset>>, ArchiveError>;
     /// Every article, in id order (for export).
     fn all(&self) -> Result<Vec<Archived>, ArchiveError>;
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError>;

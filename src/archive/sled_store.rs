@@ -476,6 +476,27 @@ impl Archive for SledArchive {
         Ok(found)
     }
 
+    fn newest_before(
+        &self,
+        source: &str,
+        before: DateTime<FixedOffset>,
+    ) -> Result<Option<DateTime<FixedOffset>>, ArchiveError> {
+        let prefix = time_prefix(source, ALL_SECTIONS);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&inverted(before - chrono::Duration::seconds(1)));
+        let mut end = prefix.clone();
+        end.extend_from_slice(&[0xff; 9]);
+        let Some(entry) = self.by_time.range(start..end).next() else {
+            return Ok(None);
+        };
+        let (key, _) = entry.map_err(storage)?;
+        let Some(bytes) = key.get(prefix.len()..prefix.len() + 8) else {
+            return Ok(None);
+        };
+        let inverted = i64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]));
+        Ok(chrono::DateTime::from_timestamp(i64::MAX - inverted, 0).map(|t| t.fixed_offset()))
+    }
+
     fn all(&self) -> Result<Vec<Archived>, ArchiveError> {
         self.articles
             .iter()

@@ -2,7 +2,7 @@
 //! OPML. Rendered documents are cached until the archive changes; answers carry ETag (one per
 //! content encoding), Last-Modified, Cache-Control and Vary, and conditional requests get 304.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::SystemTime;
@@ -206,7 +206,6 @@ async fn source_feed(
             &source,
             None,
             &items,
-            format,
             history,
             state.public(&self_path),
         );
@@ -243,7 +242,6 @@ async fn section_feed(
             &source,
             Some(&section),
             &items,
-            format,
             History::default(),
             state.public(&self_path),
         );
@@ -298,7 +296,7 @@ async fn archive_feed(
                 .map(|m| archive_url(state, &source, *m, format)),
         };
         let self_url = state.public(&self_path);
-        let mut meta = meta(state, &source, None, &items, format, history, self_url);
+        let mut meta = meta(state, &source, None, &items, history, self_url);
         meta.title = format!("{} — {}", meta.title, month.format("%m/%Y"));
         meta.feed_key = format!("{}/archive/{}", source.id, month.format("%Y-%m"));
         Ok(document(format, &meta, &items, IMMUTABLE.to_string()))
@@ -394,7 +392,6 @@ fn meta(
     source: &Source,
     section: Option<&crate::config::Section>,
     items: &[Archived],
-    format: Format,
     history: History,
     self_url: url::Url,
 ) -> FeedMeta {
@@ -419,7 +416,6 @@ fn meta(
             source.id.to_string(),
         ),
     };
-    let _ = format;
     FeedMeta {
         description: format!("Tin bài của {title}, do gazette thu thập"),
         title,
@@ -440,22 +436,23 @@ fn meta(
     }
 }
 
-/// Months that have articles and have ended in the source's zone, oldest first.
+/// Months that have articles and have ended in the source's zone, oldest first: one index
+/// seek a month, whatever the archive holds.
 fn finished_months(state: &AppState, source: &Source) -> Result<Vec<NaiveDate>, ApiError> {
     let tz = source.tz();
     let now = Utc::now().with_timezone(&tz);
-    let this_month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
-    let all = state.archive.articles(&ArchiveQuery {
-        source: Some(source.id.to_string()),
-        ..ArchiveQuery::default()
-    })?;
-    let months: BTreeSet<NaiveDate> = all
-        .iter()
-        .map(|a| a.sort_time().with_timezone(&tz))
-        .filter_map(|t| NaiveDate::from_ymd_opt(t.year(), t.month(), 1))
-        .filter(|m| *m < this_month)
-        .collect();
-    Ok(months.into_iter().collect())
+    let mut month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
+    let mut months = Vec::new();
+    while let Some(newest) = state
+        .archive
+        .newest_before(source.id.as_str(), local_midnight(tz, month))?
+    {
+        let local = newest.with_timezone(&tz);
+        month = NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or_default();
+        months.push(month);
+    }
+    months.reverse();
+    Ok(months)
 }
 
 fn archive_url(state: &AppState, source: &Source, month: NaiveDate, format: Format) -> url::Url {

@@ -244,13 +244,27 @@ fn check_lists_sources_and_sections() {
         "{stdout}"
     );
     assert!(stdout.contains("section tin-ban-quan-ly (Tin Ban Quản lý): https://bqlkkt.kiengiang.gov.vn/Pages/tin-ban-quan-ly.aspx"), "{stdout}");
-    let next = stdout.lines().find(|l| l.trim_start().starts_with("next runs: ")).expect("next runs are shown");
-    let times: Vec<&str> = next.trim_start().trim_start_matches("next runs: ").split(", ").collect();
+    let next = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("next runs: "))
+        .expect("next runs are shown");
+    let times: Vec<&str> = next
+        .trim_start()
+        .trim_start_matches("next runs: ")
+        .split(", ")
+        .collect();
     assert_eq!(times.len(), 3, "{next}");
     for time in times {
         let at = chrono::DateTime::parse_from_rfc3339(time).unwrap();
-        assert_eq!(at.offset().local_minus_utc(), 7 * 3600, "in the source's zone: {time}");
-        assert!(matches!(chrono::Timelike::minute(&at), 0 | 30) && chrono::Timelike::second(&at) == 0, "{time}");
+        assert_eq!(
+            at.offset().local_minus_utc(),
+            7 * 3600,
+            "in the source's zone: {time}"
+        );
+        assert!(
+            matches!(chrono::Timelike::minute(&at), 0 | 30) && chrono::Timelike::second(&at) == 0,
+            "{time}"
+        );
     }
 }
 
