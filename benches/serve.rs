@@ -38,6 +38,11 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let archive_path = dir.path().join("archive");
     fill_archive(&archive_path, articles);
+    if std::env::var_os("FILL_ONLY").is_some() {
+        // Keep the archive to look at startup by hand: `gazette query` against it.
+        println!("archive kept at {}", dir.keep().join("archive").display());
+        return;
+    }
 
     let port = free_port();
     let text = std::fs::read_to_string(root().join("config/gazette.toml"))
