@@ -23,10 +23,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 pub enum DaemonError {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {cause}")]
     Listen {
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
@@ -80,7 +80,7 @@ pub async fn run(
     let addr = config.server.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| DaemonError::Listen { addr, source })?;
+        .map_err(|cause| DaemonError::Listen { addr, cause })?;
     let local = listener.local_addr().unwrap_or(addr);
     let shutdown = CancellationToken::new();
     tokio::spawn(signals(shutdown.clone()));

@@ -5,11 +5,8 @@ use thiserror::Error;
 /// What is wrong with a config file, said so a person can fix it.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read the config file: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: cannot read the config file: {cause}")]
+    Read { file: String, cause: std::io::Error },
     #[error("{}", located(file, *line, key, message))]
     Invalid {
         file: String,

@@ -258,7 +258,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         file: file.clone(),
-        source,
+        cause: source,
     })?;
     parse(&text, &file)
 }
