@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
+use chrono::{DateTime, FixedOffset};
 use gazette::archive::{self, Archive, Query};
 use gazette::config::{self, Config, Source};
 use gazette::crawl::{CrawlOptions, crawl_source};
@@ -242,30 +242,15 @@ pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
     print(out.trim_end())
 }
 
-/// `YYYY-MM-DD` (start of the day, or its end for `--until`, in `tz`) or RFC 3339.
+/// `YYYY-MM-DD` (in `tz`) or RFC 3339, as a usage error naming the flag when it is neither.
 fn parse_date(
     flag: &str,
     text: &str,
     tz: chrono_tz::Tz,
     end_of_day: bool,
 ) -> anyhow::Result<DateTime<FixedOffset>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at);
-    }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        UsageError(format!(
-            "{flag} {text:?}: expected YYYY-MM-DD or an RFC 3339 time"
-        ))
-    })?;
-    let time = if end_of_day {
-        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
-    } else {
-        NaiveTime::MIN
-    };
-    tz.from_local_datetime(&date.and_time(time))
-        .earliest()
-        .map(|t| t.fixed_offset())
-        .ok_or_else(|| UsageError(format!("{flag} {text:?}: no such local time")).into())
+    gazette::normalize::date::parse_bound(text, tz, end_of_day)
+        .map_err(|detail| UsageError(format!("{flag}: {detail}")).into())
 }
 
 pub fn show(args: &ShowArgs) -> anyhow::Result<()> {

@@ -96,6 +96,26 @@ fn recognise(text: &str, tz: chrono_tz::Tz) -> Option<Published> {
     })
 }
 
+/// A query bound: `YYYY-MM-DD` (the start of that day in `tz`, or its last second when
+/// `end_of_day`) or an RFC 3339 time. The error says what was expected.
+pub fn parse_bound(
+    text: &str,
+    tz: chrono_tz::Tz,
+    end_of_day: bool,
+) -> Result<DateTime<FixedOffset>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("expected YYYY-MM-DD or an RFC 3339 time, got {text:?}"))?;
+    let time = if end_of_day {
+        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
+    } else {
+        NaiveTime::MIN
+    };
+    local(date.and_time(time), tz).ok_or_else(|| format!("no such local time: {text:?}"))
+}
+
 /// A wall-clock time in the zone; the earlier instant when a DST change makes it ambiguous.
 fn local(naive: NaiveDateTime, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
     tz.from_local_datetime(&naive)

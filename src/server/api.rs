@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -106,24 +106,8 @@ fn parse_date(
     tz: chrono_tz::Tz,
     end_of_day: bool,
 ) -> Result<DateTime<FixedOffset>, ApiError> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at);
-    }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        ApiError::bad(
-            param,
-            format!("expected YYYY-MM-DD or an RFC 3339 time, got {text:?}"),
-        )
-    })?;
-    let time = if end_of_day {
-        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
-    } else {
-        NaiveTime::MIN
-    };
-    tz.from_local_datetime(&date.and_time(time))
-        .earliest()
-        .map(|t| t.fixed_offset())
-        .ok_or_else(|| ApiError::bad(param, format!("no such local time: {text:?}")))
+    crate::normalize::date::parse_bound(text, tz, end_of_day)
+        .map_err(|detail| ApiError::bad(param, detail))
 }
 
 async fn articles(
