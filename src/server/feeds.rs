@@ -131,15 +131,6 @@ impl FeedCache {
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, rendered);
     }
-
-    /// How many documents are cached.
-    pub fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 pub fn router() -> Router<AppState> {
