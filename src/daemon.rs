@@ -28,6 +28,8 @@ pub enum DaemonError {
         addr: SocketAddr,
         cause: std::io::Error,
     },
+    #[error("cannot start the HTTP client: {0}")]
+    Client(#[from] crate::fetch::FetchError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -46,9 +48,14 @@ pub async fn run(
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), DaemonError> {
     let archive: Arc<dyn Archive> = Arc::new(archive::open(&config.storage)?);
+    // Bind before anything slow, so a taken port is reported at once.
+    let addr = config.server.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|cause| DaemonError::Listen { addr, cause })?;
+    let local = listener.local_addr().unwrap_or(addr);
     if startup.crawl_first {
-        let fetcher =
-            Fetcher::new(&config.crawler).map_err(|e| ArchiveError::Storage(e.to_string()))?;
+        let fetcher = Fetcher::new(&config.crawler)?;
         let options = CrawlOptions {
             backfill: true,
             max_pages: None,
@@ -77,11 +84,6 @@ pub async fn run(
     state.crawl = Some(Arc::new(move |source: &str| trigger.crawl_now(source)));
     let cache = state.cache.clone();
 
-    let addr = config.server.listen;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|cause| DaemonError::Listen { addr, cause })?;
-    let local = listener.local_addr().unwrap_or(addr);
     let shutdown = CancellationToken::new();
     tokio::spawn(signals(shutdown.clone()));
     let scheduling = tokio::spawn({
