@@ -10,17 +10,22 @@ pub enum ConfigError {
     #[error("{}", located(file, *line, key, message))]
     Invalid {
         file: String,
-        line: Option<usize>,
+        /// 1-based; a fault of the whole file is on line 1.
+        line: usize,
         key: String,
         message: String,
     },
 }
 
-fn located(file: &str, line: Option<usize>, key: &str, message: &str) -> String {
-    let place = match line {
-        Some(line) => format!("{file}:{line}"),
-        None => file.to_string(),
-    };
+/// `file:line: key: message` on one line, whatever line breaks the message came with.
+fn located(file: &str, line: usize, key: &str, message: &str) -> String {
+    let place = format!("{file}:{line}");
+    let message = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
     if key.is_empty() {
         format!("{place}: {message}")
     } else {
@@ -30,12 +35,13 @@ fn located(file: &str, line: Option<usize>, key: &str, message: &str) -> String 
 
 /// 1-based line number of a byte offset.
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    line_of_bytes(text.as_bytes(), offset)
+}
+
+/// 1-based line number of a byte offset in bytes that may not be text.
+pub(super) fn line_of_bytes(bytes: &[u8], offset: usize) -> usize {
+    let end = offset.min(bytes.len());
+    bytes[..end].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// The span of a key path such as `sources[0].sections[1].id` in the document, or of the

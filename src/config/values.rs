@@ -123,9 +123,71 @@ impl TryFrom<String> for Schedule {
         }
         match cron::Schedule::from_str(&text) {
             Ok(schedule) => Ok(Schedule { text, schedule }),
-            Err(err) => Err(format!("invalid cron expression {text:?}: {err}")),
+            Err(err) => Err(match bad_cron_field(&text) {
+                Some((field, value)) => format!(
+                    "invalid cron expression {text:?}: the {} field {value:?} is out of bounds: \
+                     expected {}",
+                    field.name, field.bounds
+                ),
+                // The cron crate's message spans lines; keep its last one.
+                None => format!(
+                    "invalid cron expression {text:?}: {}",
+                    err.to_string().lines().last().unwrap_or_default().trim()
+                ),
+            }),
         }
     }
+}
+
+/// One field of the cron expression and the values the `cron` crate accepts in it.
+struct CronField {
+    name: &'static str,
+    bounds: &'static str,
+}
+
+/// The fields in order: seconds first, the year optional.
+const CRON_FIELDS: [CronField; 7] = [
+    CronField {
+        name: "seconds",
+        bounds: "0-59",
+    },
+    CronField {
+        name: "minutes",
+        bounds: "0-59",
+    },
+    CronField {
+        name: "hours",
+        bounds: "0-23",
+    },
+    CronField {
+        name: "day of month",
+        bounds: "1-31",
+    },
+    CronField {
+        name: "month",
+        bounds: "1-12 or Jan-Dec",
+    },
+    CronField {
+        name: "day of week",
+        bounds: "1-7 (1 = Sunday) or Sun-Sat",
+    },
+    CronField {
+        name: "year",
+        bounds: "1970-2100",
+    },
+];
+
+/// The first field that the cron crate refuses on its own (every other field `*`), and its text.
+fn bad_cron_field(text: &str) -> Option<(&'static CronField, &str)> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    fields.iter().enumerate().find_map(|(i, value)| {
+        let alone: Vec<&str> = (0..fields.len())
+            .map(|j| if j == i { *value } else { "*" })
+            .collect();
+        cron::Schedule::from_str(&alone.join(" "))
+            .is_err()
+            .then(|| (&CRON_FIELDS[i], *value))
+    })
 }
 
 /// An absolute http or https URL.
@@ -156,6 +218,60 @@ impl TryFrom<String> for DateFormat {
         match chrono::format::StrftimeItems::new(&value).parse() {
             Ok(_) => Ok(DateFormat(value)),
             Err(_) => Err(format!("invalid chrono date format {value:?}")),
+        }
+    }
+}
+
+/// One `allowed_hosts` entry: `host` or `host:port` (an IPv6 address in brackets).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct AllowedHost {
+    /// Lower case, as the `url` crate writes it (IPv6 in brackets).
+    pub host: String,
+    /// None: the scheme's default port and `base_url`'s port.
+    pub port: Option<u16>,
+}
+
+impl TryFrom<String> for AllowedHost {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let refuse = || {
+            format!(
+                "expected a host or host:port such as \"portal.example\" or \"127.0.0.1:8080\", \
+                 got {value:?}"
+            )
+        };
+        if value.is_empty()
+            || value.contains(['/', '@', '?', '#'])
+            || value.contains(char::is_whitespace)
+        {
+            return Err(refuse());
+        }
+        // Parsed as the authority of a URL, so the host is written as URLs write it.
+        let url = url::Url::parse(&format!("http://{value}/")).map_err(|_| refuse())?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(refuse)?;
+        let port = match value.rsplit_once(':') {
+            Some((_, after)) if !after.contains(']') => match after.parse::<u16>() {
+                Ok(port) if port > 0 => Some(port),
+                _ => return Err(refuse()),
+            },
+            _ => None,
+        };
+        Ok(AllowedHost {
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for AllowedHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}:{port}", self.host),
+            None => f.write_str(&self.host),
         }
     }
 }
