@@ -244,6 +244,10 @@ fn check_lists_sources_and_sections() {
         "{stdout}"
     );
     assert!(stdout.contains("section tin-ban-quan-ly (Tin Ban Quản lý): https://bqlkkt.kiengiang.gov.vn/Pages/tin-ban-quan-ly.aspx"), "{stdout}");
+    assert!(
+        stdout.contains("  allowed hosts: bqlkkt.kiengiang.gov.vn\n"),
+        "{stdout}"
+    );
     let next = stdout
         .lines()
         .find(|l| l.trim_start().starts_with("next runs: "))
@@ -739,4 +743,35 @@ fn logs_to_a_pipe_or_file_carry_no_colour_codes() {
     let written = std::fs::read(&log).unwrap();
     assert!(String::from_utf8_lossy(&written).contains("WARN"));
     assert!(!written.contains(&0x1b), "an ESC byte in the log file");
+}
+
+#[test]
+fn check_refuses_a_list_url_outside_allowed_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(support::root().join("config/gazette.toml")).unwrap();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    doc["sources"][0]["sections"][0]["list_url"] =
+        toml_edit::value("https://bqlkkt.kiengiang.gov.vn:8443/Pages/tin-ban-quan-ly.aspx");
+    let bad = doc.to_string();
+    let line = bad
+        .lines()
+        .position(|l| l.trim_start().starts_with("list_url ="))
+        .unwrap()
+        + 1;
+    let path = dir.path().join("gazette.toml");
+    std::fs::write(&path, bad).unwrap();
+    let args = ["check", "--config", path.to_str().unwrap()];
+    let out = gazette(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "gazette: {}:{line}: sources[0].sections[0].list_url: host \
+             \"bqlkkt.kiengiang.gov.vn:8443\" is not in allowed_hosts [bqlkkt.kiengiang.gov.vn]; \
+             every crawl of this section would be refused",
+            path.display()
+        )
+    );
+    assert_readable_error(&stderr);
 }
