@@ -361,12 +361,15 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let message = err.message().trim().to_string();
         // toml says "duplicate key" without the key; its span covers it.
         let key = match err.span() {
-            Some(span) if message.starts_with("duplicate key") => text
-                .get(span)
-                .unwrap_or_default()
-                .trim()
-                .trim_matches(['"', '\''])
-                .to_string(),
+            Some(span) if message.starts_with("duplicate key") => {
+                error::duplicate_key_path(text, span.clone()).unwrap_or_else(|| {
+                    text.get(span)
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_matches(['"', '\''])
+                        .to_string()
+                })
+            }
             _ => String::new(),
         };
         invalid(key, err.span(), message)

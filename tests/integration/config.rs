@@ -244,7 +244,19 @@ fn duplicate_unknown_and_mistyped_keys_are_one_line_each() {
     let cases = [
         (
             with_source_line("name = \"Again\""),
-            "test.toml:8: name: duplicate key",
+            "test.toml:8: sources[0].name: duplicate key",
+        ),
+        (
+            VALID.replace("title = \"h1\"", "title = \"h1\"\ntitle = \"h2\""),
+            "test.toml:20: sources[0].article.title: duplicate key",
+        ),
+        (
+            format!("{VALID}\n[[sources]]\nid = \"b\"\nid = \"c\"\n"),
+            "test.toml:24: sources[1].id: duplicate key",
+        ),
+        (
+            format!("[crawler]\nretries = 1\nretries = 2\n{VALID}"),
+            "test.toml:3: crawler.retries: duplicate key",
         ),
         (
             with_source_line("colour = 3"),
