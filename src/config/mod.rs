@@ -2,6 +2,7 @@
 //! that name the file, line and key.
 
 mod error;
+mod hosts;
 mod values;
 
 use std::net::SocketAddr;
@@ -11,7 +12,8 @@ use serde::Deserialize;
 use url::Url;
 
 pub use error::ConfigError;
-pub use values::{AllowedHost, Css, DateFormat, HttpUrl, Schedule, Slug, TimeZone};
+pub use hosts::{AllowedHost, AllowedHosts, host_and_port};
+pub use values::{Css, DateFormat, HttpUrl, Schedule, Slug, TimeZone};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_STORAGE_PATH: &str = "data/archive";
@@ -200,72 +202,7 @@ impl Source {
 
     /// Hosts and ports that may be fetched for this source.
     pub fn hosts(&self) -> AllowedHosts {
-        let base = self.base_url();
-        let entries = if self.allowed_hosts.is_empty() {
-            base.host_str()
-                .map(|host| AllowedHost {
-                    host: host.to_ascii_lowercase(),
-                    port: None,
-                })
-                .into_iter()
-                .collect()
-        } else {
-            self.allowed_hosts.clone()
-        };
-        AllowedHosts {
-            entries,
-            base_port: base.port_or_known_default(),
-        }
-    }
-}
-
-/// Where a source may fetch: a bare host on its scheme's default port or `base_url`'s port, a
-/// `host:port` on that port only, so a redirect or link to another port is not followed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AllowedHosts {
-    entries: Vec<AllowedHost>,
-    base_port: Option<u16>,
-}
-
-impl AllowedHosts {
-    /// Whether `url`'s host and port are allowed.
-    pub fn allows(&self, url: &Url) -> bool {
-        let Some(host) = url.host_str() else {
-            return false;
-        };
-        let port = url.port_or_known_default();
-        self.entries.iter().any(|entry| {
-            entry.host.eq_ignore_ascii_case(host)
-                && match entry.port {
-                    Some(allowed) => port == Some(allowed),
-                    None => url.port().is_none() || port == self.base_port,
-                }
-        })
-    }
-
-    pub fn entries(&self) -> &[AllowedHost] {
-        &self.entries
-    }
-}
-
-impl std::fmt::Display for AllowedHosts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, entry) in self.entries.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{entry}")?;
-        }
-        Ok(())
-    }
-}
-
-/// `host` or `host:port` of a URL, as allowed_hosts spells it.
-pub fn host_and_port(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
+        AllowedHosts::new(&self.allowed_hosts, self.base_url())
     }
 }
 
