@@ -31,7 +31,7 @@ impl TryFrom<String> for AllowedHost {
             return Err(refuse());
         }
         // Parsed as the authority of a URL, so the host is written as URLs write it.
-        let url = url::Url::parse(&format!("http://{value}/")).map_err(|_| refuse())?;
+        let url = Url::parse(&format!("http://{value}/")).map_err(|_| refuse())?;
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
