@@ -88,6 +88,7 @@ pub fn check(path: &Path) -> anyhow::Result<()> {
             source.language,
             source.schedule.as_str()
         ));
+        out.push_str(&format!("  allowed hosts: {}\n", source.hosts()));
         for section in &source.sections {
             out.push_str(&format!(
                 "  section {} ({}): {}\n",

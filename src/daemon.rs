@@ -47,6 +47,14 @@ pub async fn run(
     startup: Startup,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), DaemonError> {
+    if let Some(name) = &config.server.admin_token_env
+        && config.server.admin_token().is_none()
+    {
+        tracing::warn!(
+            variable = %name,
+            "admin_token_env names a variable that is unset or blank; the admin endpoint is off"
+        );
+    }
     let archive: Arc<dyn Archive> = Arc::new(archive::open(&config.storage)?);
     // Bind before anything slow, so a taken port is reported at once.
     let addr = config.server.listen;

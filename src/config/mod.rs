@@ -2,6 +2,7 @@
 //! that name the file, line and key.
 
 mod error;
+mod hosts;
 mod values;
 
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 pub use error::ConfigError;
+pub use hosts::{AllowedHost, AllowedHosts, host_and_port};
 pub use values::{Css, DateFormat, HttpUrl, Schedule, Slug, TimeZone};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -29,6 +31,8 @@ pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
 pub const DEFAULT_RECHECK_DAYS: u32 = 3;
 pub const DEFAULT_CACHE_CAPACITY: u64 = crate::archive::DEFAULT_CACHE_CAPACITY;
 pub const DEFAULT_FLUSH_EVERY_MS: u64 = crate::archive::DEFAULT_FLUSH_EVERY_MS;
+/// Bytes of rendered feeds the server keeps in memory.
+pub const DEFAULT_FEED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +61,9 @@ pub struct ServerConfig {
     /// How long readers may cache a live feed (RSS `ttl`, `Cache-Control: max-age`).
     #[serde(default = "default_feed_ttl_minutes")]
     pub feed_ttl_minutes: u32,
+    /// Bytes of rendered feeds kept in memory; at least 1.
+    #[serde(default = "default_feed_cache_bytes")]
+    pub feed_cache_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -66,17 +73,20 @@ impl Default for ServerConfig {
             public_url: None,
             admin_token_env: None,
             feed_ttl_minutes: DEFAULT_FEED_TTL_MINUTES,
+            feed_cache_bytes: DEFAULT_FEED_CACHE_BYTES,
         }
     }
 }
 
 impl ServerConfig {
-    /// The admin token, read from the environment variable `admin_token_env` names.
+    /// The admin token, read from the environment variable `admin_token_env` names, without
+    /// surrounding whitespace (a header value never carries it); empty means no token.
     pub fn admin_token(&self) -> Option<String> {
         let name = self.admin_token_env.as_deref()?;
         std::env::var(name)
             .ok()
-            .filter(|token| !token.trim().is_empty())
+            .map(|token| token.trim().to_string())
+            .filter(|token| !token.is_empty())
     }
 
     /// The base URL feeds are served under.
@@ -157,9 +167,9 @@ pub struct Source {
     pub language: String,
     #[serde(default = "default_schedule")]
     pub schedule: Schedule,
-    /// Hosts that may be fetched; the base URL's host when empty.
+    /// Hosts (`host` or `host:port`) that may be fetched; the base URL's host when empty.
     #[serde(default)]
-    pub allowed_hosts: Vec<String>,
+    pub allowed_hosts: Vec<AllowedHost>,
     /// Query keys that identify an article. Absent: every key is kept (sorted); empty: none.
     pub canonical_query: Option<Vec<String>>,
     /// Query key whose value makes the article id `<source>:<value>`.
@@ -190,20 +200,9 @@ impl Source {
         self.sections.iter().find(|s| s.id.as_str() == id)
     }
 
-    /// Hosts that may be fetched for this source.
-    pub fn hosts(&self) -> Vec<String> {
-        if self.allowed_hosts.is_empty() {
-            self.base_url()
-                .host_str()
-                .map(str::to_string)
-                .into_iter()
-                .collect()
-        } else {
-            self.allowed_hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect()
-        }
+    /// Hosts and ports that may be fetched for this source.
+    pub fn hosts(&self) -> AllowedHosts {
+        AllowedHosts::new(&self.allowed_hosts, self.base_url())
     }
 }
 
@@ -256,17 +255,31 @@ impl Config {
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         file: file.clone(),
         cause: source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|err| {
+        let at = err.utf8_error().valid_up_to();
+        let bytes = err.as_bytes();
+        ConfigError::Invalid {
+            line: error::line_of_bytes(bytes, at),
+            file: file.clone(),
+            key: String::new(),
+            message: format!(
+                "not UTF-8 text: byte 0x{:02x} cannot start a character",
+                bytes[at]
+            ),
+        }
     })?;
     parse(&text, &file)
 }
 
 /// Parses and validates config text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+    // Without a span the fault is the file as a whole: line 1.
     let invalid = |key: String, span: Option<std::ops::Range<usize>>, message: String| {
-        let line = span.map(|s| error::line_of(text, s.start));
+        let line = span.map_or(1, |s| error::line_of(text, s.start));
         ConfigError::Invalid {
             file: file.to_string(),
             line,
@@ -274,8 +287,30 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             message,
         }
     };
-    let deserializer = toml::Deserializer::parse(text)
-        .map_err(|err| invalid(String::new(), err.span(), err.message().trim().to_string()))?;
+    if text.trim().is_empty() {
+        return Err(invalid(
+            String::new(),
+            None,
+            "the file is empty: expected at least one [[sources]] table".into(),
+        ));
+    }
+    let deserializer = toml::Deserializer::parse(text).map_err(|err| {
+        let message = err.message().trim().to_string();
+        // toml says "duplicate key" without the key; its span covers it.
+        let key = match err.span() {
+            Some(span) if message.starts_with("duplicate key") => {
+                error::duplicate_key_path(text, span.clone()).unwrap_or_else(|| {
+                    text.get(span)
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_matches(['"', '\''])
+                        .to_string()
+                })
+            }
+            _ => String::new(),
+        };
+        invalid(key, err.span(), message)
+    })?;
     let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
         let key = if path == "." { String::new() } else { path };
@@ -315,18 +350,15 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
                 "expected a language tag such as \"vi\"".into(),
             ));
         }
-        if !source.allowed_hosts.is_empty() {
-            let host = source
-                .base_url()
-                .host_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if !source.hosts().contains(&host) {
-                return Err((
-                    key("allowed_hosts"),
-                    format!("must include base_url's host {host:?}"),
-                ));
-            }
+        let hosts = source.hosts();
+        if !hosts.allows(source.base_url()) {
+            return Err((
+                key("base_url"),
+                format!(
+                    "host {:?} is not in allowed_hosts [{hosts}]",
+                    host_and_port(source.base_url())
+                ),
+            ));
         }
         if source.sections.is_empty() {
             return Err((
@@ -343,7 +375,18 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
                 ));
             }
             match source.base_url().join(&section.list_url) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                    if !hosts.allows(&url) {
+                        return Err((
+                            key("list_url"),
+                            format!(
+                                "host {:?} is not in allowed_hosts [{hosts}]; every crawl of \
+                                 this section would be refused",
+                                host_and_port(&url)
+                            ),
+                        ));
+                    }
+                }
                 _ => {
                     return Err((
                         key("list_url"),
@@ -358,6 +401,12 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
         if source.list.max_pages == 0 {
             return Err((key("list.max_pages"), "expected at least 1".into()));
         }
+    }
+    if config.server.feed_cache_bytes == 0 {
+        return Err((
+            "server.feed_cache_bytes".into(),
+            "expected at least 1".into(),
+        ));
     }
     let crawler = &config.crawler;
     if crawler.max_concurrency_per_host == 0 {
@@ -390,6 +439,10 @@ fn default_feed_ttl_minutes() -> u32 {
 
 fn default_storage_path() -> PathBuf {
     PathBuf::from(DEFAULT_STORAGE_PATH)
+}
+
+fn default_feed_cache_bytes() -> u64 {
+    DEFAULT_FEED_CACHE_BYTES
 }
 
 fn default_cache_capacity() -> u64 {

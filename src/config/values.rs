@@ -123,9 +123,71 @@ impl TryFrom<String> for Schedule {
         }
         match cron::Schedule::from_str(&text) {
             Ok(schedule) => Ok(Schedule { text, schedule }),
-            Err(err) => Err(format!("invalid cron expression {text:?}: {err}")),
+            Err(err) => Err(match bad_cron_field(&text) {
+                Some((field, value)) => format!(
+                    "invalid cron expression {text:?}: the {} field {value:?} is out of bounds: \
+                     expected {}",
+                    field.name, field.bounds
+                ),
+                // The cron crate's message spans lines; keep its last one.
+                None => format!(
+                    "invalid cron expression {text:?}: {}",
+                    err.to_string().lines().last().unwrap_or_default().trim()
+                ),
+            }),
         }
     }
+}
+
+/// One field of the cron expression and the values the `cron` crate accepts in it.
+struct CronField {
+    name: &'static str,
+    bounds: &'static str,
+}
+
+/// The fields in order: seconds first, the year optional.
+const CRON_FIELDS: [CronField; 7] = [
+    CronField {
+        name: "seconds",
+        bounds: "0-59",
+    },
+    CronField {
+        name: "minutes",
+        bounds: "0-59",
+    },
+    CronField {
+        name: "hours",
+        bounds: "0-23",
+    },
+    CronField {
+        name: "day of month",
+        bounds: "1-31",
+    },
+    CronField {
+        name: "month",
+        bounds: "1-12 or Jan-Dec",
+    },
+    CronField {
+        name: "day of week",
+        bounds: "1-7 (1 = Sunday) or Sun-Sat",
+    },
+    CronField {
+        name: "year",
+        bounds: "1970-2100",
+    },
+];
+
+/// The first field that the cron crate refuses on its own (every other field `*`), and its text.
+fn bad_cron_field(text: &str) -> Option<(&'static CronField, &str)> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    fields.iter().enumerate().find_map(|(i, value)| {
+        let alone: Vec<&str> = (0..fields.len())
+            .map(|j| if j == i { *value } else { "*" })
+            .collect();
+        cron::Schedule::from_str(&alone.join(" "))
+            .is_err()
+            .then(|| (&CRON_FIELDS[i], *value))
+    })
 }
 
 /// An absolute http or https URL.

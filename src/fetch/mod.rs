@@ -13,7 +13,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::archive::Validators;
-use crate::config::CrawlerConfig;
+use crate::config::{AllowedHosts, CrawlerConfig, host_and_port};
 use crate::model::Capture;
 use politeness::Gates;
 
@@ -24,6 +24,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum FetchError {
+    /// `host` is `host:port` when the port is not the scheme's default.
     #[error("{url}: host {host:?} is not among the source's allowed hosts; not requested")]
     OffHost { url: String, host: String },
     #[error("{url}: only http and https are fetched")]
@@ -97,11 +98,12 @@ impl Fetcher {
         })
     }
 
-    /// GETs `url`, following redirects within `allowed_hosts`; `validators` make it conditional.
+    /// GETs `url`, following redirects within `allowed_hosts` (host and port, checked before
+    /// every request, robots.txt included); `validators` make it conditional.
     pub async fn get(
         &self,
         url: &Url,
-        allowed_hosts: &[String],
+        allowed_hosts: &AllowedHosts,
         validators: Option<&Validators>,
     ) -> Result<Response, FetchError> {
         let mut url = url.clone();
@@ -166,19 +168,19 @@ impl Fetcher {
         })
     }
 
-    fn check_allowed(&self, url: &Url, allowed_hosts: &[String]) -> Result<(), FetchError> {
+    fn check_allowed(&self, url: &Url, allowed_hosts: &AllowedHosts) -> Result<(), FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme {
                 url: url.to_string(),
             });
         }
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        if allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+        if allowed_hosts.allows(url) {
             return Ok(());
         }
+        let host = host_and_port(url);
         let mut refused = self.refused_hosts.lock().unwrap_or_else(|e| e.into_inner());
         if refused.insert(host.clone()) {
-            tracing::warn!(%url, %host, "not fetching a page on a host outside allowed_hosts");
+            tracing::warn!(%url, %host, "not fetching a page on a host or port outside allowed_hosts");
         }
         Err(FetchError::OffHost {
             url: url.to_string(),

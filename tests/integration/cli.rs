@@ -244,6 +244,10 @@ fn check_lists_sources_and_sections() {
         "{stdout}"
     );
     assert!(stdout.contains("section tin-ban-quan-ly (Tin Ban Quản lý): https://bqlkkt.kiengiang.gov.vn/Pages/tin-ban-quan-ly.aspx"), "{stdout}");
+    assert!(
+        stdout.contains("  allowed hosts: bqlkkt.kiengiang.gov.vn\n"),
+        "{stdout}"
+    );
     let next = stdout
         .lines()
         .find(|l| l.trim_start().starts_with("next runs: "))
@@ -606,4 +610,168 @@ async fn serve_stops_cleanly_on_sigterm() {
     let archive = portal.open_archive();
     use gazette::archive::Archive;
     assert!(archive.is_empty().is_ok(), "the archive opens cleanly");
+}
+
+/// A `gazette serve` child and what it wrote to stderr before it said where it listens.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+    logs: Vec<String>,
+}
+
+/// Starts `gazette serve` on the portal's config with `envs` set, and waits until it listens.
+fn serve(portal: &support::TestPortal, envs: &[(&str, &str)]) -> Served {
+    use std::io::BufRead;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    command
+        .args(["serve", "--config", portal.config_path.to_str().unwrap()])
+        .env_remove("GAZETTE_ADMIN_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut logs = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!("serve says where it listens; it said:\n{}", logs.join("\n"))
+            });
+        if let Some(rest) = line.strip_prefix("gazette: serving on http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+        logs.push(line);
+    };
+    Served { child, addr, logs }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post_crawl(addr: &str, token: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/api/sources/bqlkkt/crawl"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_token_with_surrounding_spaces_still_matches() {
+    let portal = support::TestPortal::recorded().await;
+    let served = serve(&portal, &[("GAZETTE_ADMIN_TOKEN", "  s3cret \n")]);
+    assert!(
+        !served
+            .logs
+            .iter()
+            .any(|l| l.contains("admin endpoint is off")),
+        "{:?}",
+        served.logs
+    );
+    assert_eq!(post_crawl(&served.addr, "wrong").await, 401);
+    assert_eq!(post_crawl(&served.addr, "s3cret").await, 202);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blank_admin_token_turns_the_endpoint_off_with_a_warning() {
+    let portal = support::TestPortal::recorded().await;
+    let served = serve(&portal, &[("GAZETTE_ADMIN_TOKEN", "   ")]);
+    let warning: Vec<&String> = served
+        .logs
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("admin endpoint is off"))
+        .collect();
+    assert_eq!(warning.len(), 1, "{:?}", served.logs);
+    assert!(warning[0].contains("GAZETTE_ADMIN_TOKEN"), "{}", warning[0]);
+    assert_eq!(post_crawl(&served.addr, "").await, 404);
+    assert_eq!(post_crawl(&served.addr, "   ").await, 404);
+}
+
+#[test]
+fn logs_to_a_pipe_or_file_carry_no_colour_codes() {
+    // A page on another host: the fetcher logs a warning before the command fails.
+    let args = [
+        "extract",
+        "--config",
+        "config/gazette.toml",
+        "--source",
+        "bqlkkt",
+        "--url",
+        "https://example.org/elsewhere",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .current_dir(support::root())
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WARN"), "{}", explain(&args, &out));
+    assert!(!out.stderr.contains(&0x1b), "an ESC byte: {stderr:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gazette.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .current_dir(support::root())
+        .env("RUST_LOG", "debug")
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let written = std::fs::read(&log).unwrap();
+    assert!(String::from_utf8_lossy(&written).contains("WARN"));
+    assert!(!written.contains(&0x1b), "an ESC byte in the log file");
+}
+
+#[test]
+fn check_refuses_a_list_url_outside_allowed_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(support::root().join("config/gazette.toml")).unwrap();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    doc["sources"][0]["sections"][0]["list_url"] =
+        toml_edit::value("https://bqlkkt.kiengiang.gov.vn:8443/Pages/tin-ban-quan-ly.aspx");
+    let bad = doc.to_string();
+    let line = bad
+        .lines()
+        .position(|l| l.trim_start().starts_with("list_url ="))
+        .unwrap()
+        + 1;
+    let path = dir.path().join("gazette.toml");
+    std::fs::write(&path, bad).unwrap();
+    let args = ["check", "--config", path.to_str().unwrap()];
+    let out = gazette(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "gazette: {}:{line}: sources[0].sections[0].list_url: host \
+             \"bqlkkt.kiengiang.gov.vn:8443\" is not in allowed_hosts [bqlkkt.kiengiang.gov.vn]; \
+             every crawl of this section would be refused",
+            path.display()
+        )
+    );
+    assert_readable_error(&stderr);
 }

@@ -574,3 +574,89 @@ async fn backfill_resumes_where_it_stopped() {
     );
     assert_eq!(archive.query_count(), 45);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Ports: an allowed host is allowed on its scheme's default port and base_url's port only.
+// ---------------------------------------------------------------------------------------------
+
+/// A listener on another loopback port that counts every connection made to it.
+struct Canary {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Canary {
+    async fn start() -> Canary {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Canary { port, connections }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_and_links_to_another_port_of_an_allowed_host_are_refused() {
+    let canary = Canary::start().await;
+    let port = canary.port;
+    let portal = TestPortal::recorded().await;
+    let list =
+        std::fs::read_to_string(support::fixture("portal/list-tin-ban-quan-ly-p1.html")).unwrap();
+    let elsewhere = format!(
+        "<div class=\"H3_iTem_ListNews\"><h3><a href=\"http://127.0.0.1:{port}/Pages/chi-tiet-tin.aspx?ItemID=7777\">Cổng khác</a></h3></div>\n<div class=\"H3_iTem_ListNews\">"
+    );
+    let list = list.replacen("<div class=\"H3_iTem_ListNews\">", &elsewhere, 1);
+    for path in [
+        "/Pages/tin-ban-quan-ly.aspx",
+        "/Pages/tin-ban-quan-ly.aspx?Page=1",
+    ] {
+        portal
+            .server
+            .set_page(path, list.clone().into_bytes(), "text/html; charset=utf-8");
+    }
+    portal.server.fault(
+        &article_path(1238),
+        Fault::Redirect(format!(
+            "http://127.0.0.1:{port}/Pages/chi-tiet-tin.aspx?ItemID=1238"
+        )),
+    );
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!(canary.connections(), 0, "the canary port was reached");
+    assert_eq!((report.new, report.failed), (8, 2), "{report:?}");
+    let refused: Vec<&String> = report
+        .errors
+        .iter()
+        .filter(|e| e.contains(&format!("host \"127.0.0.1:{port}\" is not among")))
+        .collect();
+    assert_eq!(refused.len(), 2, "{:?}", report.errors);
+    // The replay's own port is base_url's port: its pages were all fetched.
+    assert_eq!(portal.server.hits(&article_path(1238)), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fetcher_requests_nothing_on_another_port() {
+    let canary = Canary::start().await;
+    let portal = TestPortal::recorded().await;
+    let fetcher = gazette::fetch::Fetcher::new(&portal.config.crawler).unwrap();
+    let url = url::Url::parse(&format!("http://127.0.0.1:{}/robots.txt", canary.port)).unwrap();
+    let err = fetcher
+        .get(&url, &portal.source().hosts(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, gazette::fetch::FetchError::OffHost { host, .. } if *host == format!("127.0.0.1:{}", canary.port)),
+        "{err}"
+    );
+    assert_eq!(canary.connections(), 0);
+}
