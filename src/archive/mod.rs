@@ -3,6 +3,7 @@
 
 mod export;
 mod sled_store;
+pub mod warc;
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};

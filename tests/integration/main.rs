@@ -10,3 +10,4 @@ mod replay;
 mod schedule;
 mod server;
 mod support;
+mod warc;

@@ -1,0 +1,111 @@
+//! WARC 1.1 files: the page captures of the archive in the format web-archive tools (warcio, pywb)
+//! read. Files are append-only, one gzip member per record, each opened by a `warcinfo` record and
+//! rotated at a size limit; a [`Location`] names one record's member so an index can point into them.
+
+mod member;
+mod parse;
+mod read;
+mod record;
+mod writer;
+
+use std::io;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use parse::{HttpHead, ParsedRecord, verify_digests};
+pub use read::{Scan, read, scan};
+pub use record::{Original, Record, RecordType, payload_digest};
+pub use writer::WarcWriter;
+
+/// The size past which a WARC file is closed and the next one begun (`storage.warc_max_bytes`).
+pub const DEFAULT_WARC_MAX_BYTES: u64 = 1 << 30;
+
+/// Where one record lives: the gzip member holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The file name, inside the WARC directory.
+    pub file: String,
+    /// The member's first byte.
+    pub offset: u64,
+    /// The member's length in bytes, gzip header and trailer included.
+    pub length: u64,
+}
+
+/// A record's `WARC-Record-ID`, angle brackets included: `<urn:uuid:…>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordId(String);
+
+impl RecordId {
+    /// A new random (v4) id.
+    pub fn generate() -> RecordId {
+        RecordId(format!("<urn:uuid:{}>", uuid::Uuid::new_v4()))
+    }
+
+    /// An id as read from a record or an index; `None` unless it is one `<…>` URI.
+    pub fn parse(text: &str) -> Option<RecordId> {
+        let inner = text.strip_prefix('<')?.strip_suffix('>')?;
+        let clean = !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '<' && c != '>');
+        clean.then(|| RecordId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RecordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum WarcError {
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{file} at byte {offset}: {detail}")]
+    Corrupt {
+        file: String,
+        offset: u64,
+        detail: String,
+    },
+    #[error("{file} at byte {offset}: the gzip member does not inflate")]
+    Gzip {
+        file: String,
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("record {record}: {detail}")]
+    Digest { record: String, detail: String },
+}
+
+impl WarcError {
+    /// True when the disk is full: the one failure a user can fix without reading further.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            WarcError::Io { source, .. } => source.kind() == io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
+
+    fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> WarcError {
+        let path = path.into();
+        move |source| WarcError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

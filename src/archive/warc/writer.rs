@@ -1,0 +1,414 @@
+//! Appending records: the current file, its tail checked on open, rotation at the size limit.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use super::member::{self, Step, Walk};
+use super::{Location, Record, WarcError};
+
+const PREFIX: &str = "gazette-";
+const SUFFIX: &str = ".warc.gz";
+
+/// Appends records to the newest WARC file of a directory, beginning a new file at the size limit.
+pub struct WarcWriter {
+    dir: PathBuf,
+    max_bytes: u64,
+    name: String,
+    segment: Segment<File>,
+    /// False while the file holds its warcinfo alone: a group never goes to a new file then.
+    holds_records: bool,
+    /// A file was created since the last sync, so the directory needs one too.
+    dir_unsynced: bool,
+}
+
+impl WarcWriter {
+    /// Opens `dir` (created if missing) for appending. The newest file is checked first: a member
+    /// cut off by a crash is truncated away, and a file damaged otherwise is left as it is and a
+    /// new one begun.
+    pub fn open(dir: &Path, max_bytes: u64) -> Result<WarcWriter, WarcError> {
+        fs::create_dir_all(dir).map_err(WarcError::io("create", dir))?;
+        let files = warc_files(dir)?;
+        if let Some(newest) = files.last() {
+            let path = dir.join(newest);
+            if let Some((segment, members)) = reopen(&path, newest)? {
+                let mut writer = WarcWriter {
+                    dir: dir.to_path_buf(),
+                    max_bytes,
+                    name: newest.clone(),
+                    segment,
+                    holds_records: members > 1,
+                    dir_unsynced: false,
+                };
+                if members == 0 {
+                    writer.write_warcinfo()?;
+                }
+                return Ok(writer);
+            }
+        }
+        let (name, segment) = create(dir, files.last().map(String::as_str))?;
+        let mut writer = WarcWriter {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            name,
+            segment,
+            holds_records: false,
+            dir_unsynced: true,
+        };
+        writer.write_warcinfo()?;
+        Ok(writer)
+    }
+
+    /// Writes the records of one group back to back in one file and returns where each went.
+    /// On failure the file is cut back to where the group began.
+    pub fn append(&mut self, records: &[Record]) -> Result<Vec<Location>, WarcError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members: Vec<Vec<u8>> = records
+            .iter()
+            .map(|record| member::encode(&record.to_bytes()))
+            .collect();
+        let size: u64 = members.iter().map(|m| m.len() as u64).sum();
+        if self.holds_records && self.segment.len + size > self.max_bytes {
+            self.rotate()?;
+        }
+        let bounds = self
+            .segment
+            .append(&members)
+            .map_err(WarcError::io("write", self.dir.join(&self.name)))?;
+        self.holds_records = true;
+        Ok(bounds
+            .into_iter()
+            .map(|(offset, length)| Location {
+                file: self.name.clone(),
+                offset,
+                length,
+            })
+            .collect())
+    }
+
+    /// Makes everything appended so far durable: the file, and the directory after a new file.
+    pub fn sync(&mut self) -> Result<(), WarcError> {
+        let path = self.dir.join(&self.name);
+        self.segment
+            .sink
+            .sync_data()
+            .map_err(WarcError::io("sync", &path))?;
+        if self.dir_unsynced {
+            File::open(&self.dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(WarcError::io("sync", &self.dir))?;
+            self.dir_unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// The file being appended to.
+    pub fn current_file(&self) -> &str {
+        &self.name
+    }
+
+    fn rotate(&mut self) -> Result<(), WarcError> {
+        self.sync()?;
+        let (name, segment) = create(&self.dir, Some(&self.name))?;
+        self.name = name;
+        self.segment = segment;
+        self.holds_records = false;
+        self.dir_unsynced = true;
+        self.write_warcinfo()
+    }
+
+    fn write_warcinfo(&mut self) -> Result<(), WarcError> {
+        let warcinfo = Record::warcinfo(&self.name, Utc::now());
+        self.segment
+            .append(&[member::encode(&warcinfo.to_bytes())])
+            .map_err(WarcError::io("write", self.dir.join(&self.name)))?;
+        Ok(())
+    }
+}
+
+/// The newest file opened for appending, with its member count, once its tail is sound; `None`
+/// when it is damaged and must be left alone.
+fn reopen(path: &Path, name: &str) -> Result<Option<(Segment<File>, usize)>, WarcError> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(WarcError::io("open", path))?;
+    let end = file.metadata().map_err(WarcError::io("read", path))?.len();
+    let mut walk = Walk::new(&mut file, end);
+    let mut members = 0;
+    let mut last = None;
+    let keep = loop {
+        match walk.step().map_err(WarcError::io("read", path))? {
+            Step::Member { offset, length } => {
+                members += 1;
+                last = Some((offset, length));
+            }
+            Step::End => break end,
+            Step::CutOff { offset } => {
+                tracing::warn!(
+                    file = name,
+                    bytes_dropped = end - offset,
+                    "the last record of the WARC file was cut off; truncating it away"
+                );
+                break offset;
+            }
+            Step::Damaged { offset, detail } => {
+                tracing::warn!(
+                    file = name,
+                    offset,
+                    detail,
+                    "WARC file damaged; leaving it as it is and beginning a new file"
+                );
+                return Ok(None);
+            }
+        }
+    };
+    // A crash can leave a member whose length is written but whose bytes are not.
+    if let Some((offset, length)) = last {
+        let bytes = walk
+            .member_bytes(offset, length)
+            .map_err(WarcError::io("read", path))?;
+        if let Err(e) = member::inflate(&bytes) {
+            tracing::warn!(
+                file = name,
+                offset,
+                error = %e,
+                "the last record of the WARC file does not inflate; leaving the file as it is and beginning a new file"
+            );
+            return Ok(None);
+        }
+    }
+    if keep < end {
+        file.set_len(keep)
+            .map_err(WarcError::io("truncate", path))?;
+    }
+    file.seek(SeekFrom::Start(keep))
+        .map_err(WarcError::io("seek", path))?;
+    Ok(Some((
+        Segment {
+            sink: file,
+            len: keep,
+            dirty: false,
+        },
+        members,
+    )))
+}
+
+/// A new empty file named after the time and the next sequence number.
+fn create(dir: &Path, newest: Option<&str>) -> Result<(String, Segment<File>), WarcError> {
+    let (mut stamp, sequence) = match newest.and_then(name_parts) {
+        Some((stamp, sequence)) => (stamp.to_string(), sequence + 1),
+        None => (String::new(), 1),
+    };
+    // Names sort by creation even when the clock steps back.
+    let now = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    if now > stamp {
+        stamp = now;
+    }
+    let name = format!("{PREFIX}{stamp}-{sequence:05}{SUFFIX}");
+    let path = dir.join(&name);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(WarcError::io("create", &path))?;
+    Ok((
+        name,
+        Segment {
+            sink: file,
+            len: 0,
+            dirty: false,
+        },
+    ))
+}
+
+/// The WARC files of `dir`, oldest first.
+pub(super) fn warc_files(dir: &Path) -> Result<Vec<String>, WarcError> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).map_err(WarcError::io("list", dir))? {
+        let entry = entry.map_err(WarcError::io("list", dir))?;
+        if let Some(name) = entry.file_name().to_str().filter(|n| is_warc_file_name(n)) {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Whether `name` is one of the files this module writes: `gazette-<stamp>-<sequence>.warc.gz`.
+pub(super) fn is_warc_file_name(name: &str) -> bool {
+    name_parts(name).is_some()
+}
+
+fn name_parts(name: &str) -> Option<(&str, u64)> {
+    let middle = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let (stamp, sequence) = middle.split_once('-')?;
+    let stamp_ok = stamp.len() == 16
+        && stamp.ends_with('Z')
+        && stamp.as_bytes()[8] == b'T'
+        && stamp
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| i == 8 || i == 15 || b.is_ascii_digit());
+    let sequence_ok = !sequence.is_empty() && sequence.bytes().all(|b| b.is_ascii_digit());
+    (stamp_ok && sequence_ok).then(|| Some((stamp, sequence.parse().ok()?)))?
+}
+
+/// Where appends go: a file, or in tests any seekable sink that can be cut back.
+trait Sink: Write + Seek {
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl Sink for File {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+/// The append-only tail of one file.
+struct Segment<S> {
+    sink: S,
+    len: u64,
+    /// A failed append could not be cut back: bytes past `len` are garbage.
+    dirty: bool,
+}
+
+impl<S: Sink> Segment<S> {
+    /// Writes the members back to back; on any failure cuts the sink back to where it started.
+    fn append(&mut self, members: &[Vec<u8>]) -> io::Result<Vec<(u64, u64)>> {
+        if self.dirty {
+            self.sink.truncate(self.len)?;
+            self.dirty = false;
+        }
+        let start = self.len;
+        let written = self.sink.seek(SeekFrom::Start(start)).and_then(|_| {
+            for member in members {
+                self.sink.write_all(member)?;
+            }
+            self.sink.flush()
+        });
+        if let Err(error) = written {
+            let cut = self
+                .sink
+                .truncate(start)
+                .and_then(|_| self.sink.seek(SeekFrom::Start(start)));
+            if let Err(cut_error) = cut {
+                tracing::warn!(error = %cut_error, "could not cut a failed WARC append back; retrying before the next one");
+                self.dirty = true;
+            }
+            return Err(error);
+        }
+        let mut offset = start;
+        let bounds = members
+            .iter()
+            .map(|member| {
+                let bound = (offset, member.len() as u64);
+                offset += member.len() as u64;
+                bound
+            })
+            .collect();
+        self.len = offset;
+        Ok(bounds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    /// A sink that accepts `budget` bytes and then fails, as a full disk does.
+    struct FailingAfter {
+        inner: Cursor<Vec<u8>>,
+        budget: usize,
+    }
+
+    impl Write for FailingAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.budget == 0 {
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
+            let n = buf.len().min(self.budget);
+            self.budget -= n;
+            self.inner.write(&buf[..n])
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for FailingAfter {
+        fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    impl Sink for FailingAfter {
+        fn truncate(&mut self, len: u64) -> io::Result<()> {
+            self.inner.get_mut().truncate(len as usize);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_append_leaves_no_part_of_its_group() {
+        let first = member::encode(b"first record");
+        let group = [
+            member::encode(b"second record"),
+            member::encode(b"third record"),
+        ];
+        let mut segment = Segment {
+            sink: FailingAfter {
+                inner: Cursor::new(Vec::new()),
+                budget: first.len() + group[0].len() + 5,
+            },
+            len: 0,
+            dirty: false,
+        };
+        assert_eq!(
+            segment.append(&[first.clone()]).unwrap(),
+            vec![(0, first.len() as u64)]
+        );
+        let error = segment.append(&group).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+        assert_eq!(
+            segment.sink.inner.get_ref(),
+            &first,
+            "the file holds the first group alone"
+        );
+        assert_eq!(segment.len, first.len() as u64);
+
+        // Space comes back: the next group goes right after the first.
+        segment.sink.budget = usize::MAX;
+        let bounds = segment.append(&group).unwrap();
+        assert_eq!(bounds[0].0, first.len() as u64);
+        assert_eq!(segment.sink.inner.get_ref().len() as u64, segment.len);
+    }
+
+    #[test]
+    fn file_names_sort_by_creation_and_are_recognised() {
+        assert_eq!(
+            name_parts("gazette-20260127T103000Z-00001.warc.gz"),
+            Some(("20260127T103000Z", 1))
+        );
+        for name in [
+            "gazette-20260127T103000Z-.warc.gz",
+            "../gazette-20260127T103000Z-00001.warc.gz",
+            "gazette-2026012XT103000Z-00001.warc.gz",
+            "other.warc.gz",
+        ] {
+            assert!(!is_warc_file_name(name), "{name}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (name, _) = create(dir.path(), Some("gazette-29990101T000000Z-00041.warc.gz")).unwrap();
+        assert_eq!(name, "gazette-29990101T000000Z-00042.warc.gz");
+    }
+}
