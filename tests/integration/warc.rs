@@ -435,7 +435,8 @@ fn sample_files_for_independent_readers() {
     };
     let out = Path::new(&out);
     let date = at("2026-01-27T17:30:00+07:00");
-    let mut writer = WarcWriter::open(out, 200_000).unwrap();
+    // Small files, so that the sample shows rotation too.
+    let mut writer = WarcWriter::open(out, 12_000).unwrap();
     for file in [
         "article-1234.html",
         "article-1225.html",
@@ -483,4 +484,27 @@ fn sample_files_for_independent_readers() {
         ])
         .unwrap();
     writer.sync().unwrap();
+}
+
+#[test]
+fn a_file_cut_inside_its_warcinfo_is_begun_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = {
+        let writer = WarcWriter::open(dir.path(), warc::DEFAULT_WARC_MAX_BYTES).unwrap();
+        writer.current_file().to_string()
+    };
+    let path = dir.path().join(&name);
+    let whole = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &whole[..whole.len() - 40]).unwrap();
+
+    let mut writer = WarcWriter::open(dir.path(), warc::DEFAULT_WARC_MAX_BYTES).unwrap();
+    assert_eq!(writer.current_file(), name);
+    let date = at("2026-01-27T10:30:00Z");
+    let at = writer
+        .append(&article_group("article-1234.html", date))
+        .unwrap();
+    let scanned = scan_all(dir.path());
+    assert_eq!(scanned[0].1.kind(), &RecordType::Warcinfo);
+    assert_eq!(scanned.len(), 4);
+    assert_eq!(scanned[1].0, at[0]);
 }

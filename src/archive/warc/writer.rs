@@ -4,7 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 
 use super::member::{self, Step, Walk};
 use super::{Location, Record, WarcError};
@@ -67,13 +67,18 @@ impl WarcWriter {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let members: Vec<Vec<u8>> = records
+        let mut members: Vec<Vec<u8>> = records
             .iter()
             .map(|record| member::encode(&record.to_bytes()))
             .collect();
         let size: u64 = members.iter().map(|m| m.len() as u64).sum();
         if self.holds_records && self.segment.len + size > self.max_bytes {
             self.rotate()?;
+        }
+        // A file left empty by a failed start gets its warcinfo with the first group.
+        let with_warcinfo = self.segment.len == 0;
+        if with_warcinfo {
+            members.insert(0, self.warcinfo_member());
         }
         let bounds = self
             .segment
@@ -82,6 +87,7 @@ impl WarcWriter {
         self.holds_records = true;
         Ok(bounds
             .into_iter()
+            .skip(usize::from(with_warcinfo))
             .map(|(offset, length)| Location {
                 file: self.name.clone(),
                 offset,
@@ -122,11 +128,16 @@ impl WarcWriter {
     }
 
     fn write_warcinfo(&mut self) -> Result<(), WarcError> {
-        let warcinfo = Record::warcinfo(&self.name, Utc::now());
+        let warcinfo = self.warcinfo_member();
         self.segment
-            .append(&[member::encode(&warcinfo.to_bytes())])
+            .append(&[warcinfo])
             .map_err(WarcError::io("write", self.dir.join(&self.name)))?;
         Ok(())
+    }
+
+    fn warcinfo_member(&self) -> Vec<u8> {
+        let now = Utc::now().trunc_subsecs(0);
+        member::encode(&Record::warcinfo(&self.name, now).to_bytes())
     }
 }
 
@@ -374,7 +385,7 @@ mod tests {
             dirty: false,
         };
         assert_eq!(
-            segment.append(&[first.clone()]).unwrap(),
+            segment.append(std::slice::from_ref(&first)).unwrap(),
             vec![(0, first.len() as u64)]
         );
         let error = segment.append(&group).unwrap_err();
