@@ -54,6 +54,7 @@ impl RecordId {
         clean.then(|| RecordId(text.to_string()))
     }
 
+    /// The id as written in headers, brackets included.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -107,5 +108,30 @@ impl WarcError {
             path,
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ids_are_bracketed_uuid_urns() {
+        let id = RecordId::generate();
+        assert!(id.as_str().starts_with("<urn:uuid:"), "{id}");
+        assert_eq!(id.as_str().len(), "<urn:uuid:>".len() + 36);
+        assert_eq!(RecordId::parse(id.as_str()), Some(id));
+        for bad in ["urn:uuid:x", "<>", "<a b>", "<a>\r\n"] {
+            assert_eq!(RecordId::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart() {
+        let full = WarcError::io("write", "/x/a.warc.gz")(io::ErrorKind::StorageFull.into());
+        assert!(full.is_storage_full());
+        assert_eq!(full.to_string(), "cannot write /x/a.warc.gz");
+        let denied = WarcError::io("write", "/x/a.warc.gz")(io::ErrorKind::PermissionDenied.into());
+        assert!(!denied.is_storage_full());
     }
 }

@@ -105,14 +105,17 @@ impl ParsedRecord {
         })
     }
 
+    /// `WARC-Type`.
     pub fn kind(&self) -> &RecordType {
         &self.kind
     }
 
+    /// `WARC-Record-ID`.
     pub fn id(&self) -> &RecordId {
         &self.id
     }
 
+    /// `WARC-Date`.
     pub fn date(&self) -> DateTime<FixedOffset> {
         self.date
     }
@@ -130,18 +133,22 @@ impl ParsedRecord {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The record's content block, `Content-Length` bytes.
     pub fn block(&self) -> &[u8] {
         &self.block
     }
 
+    /// `WARC-Target-URI`.
     pub fn target_uri(&self) -> Option<&str> {
         self.header("WARC-Target-URI")
     }
 
+    /// `WARC-Refers-To`: the response a metadata or revisit record is about.
     pub fn refers_to(&self) -> Option<RecordId> {
         self.header("WARC-Refers-To").and_then(RecordId::parse)
     }
 
+    /// `WARC-Concurrent-To`: the response a request record belongs to.
     pub fn concurrent_to(&self) -> Option<RecordId> {
         self.header("WARC-Concurrent-To").and_then(RecordId::parse)
     }

@@ -30,6 +30,7 @@ pub enum RecordType {
 }
 
 impl RecordType {
+    /// The name written in `WARC-Type`.
     pub fn as_str(&self) -> &str {
         match self {
             RecordType::Warcinfo => "warcinfo",
@@ -42,6 +43,7 @@ impl RecordType {
         }
     }
 
+    /// The type a `WARC-Type` value names.
     pub fn from_name(name: &str) -> RecordType {
         match name {
             "warcinfo" => RecordType::Warcinfo,
@@ -203,10 +205,12 @@ impl Record {
         }
     }
 
+    /// The `WARC-Record-ID` the record will be written with.
     pub fn id(&self) -> &RecordId {
         &self.id
     }
 
+    /// `WARC-Type`.
     pub fn kind(&self) -> &RecordType {
         &self.kind
     }
