@@ -1,11 +1,17 @@
 //! WARC 1.1 files: the page captures of the archive in the format web-archive tools (warcio, pywb)
 //! read. Files are append-only, one gzip member per record, each opened by a `warcinfo` record and
 //! rotated at a size limit; a [`Location`] names one record's member so an index can point into them.
+//!
+//! One fetched article is one group, appended at once: its `request`, the `response` built from the
+//! [`Capture`](crate::model::Capture), and a `metadata` record (the normalised revision as JSON)
+//! referring to the response. An asset whose payload digest is already stored gets a `revisit`.
+//! [`read`] fetches one record by its location; [`scan`] walks every record for index rebuilds.
 
 mod member;
 mod parse;
 mod read;
 mod record;
+mod segment;
 mod writer;
 
 use std::io;
