@@ -23,6 +23,7 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_FEED_TTL_MINUTES: u32 = 30;
+pub const DEFAULT_FEED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
 pub const DEFAULT_MAX_PAGES: u32 = 1000;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
@@ -57,6 +58,9 @@ pub struct ServerConfig {
     /// How long readers may cache a live feed (RSS `ttl`, `Cache-Control: max-age`).
     #[serde(default = "default_feed_ttl_minutes")]
     pub feed_ttl_minutes: u32,
+    /// Bytes of rendered feeds (bodies and compressed forms) kept in memory.
+    #[serde(default = "default_feed_cache_bytes")]
+    pub feed_cache_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +70,7 @@ impl Default for ServerConfig {
             public_url: None,
             admin_token_env: None,
             feed_ttl_minutes: DEFAULT_FEED_TTL_MINUTES,
+            feed_cache_bytes: DEFAULT_FEED_CACHE_BYTES,
         }
     }
 }
@@ -386,6 +391,10 @@ fn default_listen() -> SocketAddr {
 
 fn default_feed_ttl_minutes() -> u32 {
     DEFAULT_FEED_TTL_MINUTES
+}
+
+fn default_feed_cache_bytes() -> u64 {
+    DEFAULT_FEED_CACHE_BYTES
 }
 
 fn default_storage_path() -> PathBuf {
