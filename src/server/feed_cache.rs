@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::conditional::Encoding;
 use super::{ApiError, DEFAULT_FEED_ITEMS};
@@ -121,7 +121,7 @@ impl Rendered {
     ) -> Rendered {
         let tag = hex::encode(&Sha256::digest(&body)[..8]);
         Rendered {
-            body: Bytes::from(body),
+            body: exact(body),
             tag,
             last_modified: SystemTime::from(last_modified.with_timezone(&Utc)),
             content_type,
@@ -129,6 +129,13 @@ impl Rendered {
             kind,
         }
     }
+}
+
+/// Bytes that own no more memory than they hold, so that what the budget counts is what they
+/// cost (a rendered or compressed `Vec` has grown by doubling).
+fn exact(mut bytes: Vec<u8>) -> Bytes {
+    bytes.shrink_to_fit();
+    Bytes::from(bytes)
 }
 
 /// One cache entry: the document once rendered, and each compressed form once made.
@@ -168,6 +175,9 @@ struct Entries {
 pub struct FeedCache {
     budget: u64,
     entries: Mutex<Entries>,
+    /// Renders and compressions under way at once: each holds a document's worth of memory
+    /// beyond the budget while it works, so a burst of distinct misses waits its turn.
+    workers: Semaphore,
     renders: AtomicU64,
     compressions: AtomicU64,
 }
@@ -181,6 +191,9 @@ impl FeedCache {
                 lru: LruCache::unbounded(),
                 bytes: 0,
             }),
+            workers: Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
             renders: AtomicU64::new(0),
             compressions: AtomicU64::new(0),
         }
@@ -237,6 +250,7 @@ impl FeedCache {
         let rendered = entry
             .rendered
             .get_or_try_init(|| async {
+                let _turn = self.workers.acquire().await;
                 let rendered = tokio::task::spawn_blocking(render).await??;
                 self.renders.fetch_add(1, Ordering::Relaxed);
                 Ok::<_, ApiError>(Arc::new(rendered))
@@ -270,9 +284,9 @@ impl FeedCache {
         };
         let encoded = cell
             .get_or_try_init(|| async move {
+                let _turn = self.workers.acquire().await;
                 let encoded =
-                    tokio::task::spawn_blocking(move || Bytes::from(encoding.compress(&body)))
-                        .await?;
+                    tokio::task::spawn_blocking(move || exact(encoding.compress(&body))).await?;
                 self.compressions.fetch_add(1, Ordering::Relaxed);
                 Ok::<_, ApiError>(encoded)
             })
