@@ -138,3 +138,42 @@ pub(super) fn as_json(response: Response) -> Response {
     );
     Response::from_parts(parts, Body::from(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn answers_made_outside_the_handlers_become_json_and_keep_their_headers() {
+        let timeout = Response::builder()
+            .status(StatusCode::REQUEST_TIMEOUT)
+            .body(Body::empty())
+            .unwrap();
+        let answer = as_json(timeout);
+        assert_eq!(answer.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(body_of(answer).await["error"], "timeout");
+
+        let teapot = Response::builder()
+            .status(StatusCode::IM_A_TEAPOT)
+            .header(header::RETRY_AFTER, "5")
+            .body(Body::from("short and stout"))
+            .unwrap();
+        let answer = as_json(teapot);
+        assert_eq!(answer.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(body_of(answer).await["error"], "i'm a teapot");
+
+        let json = ApiError::bad("limit", "too big").into_response();
+        assert_eq!(
+            body_of(as_json(json)).await["error"],
+            "bad parameter: limit",
+            "JSON answers are left as they are"
+        );
+    }
+}

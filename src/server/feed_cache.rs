@@ -364,7 +364,7 @@ mod tests {
             DateTime::<Utc>::UNIX_EPOCH.fixed_offset(),
             "text/plain",
             String::new(),
-            "rss",
+            Format::Rss.extension(),
         )
     }
 
