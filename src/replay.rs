@@ -861,20 +861,13 @@ fn page_response(state: &Shared, request: &Request, content_type: Option<&str>) 
 /// RFC 9110 order: `If-None-Match` decides when present, else `If-Modified-Since`.
 fn not_modified(request: &Request, page: &RecordedPage) -> bool {
     match &request.if_none_match {
-        Some(tags) => etag_matches(tags, &page.etag),
+        Some(tags) => crate::server::etag_matches(tags, &page.etag),
         None => request
             .if_modified_since
             .as_deref()
             .and_then(|since| DateTime::parse_from_rfc2822(since).ok())
             .is_some_and(|since| since >= page.modified),
     }
-}
-
-/// Weak comparison against a list of entity tags, `*` matching any.
-fn etag_matches(tags: &str, etag: &str) -> bool {
-    tags.split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 fn validators(builder: Builder, page: &RecordedPage) -> Builder {

@@ -25,14 +25,13 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_MAX_PAGE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_FEED_TTL_MINUTES: u32 = 30;
+pub const DEFAULT_FEED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
 pub const DEFAULT_MAX_PAGES: u32 = 1000;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
 pub const DEFAULT_RECHECK_DAYS: u32 = 3;
 pub const DEFAULT_CACHE_CAPACITY: u64 = crate::archive::DEFAULT_CACHE_CAPACITY;
 pub const DEFAULT_FLUSH_EVERY_MS: u64 = crate::archive::DEFAULT_FLUSH_EVERY_MS;
-/// Bytes of rendered feeds the server keeps in memory.
-pub const DEFAULT_FEED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -61,7 +60,7 @@ pub struct ServerConfig {
     /// How long readers may cache a live feed (RSS `ttl`, `Cache-Control: max-age`).
     #[serde(default = "default_feed_ttl_minutes")]
     pub feed_ttl_minutes: u32,
-    /// Bytes of rendered feeds kept in memory; at least 1.
+    /// Bytes of rendered feeds (bodies and compressed forms) kept in memory; at least 1.
     #[serde(default = "default_feed_cache_bytes")]
     pub feed_cache_bytes: u64,
 }
@@ -437,12 +436,12 @@ fn default_feed_ttl_minutes() -> u32 {
     DEFAULT_FEED_TTL_MINUTES
 }
 
-fn default_storage_path() -> PathBuf {
-    PathBuf::from(DEFAULT_STORAGE_PATH)
-}
-
 fn default_feed_cache_bytes() -> u64 {
     DEFAULT_FEED_CACHE_BYTES
+}
+
+fn default_storage_path() -> PathBuf {
+    PathBuf::from(DEFAULT_STORAGE_PATH)
 }
 
 fn default_cache_capacity() -> u64 {

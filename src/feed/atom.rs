@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use atom_syndication::extension::Extension;
 use atom_syndication::{Category, Content, Entry as AtomEntry, Feed, Link, Person, Text};
 
-use super::{Entry, FeedMeta, HISTORY_NAMESPACE, entries, feed_id, local, or_empty, text};
+use super::{Entry, FeedMeta, Format, HISTORY_NAMESPACE, entries, feed_id, local, or_empty, text};
 use crate::model::Archived;
 
 /// An Atom 1.0 document of `items`, in the given order (newest first).
@@ -16,7 +16,7 @@ use crate::model::Archived;
 /// as escaped `content type="html"`, the summary, its category and the credit (or the source) as
 /// author. An article passed twice is written once.
 pub fn atom(meta: &FeedMeta, items: &[Archived]) -> Vec<u8> {
-    or_empty("atom", feed(meta, items).write_to(Vec::new()), || {
+    or_empty(Format::Atom, feed(meta, items).write_to(Vec::new()), || {
         feed(meta, &[]).write_to(Vec::new())
     })
 }
@@ -26,7 +26,7 @@ fn feed(meta: &FeedMeta, items: &[Archived]) -> Feed {
         Link {
             href: meta.self_url.to_string(),
             rel: "self".into(),
-            mime_type: Some("application/atom+xml".into()),
+            mime_type: Some(Format::Atom.media_type().into()),
             ..Link::default()
         },
         Link {
@@ -39,7 +39,7 @@ fn feed(meta: &FeedMeta, items: &[Archived]) -> Feed {
     links.extend(meta.history.links().map(|(rel, url)| Link {
         href: url.to_string(),
         rel: rel.into(),
-        mime_type: Some("application/atom+xml".into()),
+        mime_type: Some(Format::Atom.media_type().into()),
         ..Link::default()
     }));
     let description = text(&meta.description);

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Entry, FeedMeta, entries, or_empty, rfc3339, text};
+use super::{Entry, FeedMeta, Format, entries, or_empty, rfc3339, text};
 use crate::model::Archived;
 
 /// The version URL every document names.
@@ -50,7 +50,7 @@ struct JsonItem {
 /// arrays (the credit, else the source). `next_url` is the RFC 5005 `prev-archive` when given.
 pub fn json(meta: &FeedMeta, items: &[Archived]) -> Vec<u8> {
     or_empty(
-        "json",
+        Format::Json,
         serde_json::to_vec_pretty(&document(meta, items)),
         || serde_json::to_vec_pretty(&document(meta, &[])),
     )

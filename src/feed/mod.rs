@@ -6,6 +6,7 @@
 //! archive links. A renderer never panics; if its writer fails it logs and returns an empty feed.
 
 mod atom;
+mod format;
 mod json;
 mod opml;
 mod rss;
@@ -18,6 +19,7 @@ use crate::model::{Archived, ArticleId};
 use crate::normalize::text::clean_markup;
 
 pub use self::atom::atom;
+pub use self::format::Format;
 pub use self::json::json;
 pub use self::opml::{OpmlFeed, opml};
 pub use self::rss::rss;
@@ -181,14 +183,14 @@ fn rfc3339(time: DateTime<FixedOffset>) -> String {
 /// The bytes of a rendered document, or of the same document without items when rendering failed
 /// (an empty valid feed is better to a reader than an error page), or nothing.
 fn or_empty<E: std::fmt::Display>(
-    format: &str,
+    format: Format,
     rendered: Result<Vec<u8>, E>,
     empty: impl FnOnce() -> Result<Vec<u8>, E>,
 ) -> Vec<u8> {
     rendered.unwrap_or_else(|err| {
-        tracing::error!(format, error = %err, "feed could not be written; serving it without items");
+        tracing::error!(format = format.extension(), error = %err, "feed could not be written; serving it without items");
         empty().unwrap_or_else(|err| {
-            tracing::error!(format, error = %err, "empty feed could not be written either");
+            tracing::error!(format = format.extension(), error = %err, "empty feed could not be written either");
             Vec::new()
         })
     })

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{rfc822, text};
+use super::{Format, rfc822, text};
 
 /// One feed in an OPML subscription list.
 #[derive(Debug, Clone)]
@@ -14,8 +14,8 @@ pub struct OpmlFeed {
     pub xml_url: url::Url,
     /// The portal page the feed follows.
     pub html_url: url::Url,
-    /// The feed's format: `"rss"`, `"atom"` or `"json"`.
-    pub kind: &'static str,
+    /// The feed's format.
+    pub format: Format,
 }
 
 /// An OPML 2.0 document listing `feeds` for import into a reader, created at `created`.
@@ -32,7 +32,7 @@ pub fn opml(title: &str, feeds: &[OpmlFeed], created: DateTime<FixedOffset>) -> 
     out.push_str("</dateCreated>\n  </head>\n  <body>\n");
     for feed in feeds {
         out.push_str("    <outline type=\"rss\"");
-        if feed.kind == "rss" {
+        if feed.format == Format::Rss {
             out.push_str(" version=\"RSS2\"");
         }
         for (attribute, value) in [

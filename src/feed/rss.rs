@@ -7,7 +7,7 @@ use ::rss::extension::dublincore::DublinCoreExtension;
 use ::rss::extension::{Extension, ExtensionMap};
 use ::rss::{Category, Channel, Item};
 
-use super::{Entry, FeedMeta, HISTORY_NAMESPACE, entries, local, or_empty, rfc822, text};
+use super::{Entry, FeedMeta, Format, HISTORY_NAMESPACE, entries, local, or_empty, rfc822, text};
 use crate::model::Archived;
 
 /// An RSS 2.0 document of `items`, in the given order (newest first).
@@ -17,9 +17,11 @@ use crate::model::Archived;
 /// `pubDate` in RFC 822 in the source's zone, the summary as `description`, the body as
 /// `content:encoded`, its `category` and the credit as `dc:creator`.
 pub fn rss(meta: &FeedMeta, items: &[Archived]) -> Vec<u8> {
-    or_empty("rss", channel(meta, items).write_to(Vec::new()), || {
-        channel(meta, &[]).write_to(Vec::new())
-    })
+    or_empty(
+        Format::Rss,
+        channel(meta, items).write_to(Vec::new()),
+        || channel(meta, &[]).write_to(Vec::new()),
+    )
 }
 
 fn channel(meta: &FeedMeta, items: &[Archived]) -> Channel {
@@ -30,7 +32,7 @@ fn channel(meta: &FeedMeta, items: &[Archived]) -> Channel {
     let mut links = vec![Link {
         href: meta.self_url.to_string(),
         rel: "self".into(),
-        mime_type: Some("application/rss+xml".into()),
+        mime_type: Some(Format::Rss.media_type().into()),
         ..Link::default()
     }];
     links.extend(meta.history.links().map(|(rel, url)| Link {

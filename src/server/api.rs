@@ -1,7 +1,7 @@
 //! `/api/...`: sources, articles with cursor paging, revisions, captured pages, and starting a
-//! crawl (admin).
+//! crawl (admin). Captured pages are the portal's bytes, so they are served sandboxed.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -9,16 +9,23 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{AppState, MAX_FEED_ITEMS};
+use super::AppState;
+use super::query::Params;
 use crate::archive::Query as ArchiveQuery;
+use crate::feed::Format;
 use crate::model::{Archived, ArticleId};
 use crate::server::ApiError;
 
 /// Articles in a page of `/api/articles` when `limit` is not given.
 pub const DEFAULT_PAGE: usize = 50;
+
+/// What a captured page may do when opened: nothing of its own runs, nothing is fetched but
+/// images and styles, and it gets a unique origin (`sandbox`), not gazette's.
+const CAPTURE_POLICY: &str =
+    "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,14 +37,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/sources/{id}/crawl", post(crawl))
 }
 
-async fn sources(State(state): State<AppState>) -> Json<Value> {
+async fn sources(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     let status = state.status.snapshot();
     let feeds = |path: String| {
-        json!({
-            "rss": state.public(&format!("{path}.rss")),
-            "atom": state.public(&format!("{path}.atom")),
-            "json": state.public(&format!("{path}.json")),
-        })
+        let urls: serde_json::Map<String, Value> = Format::ALL
+            .into_iter()
+            .map(|format| {
+                let url = state.public(&format!("{path}.{}", format.extension()));
+                (format.extension().to_string(), json!(url))
+            })
+            .collect();
+        Value::Object(urls)
     };
     let list: Vec<Value> = state
         .config
@@ -62,17 +76,7 @@ async fn sources(State(state): State<AppState>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({ "sources": list }))
-}
-
-#[derive(Debug, Deserialize)]
-struct ArticlesParams {
-    source: Option<String>,
-    section: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    Ok(Json(json!({ "sources": list })))
 }
 
 #[derive(Debug, Serialize)]
@@ -112,9 +116,13 @@ fn parse_date(
 
 async fn articles(
     State(state): State<AppState>,
-    Query(params): Query<ArticlesParams>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<ArticlesPage>, ApiError> {
-    let source = match &params.source {
+    let params = Params::parse(
+        query.as_deref(),
+        &["source", "section", "since", "until", "limit", "cursor"],
+    )?;
+    let source = match params.get("source") {
         Some(id) => Some(
             state
                 .config
@@ -123,7 +131,7 @@ async fn articles(
         ),
         None => None,
     };
-    if let Some(section) = &params.section {
+    if let Some(section) = params.get("section") {
         let source = source.ok_or_else(|| ApiError::bad("section", "needs source"))?;
         if source.section(section).is_none() {
             return Err(ApiError::bad(
@@ -136,28 +144,15 @@ async fn articles(
         .or(state.config.sources.first())
         .map_or(chrono_tz::UTC, |s| s.tz());
     let since = params
-        .since
-        .as_deref()
+        .get("since")
         .map(|d| parse_date("since", d, tz, false))
         .transpose()?;
     let mut until = params
-        .until
-        .as_deref()
+        .get("until")
         .map(|d| parse_date("until", d, tz, true))
         .transpose()?;
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_PAGE,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n) if (1..=MAX_FEED_ITEMS).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad(
-                    "limit",
-                    format!("expected a whole number from 1 to {MAX_FEED_ITEMS}, got {text:?}"),
-                ));
-            }
-        },
-    };
-    let cursor = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let limit = params.limit(DEFAULT_PAGE)?;
+    let cursor = params.get("cursor").map(decode_cursor).transpose()?;
     if let Some((time, _)) = &cursor {
         // The whole second: the index orders by seconds, then id.
         let at = Utc
@@ -172,7 +167,8 @@ async fn articles(
         None => true,
     };
     let worker = state.clone();
-    let (source_id, section_id) = (params.source.clone(), params.section.clone());
+    let source_id = params.get("source").map(str::to_string);
+    let section_id = params.get("section").map(str::to_string);
     let found = tokio::task::spawn_blocking(move || {
         // Read enough to skip the articles that share the cursor's second and come before it.
         let mut want = limit + 1 + 16;
@@ -197,8 +193,7 @@ async fn articles(
             want *= 4;
         }
     })
-    .await
-    .map_err(|err| ApiError::Archive(crate::archive::ArchiveError::Storage(err.to_string())))??;
+    .await??;
     let mut articles = found;
     let next_cursor = if articles.len() > limit {
         articles.truncate(limit);
@@ -215,7 +210,9 @@ async fn articles(
 async fn article(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     let id = ArticleId(id);
     let archived = state
         .archive
@@ -251,7 +248,9 @@ fn revision_number(param: &'static str, text: &str) -> Result<u32, ApiError> {
 async fn revision(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     let number = revision_number("n", &n)?;
     let id = ArticleId(id);
     let revision = state
@@ -263,22 +262,18 @@ async fn revision(
     Ok(Json(serde_json::to_value(revision).unwrap_or(Value::Null)))
 }
 
-#[derive(Debug, Deserialize)]
-struct RawParams {
-    rev: Option<String>,
-}
-
 async fn raw(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<RawParams>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref(), &["rev"])?;
     let id = ArticleId(id);
     let archived = state
         .archive
         .article(&id)?
         .ok_or_else(|| ApiError::NotFound(format!("article {id}")))?;
-    let number = match params.rev.as_deref() {
+    let number = match params.get("rev") {
         Some(text) => revision_number("rev", text)?,
         None => archived.revisions,
     };
@@ -295,7 +290,54 @@ async fn raw(
         HeaderValue::from_str(&content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CAPTURE_POLICY),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    let disposition = format!(
+        "inline; filename=\"{}-r{number}.{}\"",
+        file_stem(&id),
+        extension_of(&content_type)
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
     Ok((StatusCode::OK, headers, capture.body).into_response())
+}
+
+/// An article id as a file name: letters, digits, `-`, `_` and `.` kept, anything else `_`.
+fn file_stem(id: &ArticleId) -> String {
+    id.0.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The file extension of a captured page's media type.
+fn extension_of(content_type: &str) -> &'static str {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "text/html" => "html",
+        "application/xhtml+xml" => "xhtml",
+        "text/plain" => "txt",
+        "application/xml" | "text/xml" => "xml",
+        "application/pdf" => "pdf",
+        _ => "bin",
+    }
 }
 
 async fn crawl(

@@ -1,21 +1,31 @@
 //! The HTTP server: `app(state) -> Router`, one module per resource. Feeds are rendered once per
-//! archive change and served from memory with ETag, Last-Modified and compression.
+//! archive change and served from memory with ETag, Last-Modified and compression. Every error
+//! answer is JSON; every answer carries `X-Content-Type-Options: nosniff`.
 
 mod api;
+mod conditional;
 mod error;
+mod feed_cache;
 mod feeds;
+mod months;
 mod pages;
+mod query;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use url::Url;
 
+pub use conditional::etag_matches;
 pub use error::ApiError;
-pub use feeds::FeedCache;
+pub use feed_cache::FeedCache;
 
 use crate::archive::Archive;
 use crate::config::{Config, Source};
@@ -25,6 +35,9 @@ use crate::schedule::Status;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request body accepted (only the admin endpoint takes a POST, with no body).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The longest request target (path and query) answered; longer ones get 414. No URL gazette
+/// writes comes near it.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Items in a feed when `?limit=` is not given, and the most it may ask for.
 pub const DEFAULT_FEED_ITEMS: usize = 50;
 pub const MAX_FEED_ITEMS: usize = 500;
@@ -47,11 +60,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Arc<Config>, archive: Arc<dyn Archive>, status: Status) -> AppState {
         let admin_token = config.server.admin_token();
+        let cache = Arc::new(FeedCache::new(config.server.feed_cache_bytes));
         AppState {
             config,
             archive,
             status,
-            cache: Arc::new(FeedCache::default()),
+            cache,
             admin_token,
             crawl: None,
         }
@@ -77,10 +91,31 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .merge(feeds::router())
         .merge(api::router())
+        .fallback(|| async { ApiError::NotFound("path".into()) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(middleware::from_fn(every_answer))
         .with_state(state)
+}
+
+/// What holds for every answer: a request target within [`MAX_URI_BYTES`], `nosniff`, and a JSON
+/// body on errors made outside the handlers (405 from the router, 408 and 413 from the layers).
+async fn every_answer(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    let mut response = if target > MAX_URI_BYTES {
+        ApiError::UriTooLong.into_response()
+    } else {
+        next.run(request).await
+    };
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    error::as_json(response)
 }

@@ -9,6 +9,12 @@ use serde_json::json;
 
 use super::AppState;
 use crate::extract::escape_into;
+use crate::feed::Format;
+
+/// The index page's policy: it has no script and no style (inline or not), loads nothing but
+/// what this server serves, and is never framed.
+const PAGE_POLICY: &str =
+    "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,19 +30,15 @@ fn escaped(text: &str) -> String {
 }
 
 /// Sources, sections and their feeds, with autodiscovery links for every feed.
-async fn index(State(state): State<AppState>) -> Html<String> {
+async fn index(State(state): State<AppState>) -> Response {
     let status = state.status.snapshot();
     let mut links = String::new();
     let mut body = String::new();
-    let formats = [
-        ("rss", "application/rss+xml", "RSS"),
-        ("atom", "application/atom+xml", "Atom"),
-        ("json", "application/feed+json", "JSON Feed"),
-    ];
     let feed_list = |path: &str, title: &str, links: &mut String| -> String {
         let mut out = String::from("<ul class=\"feeds\">");
-        for (ext, kind, name) in formats {
-            let url = state.public(&format!("{path}.{ext}"));
+        for format in Format::ALL {
+            let (kind, name) = (format.media_type(), format.name());
+            let url = state.public(&format!("{path}.{}", format.extension()));
             links.push_str(&format!(
                 "<link rel=\"alternate\" type=\"{kind}\" title=\"{} ({name})\" href=\"{}\">\n",
                 escaped(title),
@@ -94,10 +96,11 @@ async fn index(State(state): State<AppState>) -> Html<String> {
         body.push_str("</section>\n");
     }
     let opml = state.public("/feeds.opml");
-    Html(format!(
+    let page = Html(format!(
         "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{links}</head>\n<body><h1>gazette</h1>\n{body}<p><a href=\"{}\">All feeds (OPML)</a></p></body></html>\n",
         escaped(opml.as_str())
-    ))
+    ));
+    ([(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)], page).into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, FixedOffset, TimeZone};
 use feed_rs::model::{Entry as ParsedEntry, Feed as ParsedFeed};
-use gazette::feed::{self, FeedMeta, History, OpmlFeed};
+use gazette::feed::{self, FeedMeta, Format, History, OpmlFeed};
 use gazette::model::{Archived, Article};
 use regex::Regex;
 use serde_json::Value;
@@ -1021,13 +1021,17 @@ fn the_subscription_feed_links_to_the_newest_archive_and_is_no_archive() {
 fn opml_feeds() -> Vec<OpmlFeed> {
     let portal =
         Url::parse("https://bqlkkt.kiengiang.gov.vn/Pages/tin-ban-quan-ly.aspx?a=1&b=2").unwrap();
-    [("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")]
+    Format::ALL
         .into_iter()
-        .map(|(kind, name)| OpmlFeed {
-            title: format!("Ban Quản lý \"KKT\" <Kiên Giang> & Tin ({name})"),
-            xml_url: Url::parse(&format!("{FEEDS_BASE}bqlkkt/{SECTION}.{kind}?x=1&y=2")).unwrap(),
+        .map(|format| OpmlFeed {
+            title: format!("Ban Quản lý \"KKT\" <Kiên Giang> & Tin ({})", format.name()),
+            xml_url: Url::parse(&format!(
+                "{FEEDS_BASE}bqlkkt/{SECTION}.{}?x=1&y=2",
+                format.extension()
+            ))
+            .unwrap(),
             html_url: portal.clone(),
-            kind,
+            format,
         })
         .collect()
 }

@@ -24,12 +24,19 @@ struct Served {
 }
 
 async fn served() -> Served {
+    served_with(|_| ()).await
+}
+
+/// The recorded portal crawled and served with the portal config, changed by `configure`.
+async fn served_with(configure: impl FnOnce(&mut gazette::config::Config)) -> Served {
     let portal = TestPortal::recorded().await;
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!(report.new, 9);
     let archive = Arc::new(archive);
-    let config = Arc::new(portal.config.clone());
+    let mut config = portal.config.clone();
+    configure(&mut config);
+    let config = Arc::new(config);
     let state = AppState::new(
         config,
         archive.clone(),
@@ -881,5 +888,257 @@ async fn a_real_listener_answers_conditional_requests() {
         .await
         .unwrap();
     assert_eq!(second.status(), 304);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn junk_query_strings_are_refused_and_never_cached() {
+    let s = served().await;
+    for path in ["/feeds/bqlkkt.json?limit=500", "/feeds/bqlkkt.rss"] {
+        assert_eq!(get(&s.app, path).await.status, StatusCode::OK, "{path}");
+    }
+    let (len, bytes) = (s.state.cache.len(), s.state.cache.bytes());
+    assert_eq!(len, 2);
+    for n in 0..10_000 {
+        let (uri, param) = match n % 5 {
+            0 => (
+                format!("/feeds/bqlkkt.json?limit=500&cb={n}"),
+                "cb".to_string(),
+            ),
+            1 => (format!("/feeds/bqlkkt.rss?x{n}=1"), format!("x{n}")),
+            2 => (
+                format!(
+                    "/feeds/bqlkkt/tin-ban-quan-ly.atom?limit={}&limit=2",
+                    n % 500 + 1
+                ),
+                "limit".to_string(),
+            ),
+            3 => (format!("/feeds.opml?v={n}"), "v".to_string()),
+            _ => (
+                format!("/feeds/bqlkkt/archive/2020-07.atom?limit={n}"),
+                "limit".to_string(),
+            ),
+        };
+        let answer = get(&s.app, &uri).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            answer.text()
+        );
+        let body = answer.json();
+        assert_eq!(body["error"], format!("bad parameter: {param}"), "{uri}");
+        assert!(body["detail"].is_string(), "{uri}");
+    }
+    assert_eq!(s.state.cache.len(), len, "the cache did not grow");
+    assert_eq!(s.state.cache.bytes(), bytes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn distinct_limits_stay_within_the_byte_budget_least_recently_used_first() {
+    const BUDGET: u64 = 60_000;
+    let s = served_with(|config| config.server.feed_cache_bytes = BUDGET).await;
+    let cache = &s.state.cache;
+    let full = get(&s.app, "/feeds/bqlkkt.json?limit=9").await;
+    assert!(
+        full.body.len() as u64 * 2 < BUDGET && full.body.len() as u64 * 9 > BUDGET,
+        "the test needs a budget that holds some documents but not all: {} bytes",
+        full.body.len()
+    );
+    for round in 0..3 {
+        for limit in 1..=9 {
+            for encoding in ["br", "gzip", "identity"] {
+                let uri = format!("/feeds/bqlkkt.json?limit={limit}");
+                let answer = call(&s.app, "GET", &uri, &[("accept-encoding", encoding)]).await;
+                assert_eq!(answer.status, StatusCode::OK, "{uri}");
+                assert!(
+                    cache.bytes() <= BUDGET,
+                    "round {round}, {uri} {encoding}: {} bytes held",
+                    cache.bytes()
+                );
+            }
+        }
+    }
+    assert!(cache.len() < 9, "{} documents held", cache.len());
+    let renders = cache.renders();
+    get(&s.app, "/feeds/bqlkkt.json?limit=9").await;
+    assert_eq!(cache.renders(), renders, "the most recently used stayed");
+    get(&s.app, "/feeds/bqlkkt.json?limit=1").await;
+    assert_eq!(cache.renders(), renders + 1, "the least recently used went");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_misses_render_and_compress_once() {
+    let s = served().await;
+    let (renders, compressions) = (s.state.cache.renders(), s.state.cache.compressions());
+    let answers = futures_util::future::join_all((0..32).map(|_| {
+        call(
+            &s.app,
+            "GET",
+            "/feeds/bqlkkt.atom?limit=7",
+            &[("accept-encoding", "br")],
+        )
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.body, answers[0].body);
+    }
+    assert_eq!(s.state.cache.renders(), renders + 1);
+    assert_eq!(s.state.cache.compressions(), compressions + 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn captured_pages_are_sandboxed_and_pages_have_a_policy() {
+    let s = served().await;
+    let raw = get(&s.app, "/api/articles/bqlkkt:1180/raw?rev=1").await;
+    assert_eq!(raw.status, StatusCode::OK);
+    assert_eq!(
+        raw.header(header::CONTENT_SECURITY_POLICY),
+        "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'"
+    );
+    assert_eq!(raw.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(raw.header(header::REFERRER_POLICY), "no-referrer");
+    assert_eq!(
+        raw.header(header::CONTENT_DISPOSITION),
+        "inline; filename=\"bqlkkt_1180-r1.html\""
+    );
+    let latest = get(&s.app, "/api/articles/bqlkkt:1180/raw").await;
+    assert!(
+        latest
+            .header(header::CONTENT_SECURITY_POLICY)
+            .starts_with("sandbox;")
+    );
+
+    let index = get(&s.app, "/").await;
+    let policy = index.header(header::CONTENT_SECURITY_POLICY);
+    assert!(
+        policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert_eq!(index.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    let html = index.text();
+    for inline in ["<script", "<style", " style=", " onload=", " onclick="] {
+        assert!(!html.contains(inline), "the policy would block {inline}");
+    }
+    for path in ["/feeds/bqlkkt.rss", "/api/sources", "/healthz", "/nope"] {
+        assert_eq!(
+            get(&s.app, path)
+                .await
+                .header(header::X_CONTENT_TYPE_OPTIONS),
+            "nosniff",
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_error_answer_is_json() {
+    let s = served().await;
+    let not_found = get(&s.app, "/no/such/path").await;
+    assert_eq!(not_found.status, StatusCode::NOT_FOUND);
+    assert_eq!(not_found.json()["error"], "not found");
+
+    let not_allowed = call(&s.app, "POST", "/feeds/bqlkkt.rss", &[]).await;
+    assert_eq!(not_allowed.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(not_allowed.json()["error"], "method not allowed");
+    assert!(
+        not_allowed.header(header::ALLOW).contains("GET"),
+        "Allow: {}",
+        not_allowed.header(header::ALLOW)
+    );
+
+    let big = vec![b'x'; gazette::server::MAX_BODY_BYTES + 1];
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/sources/bqlkkt/crawl")
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big))
+        .unwrap();
+    let response = s.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "body too large");
+
+    let long = format!("/feeds/bqlkkt.rss?limit={}", "9".repeat(20_000));
+    let too_long = get(&s.app, &long).await;
+    assert_eq!(too_long.status, StatusCode::URI_TOO_LONG);
+    assert_eq!(too_long.json()["error"], "uri too long");
+
+    for (uri, param) in [
+        ("/api/articles?limit=2&limit=3", "limit"),
+        ("/api/articles?cb=1", "cb"),
+        ("/api/articles/bqlkkt:1180/raw?rev=1&rev=1", "rev"),
+        ("/api/sources?x=1", "x"),
+    ] {
+        let answer = get(&s.app, uri).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(
+            answer.json()["error"],
+            format!("bad parameter: {param}"),
+            "{uri}"
+        );
+    }
+}
+
+/// Sends `request` as raw bytes on a new connection and returns the head of the answer
+/// (status line and headers) and what followed it.
+async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut received),
+    )
+    .await;
+    assert!(read.is_ok(), "no end of answer to {request:.80}");
+    let text = String::from_utf8_lossy(&received).into_owned();
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head in {text:?}"));
+    (head.to_ascii_lowercase(), rest.as_bytes().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_listener_sends_304_without_content_length_and_json_414() {
+    let s = served().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(axum::serve(listener, s.app.clone()).into_future());
+    let etag = get(&s.app, "/feeds/bqlkkt.rss")
+        .await
+        .header(header::ETAG)
+        .to_string();
+    for method in ["GET", "HEAD"] {
+        let (head, rest) = raw_exchange(
+            addr,
+            &format!(
+                "{method} /feeds/bqlkkt.rss HTTP/1.1\r\nhost: x\r\nif-none-match: {etag}\r\nconnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert!(head.starts_with("http/1.1 304"), "{method}: {head}");
+        assert!(!head.contains("content-length"), "{method}: {head}");
+        assert!(!head.contains("transfer-encoding"), "{method}: {head}");
+        assert!(head.contains(&format!("etag: {etag}")), "{method}: {head}");
+        assert!(rest.is_empty(), "{method}: a body after a 304");
+    }
+    let request = |length: usize| {
+        format!(
+            "GET /feeds/bqlkkt.rss?{} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "a".repeat(length)
+        )
+    };
+    let (head, rest) = raw_exchange(addr, &request(20_000)).await;
+    assert!(head.starts_with("http/1.1 414"), "{head}");
+    let body: serde_json::Value = serde_json::from_slice(&rest)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&rest)));
+    assert_eq!(body["error"], "uri too long");
+    // Beyond 64 KiB the HTTP parser refuses the target itself, before any of gazette's code.
+    let (head, _) = raw_exchange(addr, &request(100_000)).await;
+    assert!(head.starts_with("http/1.1 414"), "{head}");
     server.abort();
 }
