@@ -7,7 +7,7 @@ use url::Url;
 
 use super::text::{clean, clean_markup};
 use super::url::resolve;
-use crate::extract::{Block, Figure, Inline, escape_into};
+use crate::extract::{Block, Figure, Inline, MAX_DEPTH, escape_into};
 use crate::model::Image;
 
 /// Tags a body may keep; everything else is unwrapped or dropped.
@@ -43,7 +43,7 @@ const ALLOWED_TAGS: &[&str] = &[
 /// The body as sanitised HTML: only the allowed tags and attributes, every URL absolute.
 pub fn html(blocks: &[Block], base: &Url) -> String {
     let mut markup = String::new();
-    render(blocks, base, &mut markup);
+    render(blocks, base, &mut markup, 0);
     let tags: HashSet<&str> = ALLOWED_TAGS.iter().copied().collect();
     let attributes: HashMap<&str, HashSet<&str>> = HashMap::from([
         ("a", HashSet::from(["href"])),
@@ -60,7 +60,15 @@ pub fn html(blocks: &[Block], base: &Url) -> String {
     clean_markup(&clean)
 }
 
-fn render(blocks: &[Block], base: &Url, out: &mut String) {
+/// Writes blocks as markup. Extraction builds trees at most [`MAX_DEPTH`] deep; anything deeper
+/// is written as one paragraph of its text rather than recursed into.
+fn render(blocks: &[Block], base: &Url, out: &mut String, depth: usize) {
+    if depth > MAX_DEPTH {
+        let mut text = String::new();
+        escape_into(&mut text, &flat_text(blocks));
+        wrap(out, "p", &text);
+        return;
+    }
     for block in blocks {
         match block {
             Block::Paragraph(inline) => wrap(out, "p", &inline.html),
@@ -73,7 +81,7 @@ fn render(blocks: &[Block], base: &Url, out: &mut String) {
                     for cell in &row.cells {
                         let tag = if cell.header { "th" } else { "td" };
                         out.push_str(&format!("<{tag}>"));
-                        render_content(&cell.blocks, base, out);
+                        render_content(&cell.blocks, base, out, depth + 1);
                         out.push_str(&format!("</{tag}>"));
                     }
                     out.push_str("</tr>");
@@ -85,14 +93,14 @@ fn render(blocks: &[Block], base: &Url, out: &mut String) {
                 out.push_str(&format!("<{tag}>"));
                 for item in items {
                     out.push_str("<li>");
-                    render_content(item, base, out);
+                    render_content(item, base, out, depth + 1);
                     out.push_str("</li>");
                 }
                 out.push_str(&format!("</{tag}>"));
             }
             Block::Quote(inner) => {
                 out.push_str("<blockquote>");
-                render(inner, base, out);
+                render(inner, base, out, depth + 1);
                 out.push_str("</blockquote>");
             }
         }
@@ -100,11 +108,42 @@ fn render(blocks: &[Block], base: &Url, out: &mut String) {
 }
 
 /// Content of a cell or list item: a lone paragraph goes in without its `<p>`.
-fn render_content(blocks: &[Block], base: &Url, out: &mut String) {
+fn render_content(blocks: &[Block], base: &Url, out: &mut String, depth: usize) {
     match blocks {
         [Block::Paragraph(inline)] => out.push_str(&inline.html),
-        _ => render(blocks, base, out),
+        _ => render(blocks, base, out, depth),
     }
+}
+
+/// The text of blocks of any depth, paragraphs separated by spaces; iterative.
+fn flat_text(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    let mut stack: Vec<&Block> = blocks.iter().rev().collect();
+    while let Some(block) = stack.pop() {
+        let inner: Vec<&Block> = match block {
+            Block::Paragraph(inline) | Block::Heading(_, inline) => {
+                out.push_str(&inline.text);
+                out.push(' ');
+                continue;
+            }
+            Block::Figure(figure) => {
+                if let Some(caption) = &figure.caption {
+                    out.push_str(&caption.text);
+                    out.push(' ');
+                }
+                continue;
+            }
+            Block::Table(rows) => rows
+                .iter()
+                .flat_map(|r| &r.cells)
+                .flat_map(|c| &c.blocks)
+                .collect(),
+            Block::List { items, .. } => items.iter().flatten().collect(),
+            Block::Quote(inner) => inner.iter().collect(),
+        };
+        stack.extend(inner.into_iter().rev());
+    }
+    out
 }
 
 fn render_figure(figure: &Figure, base: &Url, out: &mut String) {
@@ -139,12 +178,16 @@ fn wrap(out: &mut String, tag: &str, inner: &str) {
 /// The body's paragraphs as clean text: captions are paragraphs, a table row is one line.
 pub fn paragraphs(blocks: &[Block], base: &Url) -> Vec<String> {
     let mut out = Vec::new();
-    collect_paragraphs(blocks, base, &mut out);
+    collect_paragraphs(blocks, base, &mut out, 0);
     out.retain(|p| !p.is_empty());
     out
 }
 
-fn collect_paragraphs(blocks: &[Block], base: &Url, out: &mut Vec<String>) {
+fn collect_paragraphs(blocks: &[Block], base: &Url, out: &mut Vec<String>, depth: usize) {
+    if depth > MAX_DEPTH {
+        out.push(clean(&flat_text(blocks)));
+        return;
+    }
     for block in blocks {
         match block {
             Block::Paragraph(inline) | Block::Heading(_, inline) => out.push(clean(&inline.text)),
@@ -161,7 +204,7 @@ fn collect_paragraphs(blocks: &[Block], base: &Url, out: &mut Vec<String>) {
                     .map(|row| {
                         row.cells
                             .iter()
-                            .map(|cell| inline_text(&cell.blocks, base))
+                            .map(|cell| inline_text(&cell.blocks, base, depth + 1))
                             .collect::<Vec<_>>()
                             .join(" | ")
                     })
@@ -170,18 +213,18 @@ fn collect_paragraphs(blocks: &[Block], base: &Url, out: &mut Vec<String>) {
             }
             Block::List { items, .. } => {
                 for item in items {
-                    collect_paragraphs(item, base, out);
+                    collect_paragraphs(item, base, out, depth + 1);
                 }
             }
-            Block::Quote(inner) => collect_paragraphs(inner, base, out),
+            Block::Quote(inner) => collect_paragraphs(inner, base, out, depth + 1),
         }
     }
 }
 
 /// A cell's content as one line.
-fn inline_text(blocks: &[Block], base: &Url) -> String {
+fn inline_text(blocks: &[Block], base: &Url, depth: usize) -> String {
     let mut parts = Vec::new();
-    collect_paragraphs(blocks, base, &mut parts);
+    collect_paragraphs(blocks, base, &mut parts, depth);
     clean(&parts.join(" "))
 }
 
@@ -193,16 +236,12 @@ pub fn first_paragraph(blocks: &[Block]) -> Option<String> {
     })
 }
 
-/// Every image with an http(s) address, in page order, with its caption.
+/// Every image with an http(s) address, in page order, with its caption; iterative.
 pub fn images(blocks: &[Block], base: &Url) -> Vec<Image> {
     let mut out = Vec::new();
-    collect_images(blocks, base, &mut out);
-    out
-}
-
-fn collect_images(blocks: &[Block], base: &Url, out: &mut Vec<Image>) {
-    for block in blocks {
-        match block {
+    let mut stack: Vec<&Block> = blocks.iter().rev().collect();
+    while let Some(block) = stack.pop() {
+        let inner: Vec<&Block> = match block {
             Block::Figure(figure) => {
                 if let Some(url) = resolve(base, &figure.src) {
                     let caption = figure
@@ -215,19 +254,18 @@ fn collect_images(blocks: &[Block], base: &Url, out: &mut Vec<Image>) {
                         caption,
                     });
                 }
+                continue;
             }
-            Block::Table(rows) => {
-                for cell in rows.iter().flat_map(|r| &r.cells) {
-                    collect_images(&cell.blocks, base, out);
-                }
-            }
-            Block::List { items, .. } => {
-                for item in items {
-                    collect_images(item, base, out);
-                }
-            }
-            Block::Quote(inner) => collect_images(inner, base, out),
-            Block::Paragraph(_) | Block::Heading(..) => {}
-        }
+            Block::Table(rows) => rows
+                .iter()
+                .flat_map(|r| &r.cells)
+                .flat_map(|c| &c.blocks)
+                .collect(),
+            Block::List { items, .. } => items.iter().flatten().collect(),
+            Block::Quote(inner) => inner.iter().collect(),
+            Block::Paragraph(_) | Block::Heading(..) => continue,
+        };
+        stack.extend(inner.into_iter().rev());
     }
+    out
 }
