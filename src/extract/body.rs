@@ -414,19 +414,32 @@ impl<'r> Walker<'r> {
 
     fn list(&mut self, element: ElementRef<'_>, ordered: bool) {
         self.flush();
-        let items: Vec<Vec<Block>> = element
-            .children()
-            .filter_map(ElementRef::wrap)
-            .filter(|child| !self.scope.removed.contains(&child.id()))
-            .map(|child| {
-                if child.value().name() == "li" {
-                    self.nested(child)
-                } else {
-                    self.nested_element(child)
+        let mut items: Vec<Vec<Block>> = Vec::new();
+        for child in element.children() {
+            let item = match child.value() {
+                // Text straight in a list (an `<li>` left out by the parser, or sloppy markup)
+                // is an item of its own.
+                Node::Text(text) => {
+                    let mut walker = Walker::new(self.scope, self.depth);
+                    walker.text(text);
+                    walker.finish()
                 }
-            })
-            .filter(|item| !item.is_empty())
-            .collect();
+                Node::Element(_) if !self.scope.removed.contains(&child.id()) => {
+                    let Some(child) = ElementRef::wrap(child) else {
+                        continue;
+                    };
+                    if child.value().name() == "li" {
+                        self.nested(child)
+                    } else {
+                        self.nested_element(child)
+                    }
+                }
+                _ => continue,
+            };
+            if !item.is_empty() {
+                items.push(item);
+            }
+        }
         if !items.is_empty() {
             self.blocks.push(Block::List { ordered, items });
         }

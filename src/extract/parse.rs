@@ -8,16 +8,19 @@
 //! Tags longer than [`MAX_ATTRIBUTES`] attributes lose the rest, before tokenizing, because the
 //! tokenizer's duplicate check is quadratic in a tag's attributes.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use ego_tree::NodeId;
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::{
     BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
-use html5ever::tree_builder::Tracer;
-use html5ever::tree_builder::{TreeBuilder, TreeBuilderOpts, TreeSink};
-use html5ever::{LocalName, local_name};
+use html5ever::tree_builder::{
+    ElementFlags, NodeOrText, QuirksMode, Tracer, TreeBuilder, TreeBuilderOpts, TreeSink,
+};
+use html5ever::{Attribute, LocalName, QualName, local_name};
 use scraper::{Html, HtmlTreeSink};
 
 use super::MAX_DEPTH;
@@ -40,14 +43,17 @@ pub struct Parsed {
 pub fn document(text: &str) -> Parsed {
     let (text, cut_attributes) = super::attributes::limit(text, MAX_ATTRIBUTES);
     let builder = TreeBuilder::new(
-        HtmlTreeSink::new(Html::new_document()),
+        Counted {
+            inner: HtmlTreeSink::new(Html::new_document()),
+            elements: Cell::new(0),
+        },
         TreeBuilderOpts::default(),
     );
     let tokenizer = Tokenizer::new(
         Bounded {
             builder,
             dropped: RefCell::new(HashMap::new()),
-            elements: Cell::new(0),
+            held: Cell::new(None),
             flattened: Cell::new(false),
         },
         TokenizerOpts::default(),
@@ -59,18 +65,18 @@ pub fn document(text: &str) -> Parsed {
     tokenizer.end();
     let flattened = tokenizer.sink.flattened.get() || cut_attributes;
     Parsed {
-        html: tokenizer.sink.builder.sink.finish(),
+        html: tokenizer.sink.builder.sink.inner.finish(),
         flattened,
     }
 }
 
 /// A token sink between the tokenizer and the tree builder that keeps the tree within limits.
 struct Bounded {
-    builder: TreeBuilder<ego_tree::NodeId, HtmlTreeSink>,
+    builder: TreeBuilder<NodeId, Counted>,
     /// Start tags left out, by name, whose end tags are still to come.
     dropped: RefCell<HashMap<LocalName, usize>>,
-    /// Start tags passed on so far: an upper bound on elements the page asked for.
-    elements: Cell<usize>,
+    /// `held()` as of the last token passed on: only a token passed on changes it.
+    held: Cell<Option<usize>>,
     flattened: Cell<bool>,
 }
 
@@ -78,9 +84,9 @@ struct Bounded {
 struct Count(Cell<usize>);
 
 impl Tracer for Count {
-    type Handle = ego_tree::NodeId;
+    type Handle = NodeId;
 
-    fn trace_handle(&self, _node: &ego_tree::NodeId) {
+    fn trace_handle(&self, _node: &NodeId) {
         self.0.set(self.0.get() + 1);
     }
 }
@@ -88,15 +94,19 @@ impl Tracer for Count {
 impl Bounded {
     /// Open and formatting elements the tree builder holds, each costing time per start tag.
     fn held(&self) -> usize {
+        if let Some(held) = self.held.get() {
+            return held;
+        }
         let count = Count(Cell::new(0));
         self.builder.trace_handles(&count);
+        self.held.set(Some(count.0.get()));
         count.0.get()
     }
 
+    /// Elements made so far, by the page's tags and by the tree builder itself (reopened
+    /// formatting elements, implied `<tbody>`s).
     fn elements_used(&self) -> usize {
-        // Nodes made by the tree builder itself (reconstructed formatting elements, implied
-        // `<tbody>`s) are bounded by `held()` per token, so start tags passed on bound the rest.
-        self.elements.get()
+        self.builder.sink.elements.get()
     }
 
     fn keep_start(&self, name: &LocalName) -> bool {
@@ -125,12 +135,12 @@ impl Bounded {
 }
 
 impl TokenSink for Bounded {
-    type Handle = ego_tree::NodeId;
+    type Handle = NodeId;
 
     fn process_token(&self, token: Token, line_number: u64) -> TokenSinkResult<Self::Handle> {
         match &token {
-            // Comments are never read, and each would be a node.
-            Token::CommentToken(_) => return TokenSinkResult::Continue,
+            // Comments are never read, and each would be a node; errors would be kept in a list.
+            Token::CommentToken(_) | Token::ParseError(_) => return TokenSinkResult::Continue,
             Token::TagToken(tag) if tag.kind == TagKind::StartTag => {
                 if !self.keep_start(&tag.name) {
                     self.flattened.set(true);
@@ -143,7 +153,6 @@ impl TokenSink for Bounded {
                     }
                     return TokenSinkResult::Continue;
                 }
-                self.elements.set(self.elements.get() + 1);
             }
             Token::TagToken(tag) => {
                 let mut dropped = self.dropped.borrow_mut();
@@ -164,6 +173,7 @@ impl TokenSink for Bounded {
             }
             _ => {}
         }
+        self.held.set(None);
         self.builder.process_token(token, line_number)
     }
 
@@ -195,4 +205,141 @@ fn is_void(name: &LocalName) -> bool {
             | local_name!("track")
             | local_name!("wbr")
     )
+}
+
+/// scraper's tree sink, counting the elements made and not keeping parse errors (a page of NUL
+/// bytes has millions).
+struct Counted {
+    inner: HtmlTreeSink,
+    elements: Cell<usize>,
+}
+
+impl TreeSink for Counted {
+    type Handle = NodeId;
+    type Output = Html;
+    type ElemName<'a> = <HtmlTreeSink as TreeSink>::ElemName<'a>;
+
+    fn finish(self) -> Html {
+        self.inner.finish()
+    }
+
+    fn parse_error(&self, _msg: Cow<'static, str>) {}
+
+    fn get_document(&self) -> NodeId {
+        self.inner.get_document()
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a NodeId) -> Self::ElemName<'a> {
+        self.inner.elem_name(target)
+    }
+
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> NodeId {
+        self.elements.set(self.elements.get() + 1);
+        self.inner.create_element(name, attrs, flags)
+    }
+
+    fn create_comment(&self, text: StrTendril) -> NodeId {
+        self.inner.create_comment(text)
+    }
+
+    fn create_pi(&self, target: StrTendril, data: StrTendril) -> NodeId {
+        self.inner.create_pi(target, data)
+    }
+
+    fn append(&self, parent: &NodeId, child: NodeOrText<NodeId>) {
+        self.inner.append(parent, child);
+    }
+
+    fn append_based_on_parent_node(
+        &self,
+        element: &NodeId,
+        prev_element: &NodeId,
+        child: NodeOrText<NodeId>,
+    ) {
+        self.inner
+            .append_based_on_parent_node(element, prev_element, child);
+    }
+
+    fn append_doctype_to_document(
+        &self,
+        name: StrTendril,
+        public_id: StrTendril,
+        system_id: StrTendril,
+    ) {
+        self.inner
+            .append_doctype_to_document(name, public_id, system_id);
+    }
+
+    fn mark_script_already_started(&self, node: &NodeId) {
+        self.inner.mark_script_already_started(node);
+    }
+
+    fn pop(&self, node: &NodeId) {
+        self.inner.pop(node);
+    }
+
+    fn get_template_contents(&self, target: &NodeId) -> NodeId {
+        self.inner.get_template_contents(target)
+    }
+
+    fn same_node(&self, x: &NodeId, y: &NodeId) -> bool {
+        self.inner.same_node(x, y)
+    }
+
+    fn set_quirks_mode(&self, mode: QuirksMode) {
+        self.inner.set_quirks_mode(mode);
+    }
+
+    fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
+        self.inner.append_before_sibling(sibling, new_node);
+    }
+
+    fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<Attribute>) {
+        self.inner.add_attrs_if_missing(target, attrs);
+    }
+
+    fn associate_with_form(
+        &self,
+        target: &NodeId,
+        form: &NodeId,
+        nodes: (&NodeId, Option<&NodeId>),
+    ) {
+        self.inner.associate_with_form(target, form, nodes);
+    }
+
+    fn remove_from_parent(&self, target: &NodeId) {
+        self.inner.remove_from_parent(target);
+    }
+
+    fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
+        self.inner.reparent_children(node, new_parent);
+    }
+
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &NodeId) -> bool {
+        self.inner
+            .is_mathml_annotation_xml_integration_point(handle)
+    }
+
+    fn set_current_line(&self, line_number: u64) {
+        self.inner.set_current_line(line_number);
+    }
+
+    fn allow_declarative_shadow_roots(&self, intended_parent: &NodeId) -> bool {
+        self.inner.allow_declarative_shadow_roots(intended_parent)
+    }
+
+    fn attach_declarative_shadow(
+        &self,
+        location: &NodeId,
+        template: &NodeId,
+        attrs: &[Attribute],
+    ) -> bool {
+        self.inner
+            .attach_declarative_shadow(location, template, attrs)
+    }
+
+    fn maybe_clone_an_option_into_selectedcontent(&self, option: &NodeId) {
+        self.inner
+            .maybe_clone_an_option_into_selectedcontent(option);
+    }
 }
