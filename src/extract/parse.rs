@@ -141,20 +141,26 @@ impl TokenSink for Bounded {
         match &token {
             // Comments are never read, and each would be a node; errors would be kept in a list.
             Token::CommentToken(_) | Token::ParseError(_) => return TokenSinkResult::Continue,
-            Token::TagToken(tag) if tag.kind == TagKind::StartTag => {
-                if !self.keep_start(&tag.name) {
-                    self.flattened.set(true);
-                    if !tag.self_closing && !is_void(&tag.name) {
-                        *self
-                            .dropped
-                            .borrow_mut()
-                            .entry(tag.name.clone())
-                            .or_default() += 1;
-                    }
-                    return TokenSinkResult::Continue;
+            Token::TagToken(tag)
+                if tag.kind == TagKind::StartTag && !self.keep_start(&tag.name) =>
+            {
+                self.flattened.set(true);
+                // A self-closing tag closes only in SVG and MathML; a void one never opens.
+                let closes = is_void(&tag.name)
+                    || (tag.self_closing
+                        && self
+                            .builder
+                            .adjusted_current_node_present_but_not_in_html_namespace());
+                if !closes {
+                    *self
+                        .dropped
+                        .borrow_mut()
+                        .entry(tag.name.clone())
+                        .or_default() += 1;
                 }
+                return TokenSinkResult::Continue;
             }
-            Token::TagToken(tag) => {
+            Token::TagToken(tag) if tag.kind == TagKind::EndTag => {
                 let mut dropped = self.dropped.borrow_mut();
                 if let Some(count) = dropped.get_mut(&tag.name) {
                     *count -= 1;
