@@ -21,11 +21,62 @@ const RAW_TEXT: &[&[u8]] = &[
     b"textarea",
 ];
 
+/// HTML start tags that end SVG or MathML content: raw-text elements count again after them.
+const BREAKOUT: &[&[u8]] = &[
+    b"b",
+    b"big",
+    b"blockquote",
+    b"body",
+    b"br",
+    b"center",
+    b"code",
+    b"dd",
+    b"div",
+    b"dl",
+    b"dt",
+    b"em",
+    b"embed",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"head",
+    b"hr",
+    b"i",
+    b"img",
+    b"li",
+    b"listing",
+    b"menu",
+    b"meta",
+    b"nobr",
+    b"ol",
+    b"p",
+    b"pre",
+    b"ruby",
+    b"s",
+    b"small",
+    b"span",
+    b"strong",
+    b"strike",
+    b"sub",
+    b"sup",
+    b"table",
+    b"tt",
+    b"u",
+    b"ul",
+    b"var",
+];
+
 /// `text` with every tag's attributes past `max` removed; true when something was removed.
 pub fn limit(text: &str, max: usize) -> (Cow<'_, str>, bool) {
     let bytes = text.as_bytes();
     let mut cuts: Vec<(usize, usize)> = Vec::new();
     let mut at = 0;
+    // Open `<svg>` and `<math>` elements: inside them `<script>` and its kind are not raw text.
+    let mut foreign = 0usize;
+    let named = |name: &[u8], list: &[&[u8]]| list.iter().any(|n| n.eq_ignore_ascii_case(name));
     while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
         let lt = at + offset;
         let rest = &bytes[lt + 1..];
@@ -35,12 +86,21 @@ pub fn limit(text: &str, max: usize) -> (Cow<'_, str>, bool) {
             until(bytes, lt + 1, b'>')
         } else if rest.first().is_some_and(u8::is_ascii_alphabetic) {
             let (end, name) = tag(bytes, lt + 1, max, &mut cuts);
+            if named(name, &[b"svg", b"math"]) {
+                foreign += 1;
+            } else if named(name, BREAKOUT) {
+                foreign = 0;
+            }
             match RAW_TEXT.iter().find(|n| n.eq_ignore_ascii_case(name)) {
-                Some(raw) => raw_text_end(bytes, end, raw),
-                None => end,
+                Some(raw) if foreign == 0 => raw_text_end(bytes, end, raw),
+                _ => end,
             }
         } else if rest.first() == Some(&b'/') && rest.get(1).is_some_and(u8::is_ascii_alphabetic) {
-            tag(bytes, lt + 2, max, &mut cuts).0
+            let (end, name) = tag(bytes, lt + 2, max, &mut cuts);
+            if named(name, &[b"svg", b"math"]) {
+                foreign = foreign.saturating_sub(1);
+            }
+            end
         } else {
             lt + 1
         };
@@ -131,6 +191,13 @@ fn until(bytes: &[u8], at: usize, byte: u8) -> usize {
 
 /// The index after the `-->` (or `--!>`) closing a comment whose text starts at `at`.
 fn comment_end(bytes: &[u8], at: usize) -> usize {
+    // `<!-->` and `<!--->` are whole (empty) comments.
+    if bytes.get(at) == Some(&b'>') {
+        return at + 1;
+    }
+    if bytes[at.min(bytes.len())..].starts_with(b"->") {
+        return at + 2;
+    }
     let mut i = at.min(bytes.len());
     while i < bytes.len() {
         let rest = &bytes[i..];
@@ -154,7 +221,13 @@ fn raw_text_end(bytes: &[u8], at: usize, name: &[u8]) -> usize {
     {
         let start = i + p;
         let candidate = &bytes[start + 2..];
-        if candidate.len() >= name.len() && candidate[..name.len()].eq_ignore_ascii_case(name) {
+        let ends = candidate
+            .get(name.len())
+            .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>'));
+        if candidate.len() >= name.len()
+            && candidate[..name.len()].eq_ignore_ascii_case(name)
+            && ends
+        {
             return start;
         }
         i = start + 2;
@@ -179,6 +252,19 @@ mod tests {
         let (text, cut) = limit(page, 2);
         assert!(!cut);
         assert!(matches!(text, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn raw_text_in_svg_and_empty_comments_do_not_hide_a_tag() {
+        for page in [
+            "<svg><script><p a b c>x</p>",
+            "<!--><p a b c>x</p>",
+            "<script>x</scripty><p a b></script><p a b c>x</p>",
+        ] {
+            let (text, cut) = limit(page, 2);
+            assert!(cut, "{page}");
+            assert!(text.contains("<p a b >x</p>"), "{page}: {text}");
+        }
     }
 
     #[test]
