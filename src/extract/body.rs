@@ -640,3 +640,50 @@ pub fn escape_into(out: &mut String, text: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use scraper::{Html, Selector};
+
+    use super::*;
+
+    /// The walk's own limit, apart from the parser's: scraper's plain parser nests as deep as
+    /// the page says.
+    #[test]
+    fn content_past_max_depth_joins_the_block_around_it_as_text() {
+        let depth = MAX_DEPTH + 100;
+        let page = format!(
+            "<div id=root><p>Trước.</p>{}<p>Sâu <b>nhất</b>.</p><img src=x.png>{}<p>Sau.</p></div>",
+            "<blockquote>".repeat(depth),
+            "</blockquote>".repeat(depth)
+        );
+        let html = Html::parse_document(&page);
+        let root = html
+            .select(&Selector::parse("#root").unwrap())
+            .next()
+            .unwrap();
+        let removed = HashSet::new();
+        let scope = Scope::new(&removed);
+        let blocks = blocks(root, &scope);
+        assert!(scope.flattened());
+        let texts: Vec<&str> = blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Paragraph(inline) => Some(inline.text.trim()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["Trước.", "Sau."]);
+        let mut nested = &blocks[1];
+        let mut levels = 0;
+        while let Block::Quote(inner) = nested {
+            levels += 1;
+            nested = &inner[0];
+        }
+        assert_eq!(levels, MAX_DEPTH);
+        let Block::Paragraph(deepest) = nested else {
+            panic!("{nested:?}")
+        };
+        assert_eq!(deepest.text.trim(), "Sâu nhất.");
+    }
+}

@@ -1,5 +1,8 @@
 //! Pure extraction: a page's bytes and a source's profile in, the raw pieces of an article or a
 //! list page out. Nothing here touches the network or the archive.
+//!
+//! Any page is read within fixed limits ([`MAX_DEPTH`], [`MAX_ELEMENTS`], [`MAX_ATTRIBUTES`]):
+//! structure past them is flattened and its text kept; an answer that is not HTML is refused.
 
 mod attributes;
 mod body;
@@ -19,8 +22,9 @@ pub use charset::decode;
 pub use parse::{MAX_ATTRIBUTES, MAX_ELEMENTS};
 
 /// The deepest a page's elements are kept as structure. Deeper start tags are left out while
-/// parsing, and the body walk reads anything deeper as text of the block around it, so no page
-/// can make a walk over its tree recurse further. Real article pages are under 40 deep.
+/// parsing, and the body walk reads anything deeper as text of the block around it (images
+/// that deep are not kept), so no page can make a walk over its tree recurse further. The
+/// result says so: [`RawArticle::flattened`]. Real article pages are under 40 deep.
 pub const MAX_DEPTH: usize = 256;
 
 use crate::config::{Css, Source};

@@ -269,3 +269,27 @@ pub fn images(blocks: &[Block], base: &Url) -> Vec<Image> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blocks nested past [`MAX_DEPTH`] (extraction never makes them) are written as their text.
+    #[test]
+    fn blocks_past_max_depth_are_written_as_text() {
+        let mut inline = Inline::default();
+        inline.html = "Lời <b>trích</b>".into();
+        inline.text = "Lời trích".into();
+        let mut block = Block::Paragraph(inline);
+        for _ in 0..MAX_DEPTH + 50 {
+            block = Block::Quote(vec![block]);
+        }
+        let blocks = [block];
+        let base = Url::parse("https://example.vn/").unwrap();
+        let markup = html(&blocks, &base);
+        // The flat text has no markup: the `<b>` is gone.
+        assert!(markup.contains("<blockquote><p>Lời trích</p></blockquote>"));
+        assert!(markup.matches("<blockquote>").count() <= MAX_DEPTH + 1);
+        assert_eq!(paragraphs(&blocks, &base), ["Lời trích"]);
+    }
+}

@@ -172,6 +172,25 @@ fn nul_bytes_and_invalid_utf8_never_reach_the_article() {
     }
 }
 
+#[test]
+fn a_list_address_answering_an_image_is_refused_as_not_html() {
+    let url = Url::parse("https://bqlkkt.kiengiang.gov.vn/Pages/tin-ban-quan-ly.aspx").unwrap();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    for content_type in [Some("image/png"), None, Some("text/html")] {
+        let page = Page {
+            url: &url,
+            content_type,
+            bytes: png,
+        };
+        let error = gazette::read_list(&page, support::portal_source(&CONFIG)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "not an HTML page (image/png)",
+            "{content_type:?}"
+        );
+    }
+}
+
 /// Tags the generator opens: block, inline, table, list, raw-text, void and foreign ones.
 const TAGS: &[&str] = &[
     "div",
