@@ -303,9 +303,6 @@ fn record(
             validators,
             flattened,
         } => {
-            if flattened {
-                report.flattened.push(candidate.url.clone());
-            }
             if article.published.is_none() && candidate.listed_published.is_some() {
                 // The page shows no time; the list page does.
                 article.published = candidate.listed_published;
@@ -320,6 +317,9 @@ fn record(
                 Stored::New => report.new += 1,
                 Stored::Revised(_) => report.revised += 1,
                 Stored::Unchanged => report.unchanged += 1,
+            }
+            if flattened {
+                report.flattened.push(candidate.url.clone());
             }
             archive.set_validators(&candidate.url, &validators)?;
         }
@@ -377,18 +377,15 @@ async fn fetch_article(
     let source = source.clone();
     let section = candidate.section.clone();
     let extracted = read_capture(capture, move |page| {
-        let raw =
-            crate::extract::article(page, &source).map_err(|e| format!("{}: {e}", page.url))?;
-        let article = crate::normalize::article(&raw, &source, &section);
-        Ok((article, raw.flattened))
+        crate::read_article_noted(page, &source, &section).map_err(|e| format!("{}: {e}", page.url))
     })
     .await;
     match extracted {
-        Ok(((article, flattened), capture)) => Fetched::Article {
-            article: Box::new(article),
+        Ok((read, capture)) => Fetched::Article {
+            article: Box::new(read.article),
             capture,
             validators,
-            flattened,
+            flattened: read.flattened,
         },
         Err(error) => Fetched::Failed(error),
     }

@@ -41,9 +41,9 @@ fn read(
         bytes,
     };
     let source = support::portal_source(&CONFIG);
-    let raw = gazette::extract::article(&page, source).map_err(|e| e.to_string())?;
-    let article = gazette::normalize::article(&raw, source, "tin-ban-quan-ly");
-    Ok((article, raw.flattened))
+    let read =
+        gazette::read_article_noted(&page, source, "tin-ban-quan-ly").map_err(|e| e.to_string())?;
+    Ok((read.article, read.flattened))
 }
 
 /// Reads a generated page that must give an article; names the shape when it does not.
