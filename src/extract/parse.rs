@@ -5,7 +5,7 @@
 //! elements can create many elements per token. Tokens pass through [`Bounded`] on their way to
 //! the tree builder: past [`MAX_DEPTH`] open elements or [`MAX_ELEMENTS`] elements, start tags
 //! (and the end tags matching them) are left out. Their text is kept, in the nearest element kept.
-//! Tags longer than [`MAX_ATTRIBUTES`] attributes lose the rest, before tokenizing, because the
+//! Tags with more than [`MAX_ATTRIBUTES`] attributes lose the rest, before tokenizing, because the
 //! tokenizer's duplicate check is quadratic in a tag's attributes.
 
 use std::borrow::Cow;
