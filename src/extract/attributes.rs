@@ -77,7 +77,7 @@ pub fn limit(text: &str, max: usize) -> (Cow<'_, str>, bool) {
     // Open `<svg>` and `<math>` elements: inside them `<script>` and its kind are not raw text.
     let mut foreign = 0usize;
     let named = |name: &[u8], list: &[&[u8]]| list.iter().any(|n| n.eq_ignore_ascii_case(name));
-    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
+    while let Some(offset) = memchr::memchr(b'<', &bytes[at..]) {
         let lt = at + offset;
         let rest = &bytes[lt + 1..];
         at = if rest.starts_with(b"!--") {
@@ -88,12 +88,17 @@ pub fn limit(text: &str, max: usize) -> (Cow<'_, str>, bool) {
             let (end, name) = tag(bytes, lt + 1, max, &mut cuts);
             if named(name, &[b"svg", b"math"]) {
                 foreign += 1;
-            } else if named(name, BREAKOUT) {
+            } else if foreign > 0 && named(name, BREAKOUT) {
                 foreign = 0;
             }
-            match RAW_TEXT.iter().find(|n| n.eq_ignore_ascii_case(name)) {
-                Some(raw) if foreign == 0 => raw_text_end(bytes, end, raw),
-                _ => end,
+            // Raw-text names are 3 to 8 letters; most tags are not one.
+            let raw = match (foreign, name.len()) {
+                (0, 3..=8) => RAW_TEXT.iter().find(|n| n.eq_ignore_ascii_case(name)),
+                _ => None,
+            };
+            match raw {
+                Some(raw) => raw_text_end(bytes, end, raw),
+                None => end,
             }
         } else if rest.first() == Some(&b'/') && rest.get(1).is_some_and(u8::is_ascii_alphabetic) {
             let (end, name) = tag(bytes, lt + 2, max, &mut cuts);
@@ -183,10 +188,7 @@ fn tag<'a>(
 
 /// The index after the next `byte` from `at`, or the end.
 fn until(bytes: &[u8], at: usize, byte: u8) -> usize {
-    bytes[at.min(bytes.len())..]
-        .iter()
-        .position(|&b| b == byte)
-        .map_or(bytes.len(), |p| at + p + 1)
+    memchr::memchr(byte, &bytes[at.min(bytes.len())..]).map_or(bytes.len(), |p| at + p + 1)
 }
 
 /// The index after the `-->` (or `--!>`) closing a comment whose text starts at `at`.
@@ -198,16 +200,18 @@ fn comment_end(bytes: &[u8], at: usize) -> usize {
     if bytes[at.min(bytes.len())..].starts_with(b"->") {
         return at + 2;
     }
-    let mut i = at.min(bytes.len());
-    while i < bytes.len() {
-        let rest = &bytes[i..];
-        if rest.starts_with(b"-->") {
-            return i + 3;
+    // The first `--` followed by `>` or `!>`.
+    let mut from = at.min(bytes.len());
+    while let Some(p) = memchr::memmem::find(&bytes[from..], b"--") {
+        let dashes = from + p;
+        let after = &bytes[dashes + 2..];
+        if after.starts_with(b">") {
+            return dashes + 3;
         }
-        if rest.starts_with(b"--!>") {
-            return i + 4;
+        if after.starts_with(b"!>") {
+            return dashes + 4;
         }
-        i += 1;
+        from = dashes + 1;
     }
     bytes.len()
 }
