@@ -25,8 +25,10 @@ use scraper::{Html, HtmlTreeSink};
 
 use super::MAX_DEPTH;
 
-/// The most elements a page's tree holds; later start tags are left out (their text is kept).
-/// Ample for an article page: the portal's largest list pages hold about 3,000.
+/// The most elements a page's tree holds; later start tags are left out (their text is kept),
+/// but for `<script>`, `<style>` and the other raw-text elements, kept up to a quarter more so
+/// their content stays out of the text. Ample for an article page: the portal's largest list
+/// pages hold about 3,000.
 pub const MAX_ELEMENTS: usize = 100_000;
 
 /// The most attributes a tag keeps; the rest are cut before tokenizing.
@@ -110,11 +112,9 @@ impl Bounded {
     }
 
     fn keep_start(&self, name: &LocalName) -> bool {
-        if self.elements_used() >= MAX_ELEMENTS {
-            return false;
-        }
         // A raw-text element cannot nest in HTML, so it adds at most one level; keeping it keeps
-        // scripts and styles out of the text. In SVG or MathML it is an ordinary element.
+        // scripts and styles out of the text, also for a while past the element budget. In SVG
+        // or MathML it is an ordinary element.
         let raw_text = matches!(
             *name,
             local_name!("script")
@@ -130,7 +130,12 @@ impl Bounded {
         ) && !self
             .builder
             .adjusted_current_node_present_but_not_in_html_namespace();
-        raw_text || self.held() < MAX_DEPTH
+        let elements = self.elements_used();
+        if raw_text {
+            elements < MAX_ELEMENTS + MAX_ELEMENTS / 4
+        } else {
+            elements < MAX_ELEMENTS && self.held() < MAX_DEPTH
+        }
     }
 }
 

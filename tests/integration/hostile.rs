@@ -100,6 +100,14 @@ fn elements_past_the_budget_are_left_out_but_their_text_is_kept() {
     let (article, flattened) = read_body("line breaks", &body);
     assert!(flattened);
     assert_eq!(article.body_text, "Chữ cuối.");
+
+    // Scripts past the budget are still read as scripts, not as text.
+    let body = format!(
+        "{}<script>var lo = 1;</script><p>Chữ cuối.</p>",
+        "<i></i>".repeat(count)
+    );
+    let (article, _) = read_body("a script past the budget", &body);
+    assert_eq!(article.body_text, "Chữ cuối.");
 }
 
 #[test]
