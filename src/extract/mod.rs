@@ -24,7 +24,7 @@ pub use parse::{MAX_ATTRIBUTES, MAX_ELEMENTS};
 /// The deepest a page's elements are kept as structure. Deeper start tags are left out while
 /// parsing, and the body walk reads anything deeper as text of the block around it (images
 /// that deep are not kept), so no page can make a walk over its tree recurse further. The
-/// result says so: [`RawArticle::flattened`]. Real article pages are under 40 deep.
+/// result says so: [`RawArticle::flattened`]. The recorded portal pages nest under 20 deep.
 pub const MAX_DEPTH: usize = 256;
 
 use crate::config::{Css, Source};
