@@ -9,7 +9,8 @@ pub(crate) fn run_page<T>(
     url: &str,
     work: impl FnOnce() -> Result<T, String>,
 ) -> Result<T, String> {
-    // Nothing the work touches is looked at again after a panic but the error it becomes.
+    // After a panic the page's own data is dropped; what the work shares (a run report) may
+    // hold a partial update for that page, which the recorded failure explains.
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(panicked(url, &*panic)))
 }
 
