@@ -42,6 +42,12 @@ pub struct Parsed {
 
 /// Parses a whole document within the limits of this module.
 pub fn document(text: &str) -> Parsed {
+    // html5ever logs a warning per token it foster-parents out of a table: a page can make a
+    // million of them. Nothing the parser logs is ours to report; the page's outcome is.
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || parse(text))
+}
+
+fn parse(text: &str) -> Parsed {
     let (text, cut_attributes) = super::attributes::limit(text, MAX_ATTRIBUTES);
     let builder = TreeBuilder::new(
         Counted {

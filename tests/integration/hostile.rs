@@ -127,6 +127,15 @@ fn reopened_formatting_elements_stay_bounded() {
 }
 
 #[test]
+fn content_moved_out_of_a_table_is_kept() {
+    // Each paragraph is foster-parented out of the unclosed table, one parser warning each.
+    let body = format!("<table>{}<p>Chữ cuối.</p>", "<p>x</p>".repeat(50_000));
+    let (article, _) = read_body("foster-parented", &body);
+    assert_eq!(article.body_text.matches('x').count(), 50_000);
+    assert!(article.body_text.ends_with("Chữ cuối."));
+}
+
+#[test]
 fn a_tag_with_many_attributes_loses_the_excess_only() {
     let attributes: String = (0..20_000).map(|i| format!(" a{i}={i}")).collect();
     let body = format!("<p{attributes}>Đoạn có thẻ dài.</p><p>Đoạn sau.</p>");
