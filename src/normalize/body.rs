@@ -55,13 +55,48 @@ pub fn html(blocks: &[Block], base: &Url) -> String {
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .url_relative(UrlRelative::RewriteWithBase(base.clone()))
         .link_rel(None)
-        .clean(&markup)
+        .clean(&with_text_breaks(&markup))
         .to_string();
     clean_markup(&clean)
 }
 
 /// Writes blocks as markup. Extraction builds trees at most [`MAX_DEPTH`] deep; anything deeper
 /// is written as one paragraph of its text rather than recursed into.
+/// The longest run of text handed to the sanitiser as one text node.
+const MAX_TEXT_RUN: usize = 4096;
+
+/// `markup` with an empty comment between every [`MAX_TEXT_RUN`] bytes of text. html5ever's
+/// serializer, which ammonia uses, scans to the next `<` or `>` of a text node for every `&`
+/// in it: a long text of ampersands costs time quadratic in its length. The sanitiser drops
+/// comments, so the output is the same, written in short text nodes.
+fn with_text_breaks(markup: &str) -> String {
+    let mut out = String::with_capacity(markup.len() + markup.len() / MAX_TEXT_RUN * 7);
+    let (mut in_tag, mut in_entity, mut run) = (false, false, 0);
+    for c in markup.chars() {
+        match c {
+            '<' => (in_tag, run) = (true, 0),
+            '>' => (in_tag, run) = (false, 0),
+            _ if in_tag => {}
+            '&' => {
+                if run >= MAX_TEXT_RUN {
+                    out.push_str("<!---->");
+                    run = 0;
+                }
+                in_entity = true;
+            }
+            ';' => in_entity = false,
+            _ if !in_entity && run >= MAX_TEXT_RUN => {
+                out.push_str("<!---->");
+                run = 0;
+            }
+            _ => {}
+        }
+        run += c.len_utf8();
+        out.push(c);
+    }
+    out
+}
+
 fn render(blocks: &[Block], base: &Url, out: &mut String, depth: usize) {
     if depth > MAX_DEPTH {
         let mut text = String::new();
@@ -273,6 +308,30 @@ pub fn images(blocks: &[Block], base: &Url) -> Vec<Image> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_texts_reach_the_sanitiser_in_pieces_and_come_out_whole() {
+        let text = "a&b ".repeat(5_000);
+        let mut inline = Inline::default();
+        escape_into(&mut inline.html, &text);
+        inline.text = text.clone();
+        let markup = format!(
+            "<p>{}</p><a href=\"{}\">x</a>",
+            inline.html,
+            "q".repeat(9_000)
+        );
+        let broken = with_text_breaks(&markup);
+        assert!(broken.matches("<!---->").count() >= 4);
+        assert!(!broken.contains("&am<!---->"), "no break inside an entity");
+        assert!(broken.contains(&format!("href=\"{}\"", "q".repeat(9_000))));
+        let base = Url::parse("https://example.vn/").unwrap();
+        let mut expected = String::new();
+        escape_into(&mut expected, text.trim());
+        assert_eq!(
+            html(&[Block::Paragraph(inline)], &base),
+            format!("<p>{expected}</p>")
+        );
+    }
 
     /// Blocks nested past [`MAX_DEPTH`] (extraction never makes them) are written as their text.
     #[test]
