@@ -141,6 +141,12 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         for error in &report.errors {
             eprintln!("  {}: {error}", report.source);
         }
+        for url in &report.flattened {
+            eprintln!(
+                "  {}: {url}: archived flattened (too deep or too many elements; text kept)",
+                report.source
+            );
+        }
     }
     let failed: Vec<&str> = reports
         .iter()

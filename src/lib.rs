@@ -26,7 +26,29 @@ pub fn read_article(
     source: &Source,
     section: &str,
 ) -> Result<Article, extract::ExtractError> {
-    extract::article(page, source).map(|raw| normalize::article(&raw, source, section))
+    read_article_noted(page, source, section).map(|read| read.article)
+}
+
+/// An article read from its page, with what a run report notes about the page.
+#[derive(Debug, Clone)]
+pub struct ArticleRead {
+    pub article: Article,
+    /// The page was past extraction's limits ([`extract::MAX_DEPTH`], [`extract::MAX_ELEMENTS`],
+    /// [`extract::MAX_ATTRIBUTES`]): part of its structure was read as plain text.
+    pub flattened: bool,
+}
+
+/// [`read_article`], also saying whether the page was flattened.
+pub fn read_article_noted(
+    page: &Page<'_>,
+    source: &Source,
+    section: &str,
+) -> Result<ArticleRead, extract::ExtractError> {
+    let raw = extract::article(page, source)?;
+    Ok(ArticleRead {
+        article: normalize::article(&raw, source, section),
+        flattened: raw.flattened,
+    })
 }
 
 /// Extracts and normalises one list page of `source`.

@@ -148,4 +148,8 @@ pub struct RunReport {
     /// True when every section's list could be read.
     pub complete: bool,
     pub errors: Vec<String>,
+    /// Articles archived flattened: they nested too deep or held too many elements, so part of
+    /// their structure was read as plain text.
+    #[serde(default)]
+    pub flattened: Vec<String>,
 }

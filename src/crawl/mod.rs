@@ -1,11 +1,14 @@
 //! Crawl runs: list pages to new articles (incremental or backfill), then a recheck of recent
 //! articles; fetch -> extract -> normalize -> archive. A failure is recorded and the run goes on.
 
+mod isolation;
+
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use indicatif::ProgressBar;
 use url::Url;
 
@@ -38,6 +41,8 @@ enum Fetched {
         article: Box<Article>,
         capture: Capture,
         validators: crate::archive::Validators,
+        /// The page nested too deep or held too many elements; its text was kept.
+        flattened: bool,
     },
     NotModified,
     Gone,
@@ -257,14 +262,27 @@ impl Crawl<'_> {
         let (fetcher, archive, source) = (self.fetcher, self.archive, &self.source);
         let mut fetches = futures_util::stream::iter(candidates)
             .map(|c| async move {
-                let fetched = fetch_article(fetcher, archive, source, &c).await;
+                let fetched = AssertUnwindSafe(fetch_article(fetcher, archive, source, &c))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| Fetched::Failed(isolation::panicked(&c.url, &*panic)));
                 (c, fetched)
             })
             .buffered(concurrency);
         // Each result is stored as it comes, in list order, while later fetches go on.
         while let Some((candidate, fetched)) = fetches.next().await {
             self.progress.inc(1);
-            record(archive, &mut self.report, candidate, fetched)?;
+            let url = candidate.url.clone();
+            let report = &mut self.report;
+            let stored =
+                isolation::run_page(&url, || Ok(record(archive, report, candidate, fetched)));
+            match stored {
+                Ok(result) => result?,
+                Err(panic) => {
+                    self.report.failed += 1;
+                    self.report.errors.push(panic);
+                }
+            }
         }
         Ok(())
     }
@@ -283,6 +301,7 @@ fn record(
             mut article,
             capture,
             validators,
+            flattened,
         } => {
             if article.published.is_none() && candidate.listed_published.is_some() {
                 // The page shows no time; the list page does.
@@ -298,6 +317,9 @@ fn record(
                 Stored::New => report.new += 1,
                 Stored::Revised(_) => report.revised += 1,
                 Stored::Unchanged => report.unchanged += 1,
+            }
+            if flattened {
+                report.flattened.push(candidate.url.clone());
             }
             archive.set_validators(&candidate.url, &validators)?;
         }
@@ -355,21 +377,22 @@ async fn fetch_article(
     let source = source.clone();
     let section = candidate.section.clone();
     let extracted = read_capture(capture, move |page| {
-        crate::read_article(page, &source, &section).map_err(|e| format!("{}: {e}", page.url))
+        crate::read_article_noted(page, &source, &section).map_err(|e| format!("{}: {e}", page.url))
     })
     .await;
     match extracted {
-        Ok((article, capture)) => Fetched::Article {
-            article: Box::new(article),
+        Ok((read, capture)) => Fetched::Article {
+            article: Box::new(read.article),
             capture,
             validators,
+            flattened: read.flattened,
         },
         Err(error) => Fetched::Failed(error),
     }
 }
 
 /// Reads a captured page off the async threads (scraper's `Html` is not `Send`); gives the
-/// capture back with the result.
+/// capture back with the result. A panic while reading is the page's failure.
 async fn read_capture<T: Send + 'static>(
     capture: Capture,
     read: impl FnOnce(&Page<'_>) -> Result<T, String> + Send + 'static,
@@ -382,11 +405,14 @@ async fn read_capture<T: Send + 'static>(
             content_type: capture.content_type(),
             bytes: &capture.body,
         };
-        let value = read(&page)?;
+        let value = isolation::run_page(&capture.url, || read(&page))?;
         Ok((value, capture))
     })
     .await
-    .map_err(|error| format!("{url}: extraction stopped: {error}"))?
+    .map_err(|error| match error.try_into_panic() {
+        Ok(panic) => isolation::panicked(&url, &*panic),
+        Err(error) => format!("{url}: extraction stopped: {error}"),
+    })?
 }
 
 fn candidate(item: ListItem, section: &Section, known: Option<ArticleId>) -> Candidate {

@@ -5,7 +5,10 @@
 use std::collections::HashSet;
 
 use ego_tree::NodeId;
+use ego_tree::iter::Edge;
 use scraper::{ElementRef, Node};
+
+use super::MAX_DEPTH;
 
 /// A block of body content.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,42 +104,75 @@ const BLOCKS: &[&str] = &[
 /// The longest text taken as an image caption.
 const MAX_CAPTION_CHARS: usize = 400;
 
-/// Reads the children of `root` into blocks, skipping the subtrees in `removed`.
-pub fn blocks(root: ElementRef<'_>, removed: &HashSet<NodeId>) -> Vec<Block> {
-    let mut walker = Walker::new(removed);
+/// What every walk over one page shares: the subtrees to skip, and whether any content sat
+/// deeper than [`MAX_DEPTH`] and was flattened into the block around it.
+pub struct Scope<'r> {
+    removed: &'r HashSet<NodeId>,
+    flattened: std::cell::Cell<bool>,
+}
+
+impl<'r> Scope<'r> {
+    pub fn new(removed: &'r HashSet<NodeId>) -> Self {
+        Scope {
+            removed,
+            flattened: std::cell::Cell::new(false),
+        }
+    }
+
+    /// True when some content was deeper than [`MAX_DEPTH`] and kept only as text.
+    pub fn flattened(&self) -> bool {
+        self.flattened.get()
+    }
+}
+
+/// Reads the children of `root` into blocks, skipping the subtrees the scope removes.
+pub fn blocks(root: ElementRef<'_>, scope: &Scope<'_>) -> Vec<Block> {
+    let mut walker = Walker::new(scope, 0);
     walker.children(root);
     walker.finish()
 }
 
 /// The text of an element: `<br>` and block edges as spaces, skipped content left out.
+/// Iterative, so a page of any depth is read.
 pub fn text(root: ElementRef<'_>, removed: &HashSet<NodeId>) -> String {
     let mut out = String::new();
-    collect_text(root, removed, &mut out);
-    out
-}
-
-fn collect_text(element: ElementRef<'_>, removed: &HashSet<NodeId>, out: &mut String) {
-    for child in element.children() {
-        match child.value() {
-            Node::Text(text) => out.push_str(text),
-            Node::Element(el) => {
-                let name = el.name();
-                if removed.contains(&child.id()) || SKIPPED.contains(&name) {
+    // The subtree being skipped, until its closing edge.
+    let mut skipping: Option<NodeId> = None;
+    for edge in root.traverse() {
+        match edge {
+            Edge::Open(node) => {
+                if skipping.is_some() || node.id() == root.id() {
                     continue;
                 }
-                if name == "br" || BLOCKS.contains(&name) {
-                    out.push(' ');
+                match node.value() {
+                    Node::Text(text) => out.push_str(text),
+                    Node::Element(el) => {
+                        let name = el.name();
+                        if removed.contains(&node.id()) || SKIPPED.contains(&name) {
+                            skipping = Some(node.id());
+                        } else if name == "br" || BLOCKS.contains(&name) {
+                            out.push(' ');
+                        }
+                    }
+                    _ => {}
                 }
-                if let Some(child) = ElementRef::wrap(child) {
-                    collect_text(child, removed, out);
-                }
-                if BLOCKS.contains(&name) {
+            }
+            Edge::Close(node) => {
+                if skipping == Some(node.id()) {
+                    skipping = None;
+                } else if skipping.is_none()
+                    && node.id() != root.id()
+                    && node
+                        .value()
+                        .as_element()
+                        .is_some_and(|el| BLOCKS.contains(&el.name()))
+                {
                     out.push(' ');
                 }
             }
-            _ => {}
         }
     }
+    out
 }
 
 struct OpenTag {
@@ -146,7 +182,9 @@ struct OpenTag {
 }
 
 struct Walker<'r> {
-    removed: &'r HashSet<NodeId>,
+    scope: &'r Scope<'r>,
+    /// Elements between this walker's position and the body root.
+    depth: usize,
     blocks: Vec<Block>,
     para: Inline,
     open: Vec<OpenTag>,
@@ -155,9 +193,10 @@ struct Walker<'r> {
 }
 
 impl<'r> Walker<'r> {
-    fn new(removed: &'r HashSet<NodeId>) -> Self {
+    fn new(scope: &'r Scope<'r>, depth: usize) -> Self {
         Walker {
-            removed,
+            scope,
+            depth,
             blocks: Vec::new(),
             para: Inline::default(),
             open: Vec::new(),
@@ -171,9 +210,18 @@ impl<'r> Walker<'r> {
         attach_captions(self.blocks)
     }
 
-    /// A walker for nested content (cells, list items, quotes), sharing the skip set.
+    /// A walker for nested content (cells, list items, quotes), sharing the scope and depth.
     fn nested(&self, root: ElementRef<'_>) -> Vec<Block> {
-        blocks(root, self.removed)
+        let mut walker = Walker::new(self.scope, self.depth);
+        walker.children(root);
+        walker.finish()
+    }
+
+    /// Blocks of one element read on its own (a list's child that is not an `<li>`).
+    fn nested_element(&self, element: ElementRef<'_>) -> Vec<Block> {
+        let mut walker = Walker::new(self.scope, self.depth);
+        walker.element(element);
+        walker.finish()
     }
 
     fn children(&mut self, element: ElementRef<'_>) {
@@ -191,13 +239,28 @@ impl<'r> Walker<'r> {
     }
 
     fn element(&mut self, element: ElementRef<'_>) {
-        if self.removed.contains(&element.id()) {
+        if self.scope.removed.contains(&element.id()) {
             return;
         }
         let name = element.value().name();
         if SKIPPED.contains(&name) {
             return;
         }
+        if self.depth >= MAX_DEPTH {
+            // Too deep to walk: the content joins the current paragraph as text.
+            self.scope.flattened.set(true);
+            let text = text(element, self.scope.removed);
+            if !text.trim().is_empty() {
+                self.text(&text);
+            }
+            return;
+        }
+        self.depth += 1;
+        self.dispatch(element, name);
+        self.depth -= 1;
+    }
+
+    fn dispatch(&mut self, element: ElementRef<'_>, name: &str) {
         match name {
             "br" => self.pending_breaks += 1,
             "img" => self.image(element),
@@ -351,19 +414,32 @@ impl<'r> Walker<'r> {
 
     fn list(&mut self, element: ElementRef<'_>, ordered: bool) {
         self.flush();
-        let items: Vec<Vec<Block>> = element
-            .children()
-            .filter_map(ElementRef::wrap)
-            .filter(|child| !self.removed.contains(&child.id()))
-            .map(|child| {
-                if child.value().name() == "li" {
-                    self.nested(child)
-                } else {
-                    blocks_of_element(child, self.removed)
+        let mut items: Vec<Vec<Block>> = Vec::new();
+        for child in element.children() {
+            let item = match child.value() {
+                // Text straight in a list (an `<li>` left out by the parser, or sloppy markup)
+                // is an item of its own.
+                Node::Text(text) => {
+                    let mut walker = Walker::new(self.scope, self.depth);
+                    walker.text(text);
+                    walker.finish()
                 }
-            })
-            .filter(|item| !item.is_empty())
-            .collect();
+                Node::Element(_) if !self.scope.removed.contains(&child.id()) => {
+                    let Some(child) = ElementRef::wrap(child) else {
+                        continue;
+                    };
+                    if child.value().name() == "li" {
+                        self.nested(child)
+                    } else {
+                        self.nested_element(child)
+                    }
+                }
+                _ => continue,
+            };
+            if !item.is_empty() {
+                items.push(item);
+            }
+        }
         if !items.is_empty() {
             self.blocks.push(Block::List { ordered, items });
         }
@@ -394,7 +470,13 @@ impl<'r> Walker<'r> {
         self.flush();
         let rows = rows_of(element);
         let cells: Vec<Vec<ElementRef<'_>>> = rows.iter().map(|row| cells_of(*row)).collect();
-        if let Some(figure) = self.figure_table(&cells) {
+        // Each cell is walked once: walking it again per reading would cost 2^depth for tables
+        // nested in tables.
+        let walked: Vec<Vec<Vec<Block>>> = cells
+            .iter()
+            .map(|row| row.iter().map(|cell| self.nested(*cell)).collect())
+            .collect();
+        if let Some(figure) = figure_table(&walked) {
             self.blocks.push(Block::Figure(figure));
             return;
         }
@@ -405,20 +487,19 @@ impl<'r> Walker<'r> {
                 .flatten()
                 .any(|cell| find_element(*cell, "table").is_some());
         if layout {
-            for cell in cells.iter().flatten() {
-                let inner = self.nested(*cell);
-                self.blocks.extend(inner);
-            }
+            self.blocks.extend(walked.into_iter().flatten().flatten());
             return;
         }
         let rows: Vec<Row> = cells
             .iter()
-            .map(|row| Row {
+            .zip(walked)
+            .map(|(row, blocks)| Row {
                 cells: row
                     .iter()
-                    .map(|cell| Cell {
+                    .zip(blocks)
+                    .map(|(cell, blocks)| Cell {
                         header: cell.value().name() == "th",
-                        blocks: self.nested(*cell),
+                        blocks,
                     })
                     .collect(),
             })
@@ -427,27 +508,6 @@ impl<'r> Walker<'r> {
         if !rows.is_empty() {
             self.blocks.push(Block::Table(rows));
         }
-    }
-
-    /// A two-row table with one image above a line of text: the portal's captioned image.
-    fn figure_table(&self, cells: &[Vec<ElementRef<'_>>]) -> Option<Figure> {
-        let [top, bottom] = cells else { return None };
-        let top_blocks: Vec<Block> = top.iter().flat_map(|c| self.nested(*c)).collect();
-        let bottom_blocks: Vec<Block> = bottom.iter().flat_map(|c| self.nested(*c)).collect();
-        let [Block::Figure(figure)] = top_blocks.as_slice() else {
-            return None;
-        };
-        if bottom_blocks
-            .iter()
-            .any(|b| !matches!(b, Block::Paragraph(_)))
-        {
-            return None;
-        }
-        let caption = first_inline(&bottom_blocks)?;
-        Some(Figure {
-            caption: Some(caption),
-            ..figure.clone()
-        })
     }
 
     /// Ends the current paragraph; an empty (spacer) paragraph is dropped.
@@ -466,10 +526,25 @@ impl<'r> Walker<'r> {
     }
 }
 
-fn blocks_of_element(element: ElementRef<'_>, removed: &HashSet<NodeId>) -> Vec<Block> {
-    let mut walker = Walker::new(removed);
-    walker.element(element);
-    walker.finish()
+/// A two-row table with one image above a line of text: the portal's captioned image.
+fn figure_table(walked: &[Vec<Vec<Block>>]) -> Option<Figure> {
+    let [top, bottom] = walked else { return None };
+    let top_blocks: Vec<&Block> = top.iter().flatten().collect();
+    let bottom_blocks: Vec<Block> = bottom.iter().flatten().cloned().collect();
+    let [Block::Figure(figure)] = top_blocks.as_slice() else {
+        return None;
+    };
+    if bottom_blocks
+        .iter()
+        .any(|b| !matches!(b, Block::Paragraph(_)))
+    {
+        return None;
+    }
+    let caption = first_inline(&bottom_blocks)?;
+    Some(Figure {
+        caption: Some(caption),
+        ..(*figure).clone()
+    })
 }
 
 /// Joins a paragraph all in italics to the image just before it, as its caption.
@@ -563,5 +638,52 @@ pub fn escape_into(out: &mut String, text: &str) {
             '\u{A0}' => out.push(' '),
             c => out.push(c),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use scraper::{Html, Selector};
+
+    use super::*;
+
+    /// The walk's own limit, apart from the parser's: scraper's plain parser nests as deep as
+    /// the page says.
+    #[test]
+    fn content_past_max_depth_joins_the_block_around_it_as_text() {
+        let depth = MAX_DEPTH + 100;
+        let page = format!(
+            "<div id=root><p>Trước.</p>{}<p>Sâu <b>nhất</b>.</p><img src=x.png>{}<p>Sau.</p></div>",
+            "<blockquote>".repeat(depth),
+            "</blockquote>".repeat(depth)
+        );
+        let html = Html::parse_document(&page);
+        let root = html
+            .select(&Selector::parse("#root").unwrap())
+            .next()
+            .unwrap();
+        let removed = HashSet::new();
+        let scope = Scope::new(&removed);
+        let blocks = blocks(root, &scope);
+        assert!(scope.flattened());
+        let texts: Vec<&str> = blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Paragraph(inline) => Some(inline.text.trim()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["Trước.", "Sau."]);
+        let mut nested = &blocks[1];
+        let mut levels = 0;
+        while let Block::Quote(inner) = nested {
+            levels += 1;
+            nested = &inner[0];
+        }
+        assert_eq!(levels, MAX_DEPTH);
+        let Block::Paragraph(deepest) = nested else {
+            panic!("{nested:?}")
+        };
+        assert_eq!(deepest.text.trim(), "Sâu nhất.");
     }
 }

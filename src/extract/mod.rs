@@ -1,8 +1,14 @@
 //! Pure extraction: a page's bytes and a source's profile in, the raw pieces of an article or a
 //! list page out. Nothing here touches the network or the archive.
+//!
+//! Any page is read within fixed limits ([`MAX_DEPTH`], [`MAX_ELEMENTS`], [`MAX_ATTRIBUTES`]):
+//! structure past them is flattened and its text kept; an answer that is not HTML is refused.
 
+mod attributes;
 mod body;
 mod charset;
+mod parse;
+mod sniff;
 
 use std::collections::HashSet;
 
@@ -13,6 +19,13 @@ use url::Url;
 
 pub use body::{Block, Cell, Figure, Inline, Row, escape_into};
 pub use charset::decode;
+pub use parse::{MAX_ATTRIBUTES, MAX_ELEMENTS};
+
+/// The deepest a page's elements are kept as structure. Deeper start tags are left out while
+/// parsing, and the body walk reads anything deeper as text of the block around it (images
+/// that deep are not kept), so no page can make a walk over its tree recurse further. The
+/// result says so: [`RawArticle::flattened`]. The recorded portal pages nest under 20 deep.
+pub const MAX_DEPTH: usize = 256;
 
 use crate::config::{Css, Source};
 use crate::model::Page;
@@ -37,6 +50,9 @@ pub enum ExtractError {
         "the list.link selector `{selector}` matches no link with an href in any of the {items} list items"
     )]
     NoLinks { selector: String, items: usize },
+    /// The answer is an image, a PDF or another kind of file, by its `Content-Type` or its bytes.
+    #[error("not an HTML page ({media_type})")]
+    NotHtml { media_type: String },
 }
 
 /// An article page as found, before normalisation.
@@ -55,6 +71,9 @@ pub struct RawArticle {
     pub credit: Option<String>,
     pub body: Vec<Block>,
     pub attachments: Vec<RawLink>,
+    /// True when the page nested deeper than [`MAX_DEPTH`] or held more than [`MAX_ELEMENTS`]
+    /// elements: the excess structure was flattened, its text kept.
+    pub flattened: bool,
 }
 
 /// A link as written in the page.
@@ -87,23 +106,29 @@ struct Document {
     removed: HashSet<NodeId>,
     base: Url,
     charset: String,
+    /// Parsing left out structure past the limits.
+    flattened: bool,
 }
 
 impl Document {
-    fn parse(page: &Page<'_>, remove: &[Css]) -> Document {
+    fn parse(page: &Page<'_>, remove: &[Css]) -> Result<Document, ExtractError> {
+        if let Some(media_type) = sniff::not_html(page.bytes, page.content_type) {
+            return Err(ExtractError::NotHtml { media_type });
+        }
         let (text, encoding) = decode(page.bytes, page.content_type);
-        let html = Html::parse_document(&text);
+        let parse::Parsed { html, flattened } = parse::document(&text);
         let mut removed = HashSet::new();
         for css in remove {
             removed.extend(html.select(css.selector()).map(|e| e.id()));
         }
         let base = base_url(&html, page.url);
-        Document {
+        Ok(Document {
             html,
             removed,
             base,
             charset: encoding.name().to_ascii_lowercase(),
-        }
+            flattened,
+        })
     }
 
     fn first(&self, css: &Css) -> Option<ElementRef<'_>> {
@@ -122,7 +147,7 @@ impl Document {
 /// Extracts an article page with the source's article profile.
 pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractError> {
     let profile = &source.article;
-    let doc = Document::parse(page, &profile.remove);
+    let doc = Document::parse(page, &profile.remove)?;
     let title_element = doc
         .first(&profile.title)
         .ok_or_else(|| ExtractError::NoMatch {
@@ -148,6 +173,8 @@ pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractEr
         Some(css) => links(&doc, css),
         None => Vec::new(),
     };
+    let scope = body::Scope::new(&doc.removed);
+    let body = body::blocks(body_element, &scope);
     Ok(RawArticle {
         url: page.url.clone(),
         base: doc.base.clone(),
@@ -157,15 +184,16 @@ pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractEr
         summary: doc.text_of(profile.summary.as_ref()),
         category: doc.text_of(profile.category.as_ref()),
         credit: doc.text_of(profile.credit.as_ref()),
-        body: body::blocks(body_element, &doc.removed),
+        body,
         attachments,
+        flattened: doc.flattened || scope.flattened(),
     })
 }
 
 /// Extracts a category list page with the source's list profile.
 pub fn list(page: &Page<'_>, source: &Source) -> Result<RawList, ExtractError> {
     let profile = &source.list;
-    let doc = Document::parse(page, &source.article.remove);
+    let doc = Document::parse(page, &source.article.remove)?;
     let mut found = 0;
     let mut items = Vec::new();
     for item in doc.html.select(profile.item.selector()) {

@@ -6,6 +6,8 @@ pub mod date;
 pub mod text;
 pub mod url;
 
+use std::collections::HashSet;
+
 use sha2::{Digest, Sha256};
 
 pub use self::url::{article_id, canonical_url, resolve};
@@ -35,11 +37,12 @@ pub fn article(raw: &RawArticle, source: &Source, section: &str) -> Article {
         .map(|s| text::shorten(&s, SUMMARY_MAX_CHARS))
         .unwrap_or_default();
     let mut attachments: Vec<Attachment> = Vec::new();
+    let mut seen = HashSet::new();
     for link in &raw.attachments {
         let Some(url) = resolve(&raw.base, &link.href) else {
             continue;
         };
-        if attachments.iter().any(|a| a.url == url.as_str()) {
+        if !seen.insert(url.to_string()) {
             continue;
         }
         let title = text::clean_option(Some(&link.text)).unwrap_or_else(|| file_name(&url));
@@ -72,12 +75,13 @@ pub fn article(raw: &RawArticle, source: &Source, section: &str) -> Article {
 /// Normalises an extracted list page; an article listed twice is kept once.
 pub fn list(raw: &RawList, source: &Source) -> ListPage {
     let mut items: Vec<ListItem> = Vec::new();
+    let mut seen = HashSet::new();
     for item in &raw.items {
         let Some(url) = resolve(&raw.base, &item.href) else {
             continue;
         };
         let url = canonical_url(&url, source).to_string();
-        if items.iter().any(|i| i.url == url) {
+        if !seen.insert(url.clone()) {
             continue;
         }
         let published = item

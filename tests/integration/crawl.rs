@@ -660,3 +660,67 @@ async fn the_fetcher_requests_nothing_on_another_port() {
     );
     assert_eq!(canary.connections(), 0);
 }
+
+/// An article whose body nests `depth` divs around its one paragraph, in the portal's template.
+fn deep_article(item_id: u32, depth: usize, text: &str) -> Vec<u8> {
+    let page = gazette::replay::article_page(
+        u64::from(item_id),
+        "Bài viết lồng sâu",
+        "(08:00 | 01/06/2021)",
+        &["PLACEHOLDER"],
+    );
+    let deep = format!("{}{text}{}", "<div>".repeat(depth), "</div>".repeat(depth));
+    let page = page.replacen("PLACEHOLDER", &deep, 1);
+    assert!(page.contains(text), "the template kept the paragraph");
+    page.into_bytes()
+}
+
+/// A 1×1 PNG: what an article address answered once the portal served an image there.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deep_page_is_archived_flattened_and_an_image_fails_alone() {
+    let portal = TestPortal::recorded().await;
+    let text = "Đoạn văn ở tầng thứ năm nghìn vẫn được giữ.";
+    portal
+        .server
+        .add_article(9101, "Bài viết lồng sâu", "(08:00 | 01/06/2021)", &["x"]);
+    portal
+        .server
+        .add_article(9102, "Một tấm ảnh", "(09:00 | 01/06/2021)", &["x"]);
+    for path in [article_path(9101), listed_path(9101)] {
+        portal.server.set_page(
+            &path,
+            deep_article(9101, 5_000, text),
+            "text/html; charset=utf-8",
+        );
+    }
+    for path in [article_path(9102), listed_path(9102)] {
+        portal.server.set_page(&path, PNG.to_vec(), "image/png");
+    }
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, false).await;
+
+    let base = portal.server.base_url();
+    let deep_url = base.join(&article_path(9101)).unwrap().to_string();
+    let png_url = base.join(&article_path(9102)).unwrap().to_string();
+    assert!(report.complete, "{report:?}");
+    assert_eq!((report.new, report.failed), (10, 1), "{report:?}");
+    assert_eq!(
+        report.errors,
+        vec![format!("{png_url}: not an HTML page (image/png)")]
+    );
+    assert_eq!(report.flattened, vec![deep_url.clone()], "{report:?}");
+    let deep = archive
+        .article(&gazette::model::ArticleId("bqlkkt:9101".into()))
+        .unwrap()
+        .expect("the deep article is archived");
+    assert_eq!(deep.article.body_text, text);
+    assert!(
+        deep.article.body_html.contains(text),
+        "{}",
+        deep.article.body_html
+    );
+    let runs = archive.runs("bqlkkt", 1).unwrap();
+    assert_eq!(runs[0].flattened, vec![deep_url], "the run as archived");
+}

@@ -6,6 +6,7 @@ mod config;
 mod crawl;
 mod extract;
 mod feed;
+mod hostile;
 mod replay;
 mod schedule;
 mod server;
