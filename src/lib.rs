@@ -1,7 +1,21 @@
 //! gazette turns a legacy news portal that has no feed into clean feeds and a queryable archive.
 //!
-//! Data flows one way: [`extract`] reads a page with a source's profile, [`normalize`] turns what
-//! it found into an [`model::Article`] or [`model::ListPage`]. [`config`] describes the portals.
+//! Data flows one way: fetch -> extract -> normalize -> archive -> feed/server.
+//!
+//! - [`config`]: the typed config file, its defaults and its checks (file, line and key in errors).
+//! - [`model`]: the types every stage passes on: pages, articles, revisions, captures, run reports.
+//! - [`fetch`]: the only module that touches the network (robots.txt, politeness, retries).
+//! - [`extract`]: pure, a page's bytes and a profile in, the raw pieces of an article or list out.
+//! - [`normalize`]: pure, raw pieces in, an [`model::Article`] or [`model::ListPage`] out.
+//! - [`archive`]: the only module that touches storage, behind the [`archive::Archive`] trait.
+//! - [`crawl`]: incremental and backfill runs of one source, fetch to archive.
+//! - [`schedule`]: the cron loop over sources, without overlapping runs.
+//! - [`feed`]: pure renderers of RSS, Atom, JSON Feed and OPML.
+//! - [`server`]: the HTTP interface, `app(state) -> Router`.
+//! - [`daemon`]: `serve`, the scheduler and the server together until a signal.
+//! - [`metrics`]: the Prometheus counters both of them feed.
+//! - [`html`]: HTML escaping shared by every stage that writes HTML.
+//! - [`replay`]: a local replay of a recorded portal, for the demo, the tests and the benchmarks.
 
 pub mod archive;
 pub mod config;
@@ -10,6 +24,7 @@ pub mod daemon;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod html;
 pub mod metrics;
 pub mod model;
 pub mod normalize;

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
-use crate::extract::escape_into;
+use crate::html::escape_into;
 
 /// The category list, page 1; later pages add `?Page=<n>`.
 const LIST_PATH: &str = "/Pages/tin-ban-quan-ly.aspx";

@@ -9,6 +9,7 @@ use ego_tree::iter::Edge;
 use scraper::{ElementRef, Node};
 
 use super::MAX_DEPTH;
+use crate::html::escape_into;
 
 /// A block of body content.
 #[derive(Debug, Clone, PartialEq)]
@@ -623,21 +624,6 @@ fn tag_name(name: &str) -> &'static str {
         "u" => "u",
         "em" => "em",
         _ => "i",
-    }
-}
-
-/// Escapes text for HTML content and double-quoted attribute values.
-pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // A no-break space is layout, not content; serialisers would write it as `&nbsp;`.
-            '\u{A0}' => out.push(' '),
-            c => out.push(c),
-        }
     }
 }
 

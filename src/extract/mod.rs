@@ -17,7 +17,7 @@ use scraper::{ElementRef, Html, Selector};
 use thiserror::Error;
 use url::Url;
 
-pub use body::{Block, Cell, Figure, Inline, Row, escape_into};
+pub use body::{Block, Cell, Figure, Inline, Row};
 pub use charset::decode;
 pub use parse::{MAX_ATTRIBUTES, MAX_ELEMENTS};
 

@@ -55,7 +55,7 @@ pub fn opml(title: &str, feeds: &[OpmlFeed], created: DateTime<FixedOffset>) -> 
 
 /// Escapes text for XML content and double-quoted attributes, after removing the characters XML
 /// forbids. Whitespace other than spaces is written as a reference so attribute normalisation
-/// keeps it. (`extract::body::escape_into` is for HTML: it drops no-break spaces.)
+/// keeps it. (`html::escape_into` is for HTML: it drops no-break spaces.)
 fn escape_into(out: &mut String, value: &str) {
     for c in text(value).chars() {
         match c {

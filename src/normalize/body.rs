@@ -7,7 +7,8 @@ use url::Url;
 
 use super::text::{clean, clean_markup};
 use super::url::resolve;
-use crate::extract::{Block, Figure, Inline, MAX_DEPTH, escape_into};
+use crate::extract::{Block, Figure, Inline, MAX_DEPTH};
+use crate::html::escape_into;
 use crate::model::Image;
 
 /// Tags a body may keep; everything else is unwrapped or dropped.

@@ -8,8 +8,8 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use crate::extract::escape_into;
 use crate::feed::Format;
+use crate::html::escape;
 
 /// The index page's policy: it has no script and no style (inline or not), loads nothing but
 /// what this server serves, and is never framed.
@@ -21,12 +21,6 @@ pub fn router() -> Router<AppState> {
         .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-}
-
-fn escaped(text: &str) -> String {
-    let mut out = String::new();
-    escape_into(&mut out, text);
-    out
 }
 
 /// Sources, sections and their feeds, with autodiscovery links for every feed.
@@ -41,12 +35,12 @@ async fn index(State(state): State<AppState>) -> Response {
             let url = state.public(&format!("{path}.{}", format.extension()));
             links.push_str(&format!(
                 "<link rel=\"alternate\" type=\"{kind}\" title=\"{} ({name})\" href=\"{}\">\n",
-                escaped(title),
-                escaped(url.as_str())
+                escape(title),
+                escape(url.as_str())
             ));
             out.push_str(&format!(
                 "<li><a href=\"{}\">{name}</a></li>",
-                escaped(url.as_str())
+                escape(url.as_str())
             ));
         }
         out.push_str("</ul>");
@@ -73,11 +67,11 @@ async fn index(State(state): State<AppState>) -> Response {
             .unwrap_or_else(|| "not scheduled".to_string());
         body.push_str(&format!(
             "<section><h2>{}</h2><p><a href=\"{}\">{}</a></p><p>Last run: {}. Next run: {}.</p>",
-            escaped(&source.name),
-            escaped(source.base_url().as_str()),
-            escaped(source.base_url().as_str()),
-            escaped(&last),
-            escaped(&next)
+            escape(&source.name),
+            escape(source.base_url().as_str()),
+            escape(source.base_url().as_str()),
+            escape(&last),
+            escape(&next)
         ));
         body.push_str(&feed_list(
             &format!("/feeds/{}", source.id),
@@ -86,7 +80,7 @@ async fn index(State(state): State<AppState>) -> Response {
         ));
         for section in &source.sections {
             let title = format!("{} — {}", source.name, section.name);
-            body.push_str(&format!("<h3>{}</h3>", escaped(&section.name)));
+            body.push_str(&format!("<h3>{}</h3>", escape(&section.name)));
             body.push_str(&feed_list(
                 &format!("/feeds/{}/{}", source.id, section.id),
                 &title,
@@ -98,7 +92,7 @@ async fn index(State(state): State<AppState>) -> Response {
     let opml = state.public("/feeds.opml");
     let page = Html(format!(
         "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{links}</head>\n<body><h1>gazette</h1>\n{body}<p><a href=\"{}\">All feeds (OPML)</a></p></body></html>\n",
-        escaped(opml.as_str())
+        escape(opml.as_str())
     ));
     ([(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)], page).into_response()
 }
