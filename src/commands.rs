@@ -1,15 +1,18 @@
 //! What each subcommand does: load the config, call the library, print the result.
 
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+mod served;
 
-use anyhow::{Context, bail};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
-use gazette::archive::{self, Archive, Query};
+use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive};
 use gazette::config::{self, Config, Source};
 use gazette::crawl::{CrawlOptions, crawl_source};
+use gazette::daemon::ServeRecord;
 use gazette::fetch::{Fetcher, Response};
-use gazette::model::{ArticleId, Page, RunReport};
+use gazette::model::{Archived, ArticleId, Page, RunReport};
 use indicatif::ProgressBar;
 use url::Url;
 
@@ -110,7 +113,7 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         Some(id) => vec![find_source(&config, id)?],
         None => config.sources.iter().collect(),
     };
-    let archive = archive::open(&config.storage)?;
+    let archive = open_for_writing(&config)?;
     let fetcher = Fetcher::new(&config.crawler)?;
     let options = CrawlOptions {
         backfill: args.backfill,
@@ -199,8 +202,16 @@ pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
             .transpose()?,
         limit: args.limit,
     };
-    let archive = archive::open(&config.storage)?;
-    let found = archive.articles(&query)?;
+    let found = match open_for_reading(&config)? {
+        Reader::Local(archive) => archive.articles(&query)?,
+        Reader::Served(served) => served.articles(&served::Filters {
+            source: args.source.as_deref(),
+            section: args.section.as_deref(),
+            since: args.since.as_deref(),
+            until: args.until.as_deref(),
+            limit: args.limit,
+        })?,
+    };
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&found)?,
         Format::Jsonl => found
@@ -256,20 +267,28 @@ fn parse_date(
 
 pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
-    let archive = archive::open(&config.storage)?;
+    let reader = open_for_reading(&config)?;
     let id = ArticleId(args.id.clone());
-    let Some(archived) = archive.article(&id)? else {
+    let found: Option<Archived> = match &reader {
+        Reader::Local(archive) => archive.article(&id)?,
+        Reader::Served(served) => served.article(&args.id)?,
+    };
+    let Some(archived) = found else {
         bail!("no article {:?} in the archive", args.id)
     };
     if let Some(number) = args.raw {
-        let Some(capture) = archive.capture(&id, number)? else {
+        let body = match &reader {
+            Reader::Local(archive) => archive.capture(&id, number)?.map(|c| c.body),
+            Reader::Served(served) => served.capture(&args.id, number)?,
+        };
+        let Some(body) = body else {
             bail!(
                 "article {id} has no revision {number} (it has {})",
                 archived.revisions
             )
         };
         let mut stdout = std::io::stdout().lock();
-        return match stdout.write_all(&capture.body).and_then(|_| stdout.flush()) {
+        return match stdout.write_all(&body).and_then(|_| stdout.flush()) {
             Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
                 Err(err).context("cannot write to stdout")
             }
@@ -277,43 +296,207 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
         };
     }
     if args.revisions {
-        return print(&serde_json::to_string_pretty(&archive.revisions(&id)?)?);
+        let revisions = match &reader {
+            Reader::Local(archive) => archive.revisions(&id)?,
+            Reader::Served(served) => served.revisions(&args.id)?,
+        };
+        return print(&serde_json::to_string_pretty(&revisions)?);
     }
     print(&serde_json::to_string_pretty(&archived)?)
 }
 
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
-    let archive = archive::open(&config.storage)?;
-    let count = match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            archive::export(&archive, args.raw, &mut std::io::BufWriter::new(file))?
-        }
-        None => archive::export(
-            &archive,
+    let reader = open_for_reading(&config)?;
+    let write = |out: &mut dyn Write| match &reader {
+        Reader::Local(archive) => Ok(archive::export(archive, args.raw, out)?),
+        Reader::Served(served) => served.export(
+            config.server.admin_token().as_deref(),
+            config.server.admin_token_env.as_deref(),
             args.raw,
-            &mut std::io::BufWriter::new(std::io::stdout().lock()),
-        )?,
+            out,
+        ),
+    };
+    let count = match &args.out {
+        Some(path) => write_whole(path, write)?,
+        None => write(&mut std::io::BufWriter::new(std::io::stdout().lock()))?,
     };
     eprintln!("exported {count} article(s)");
     Ok(())
 }
 
+/// Writes `path` through `FILE.partial`, renamed over it only once everything is written, so a
+/// failed write never leaves a truncated file where a good one was.
+fn write_whole(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<usize>,
+) -> anyhow::Result<usize> {
+    let partial = beside(path, ".partial");
+    let file = std::fs::File::create(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let written = write(&mut out).and_then(|count| {
+        let file = out
+            .into_inner()
+            .map_err(|err| err.into_error())
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, path).with_context(|| {
+            format!("cannot rename {} to {}", partial.display(), path.display())
+        })?;
+        Ok(count)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
+/// `path` with `suffix` appended to its last component (`data/archive` -> `data/archive.pid`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.components().as_path().as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Restores an export all or nothing: every line is checked first, then restored into a staging
+/// archive beside the target, which replaces the (absent or empty) target only when complete.
 pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
-    let archive = archive::open(&config.storage)?;
-    let count = match &args.input {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            archive::import(&archive, &mut std::io::BufReader::new(file))?
+    let target = &config.storage.path;
+    let occupied = std::fs::read_dir(target).is_ok_and(|mut entries| entries.next().is_some());
+    // Held open until the swap, so that nothing writes into it meanwhile.
+    let existing = if occupied {
+        let archive = open_for_writing(&config)?;
+        if !archive.is_empty()? {
+            bail!(
+                "{}: the archive is not empty: import restores into an empty archive only",
+                target.display()
+            );
         }
-        None => archive::import(&archive, &mut std::io::stdin().lock())?,
+        Some(archive)
+    } else {
+        None
     };
+    // The export is read twice (checked, then restored): stdin is kept in a file meanwhile.
+    let spooled = beside(target, ".import-stdin.jsonl");
+    let input = match &args.input {
+        Some(path) => path.clone(),
+        None => {
+            if let Some(parent) = spooled.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let mut file = std::fs::File::create(&spooled)
+                .with_context(|| format!("cannot create {}", spooled.display()))?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut file)
+                .with_context(|| format!("cannot keep stdin in {}", spooled.display()))?;
+            spooled.clone()
+        }
+    };
+    let staging = beside(target, ".import-staging");
+    let result = import_into(&config, &input, &staging, existing);
+    if args.input.is_none() {
+        let _ = std::fs::remove_file(&spooled);
+    }
+    if result.is_err() && staging.exists() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    let count = result?;
     eprintln!("imported {count} article(s)");
     Ok(())
+}
+
+fn import_into(
+    config: &Config,
+    input: &Path,
+    staging: &Path,
+    existing: Option<SledArchive>,
+) -> anyhow::Result<usize> {
+    let target = &config.storage.path;
+    let read = || -> anyhow::Result<std::io::BufReader<std::fs::File>> {
+        let file = std::fs::File::open(input)
+            .with_context(|| format!("cannot open {}", input.display()))?;
+        Ok(std::io::BufReader::new(file))
+    };
+    archive::validate_lines(&mut read()?)?;
+    if staging.exists() {
+        // Left by an import that was killed; it never replaced anything.
+        std::fs::remove_dir_all(staging)
+            .with_context(|| format!("cannot remove {}", staging.display()))?;
+    }
+    let staged = archive::open(&config::StorageConfig {
+        path: staging.to_path_buf(),
+        ..config.storage.clone()
+    })?;
+    let restored = archive::restore_lines(&staged, &mut read()?)
+        .and_then(|count| staged.flush().map(|()| count))
+        .map_err(|err| {
+            anyhow!(
+                "{:#}; nothing was imported, {} is as it was",
+                anyhow::Error::from(err),
+                target.display()
+            )
+        })?;
+    drop(staged);
+    if let Some(existing) = existing {
+        drop(existing);
+        // An empty archive (checked above), replaced by the restored one.
+        std::fs::remove_dir_all(target)
+            .with_context(|| format!("cannot replace the empty archive {}", target.display()))?;
+    } else if target.exists() {
+        std::fs::remove_dir(target)
+            .with_context(|| format!("cannot replace the empty directory {}", target.display()))?;
+    }
+    std::fs::rename(staging, target).with_context(|| {
+        format!(
+            "cannot move the restored archive {} to {}",
+            staging.display(),
+            target.display()
+        )
+    })?;
+    Ok(restored)
+}
+
+/// Where a read command reads: the archive itself, or the `gazette serve` that holds it.
+enum Reader {
+    Local(SledArchive),
+    Served(served::Served),
+}
+
+/// Opens the archive to read, never creating one; through the running server when it holds it.
+fn open_for_reading(config: &Config) -> anyhow::Result<Reader> {
+    match archive::open_existing(&config.storage) {
+        Ok(archive) => Ok(Reader::Local(archive)),
+        Err(ArchiveError::Locked { path }) => match ServeRecord::read(&config.storage.path) {
+            Some(record) => Ok(Reader::Served(served::Served::new(record)?)),
+            None => Err(held_by_another(&path)),
+        },
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Opens (or creates) the archive to write; refused while a server or another command holds it.
+fn open_for_writing(config: &Config) -> anyhow::Result<SledArchive> {
+    archive::open(&config.storage).map_err(|err| match err {
+        ArchiveError::Locked { path } => match ServeRecord::read(&config.storage.path) {
+            Some(record) => anyhow!(
+                "the archive is in use by gazette serve (pid {}, listening on {}); stop it, or \
+                 use POST /api/sources/ID/crawl",
+                record.pid,
+                record.listen
+            ),
+            None => held_by_another(&path),
+        },
+        other => other.into(),
+    })
+}
+
+fn held_by_another(path: &str) -> anyhow::Error {
+    anyhow!(
+        "{path}: the archive is open in another gazette command; try again when it has finished"
+    )
 }
 
 fn find_source<'c>(config: &'c Config, id: &str) -> anyhow::Result<&'c Source> {
