@@ -57,12 +57,16 @@ pub fn open(storage: &crate::config::StorageConfig) -> Result<SledArchive, Archi
         storage.flush_every_ms,
     )
     .map_err(|err| match err {
-        ArchiveError::Open { path, .. } if is_locked(&storage.path) => {
+        ArchiveError::Open { path, detail } if detail.contains(SLED_LOCK_HELD) => {
             ArchiveError::Locked { path }
         }
         other => other,
     })
 }
+
+/// How sled 0.34 words a lock held by another process: an `io::ErrorKind::Other` (not
+/// `WouldBlock`) whose text alone tells it apart, `could not acquire lock on "…/db": Os { … }`.
+const SLED_LOCK_HELD: &str = "could not acquire lock on";
 
 /// Opens the archive a config names only if there is one: reading never creates an archive.
 pub fn open_existing(storage: &crate::config::StorageConfig) -> Result<SledArchive, ArchiveError> {
@@ -76,14 +80,6 @@ pub fn open_existing(storage: &crate::config::StorageConfig) -> Result<SledArchi
         });
     }
     open(storage)
-}
-
-/// True when another process holds the archive's lock. sled 0.34 reports a held lock as an
-/// `ErrorKind::Other` with the cause only in its text, so the lock is probed the way sled takes
-/// it (an exclusive `flock` on the `db` file).
-fn is_locked(path: &std::path::Path) -> bool {
-    std::fs::File::open(path.join("db"))
-        .is_ok_and(|file| matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 /// What storing a fetched article did.
