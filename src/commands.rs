@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset};
 use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive};
 use gazette::config::{self, Config, Source};
 use gazette::crawl::{CrawlOptions, crawl_source};
-use gazette::daemon::ServeRecord;
+use gazette::daemon::{DaemonError, ServeRecord};
 use gazette::fetch::{Fetcher, Response};
 use gazette::model::{Archived, ArticleId, Page, RunReport};
 use indicatif::ProgressBar;
@@ -480,17 +480,22 @@ fn open_for_reading(config: &Config) -> anyhow::Result<Reader> {
 /// Opens (or creates) the archive to write; refused while a server or another command holds it.
 fn open_for_writing(config: &Config) -> anyhow::Result<SledArchive> {
     archive::open(&config.storage).map_err(|err| match err {
-        ArchiveError::Locked { path } => match ServeRecord::read(&config.storage.path) {
-            Some(record) => anyhow!(
-                "the archive is in use by gazette serve (pid {}, listening on {}); stop it, or \
-                 use POST /api/sources/ID/crawl",
-                record.pid,
-                record.listen
-            ),
-            None => held_by_another(&path),
-        },
+        ArchiveError::Locked { path } => held(config, &path),
         other => other.into(),
     })
+}
+
+/// Who holds the archive, for a command that cannot go on while it is held.
+fn held(config: &Config, path: &str) -> anyhow::Error {
+    match ServeRecord::read(&config.storage.path) {
+        Some(record) => anyhow!(
+            "the archive is in use by gazette serve (pid {}, listening on {}); stop it, or use \
+             POST /api/sources/ID/crawl",
+            record.pid,
+            record.listen
+        ),
+        None => held_by_another(path),
+    }
 }
 
 fn held_by_another(path: &str) -> anyhow::Error {
@@ -529,14 +534,17 @@ fn print(text: &str) -> anyhow::Result<()> {
 pub fn serve(path: &Path) -> anyhow::Result<()> {
     let config = std::sync::Arc::new(config::load(path)?);
     let public = config.server.public_url();
-    runtime()?.block_on(gazette::daemon::run(
-        config,
+    let served = runtime()?.block_on(gazette::daemon::run(
+        config.clone(),
         gazette::daemon::Startup::default(),
         |addr| {
             eprintln!("gazette: serving on http://{addr}/ (feeds under {public}feeds/)");
         },
-    ))?;
-    Ok(())
+    ));
+    match served {
+        Err(DaemonError::Archive(ArchiveError::Locked { path })) => Err(held(&config, &path)),
+        other => Ok(other?),
+    }
 }
 
 /// The shipped config, pointed at a local replay of the recorded portal.

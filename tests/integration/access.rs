@@ -163,24 +163,22 @@ async fn import_checks_every_line_before_restoring_anything() {
     // Into an existing empty archive: it stays empty; the base64 line is named once line 5 is good.
     lines[4] = text.lines().nth(4).unwrap().to_string();
     std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
-    {
-        let storage = gazette::archive::open(&gazette::config::StorageConfig {
-            path: target.clone(),
-            ..portal.config.storage.clone()
-        })
-        .unwrap();
-        use gazette::archive::Archive;
-        storage.flush().unwrap();
-    }
+    // (An import of nothing makes an empty archive; a separate process, so its lock is gone.)
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let args_empty = import(&empty);
+    let args_empty: Vec<&str> = args_empty.iter().map(String::as_str).collect();
+    run(&args_empty, &[]);
+    assert!(target.join("conf").exists());
     assert_fails_with(&args, &[], "gazette: import: line 7: ");
-    let reopened = gazette::archive::open(&gazette::config::StorageConfig {
-        path: target.clone(),
-        ..portal.config.storage.clone()
-    })
-    .unwrap();
-    use gazette::archive::Archive;
-    assert!(reopened.is_empty().unwrap());
-    drop(reopened);
+    let listed = run(&["query", "--config", &other, "--format", "jsonl"], &[]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim_end(), "");
+    assert!(!dir.path().join("restored.import-staging").exists());
+
+    // An article twice is named at its second line.
+    let twice = text.clone() + text.lines().nth(2).unwrap() + "\n";
+    std::fs::write(&bad, twice).unwrap();
+    assert_fails_with(&args, &[], "gazette: import: line 10: article bqlkkt:");
 
     // The fixed file imports, and exports the same bytes again.
     let args = import(&good);
@@ -368,8 +366,9 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
     for args in [
         vec!["crawl", "--config", config.as_str()],
         vec!["import", "--config", config.as_str(), "--in", good.as_str()],
+        vec!["serve", "--config", config.as_str()],
     ] {
-        let stderr = assert_fails_with(&args, &[], &in_use);
+        let stderr = assert_fails_with(&args, &token, &in_use);
         assert_eq!(stderr.trim_end(), in_use);
     }
     let args = ["show", "--config", &config, "bqlkkt:9999"];
@@ -423,6 +422,18 @@ async fn a_stale_pid_file_is_replaced_and_an_archive_held_by_a_command_gets_one_
         );
     }
     drop(held);
+    // sled lets go of its lock when its flusher thread notices: wait for a command to get it.
+    let started = Instant::now();
+    while !gazette_with(&["query", "--config", &config], &[])
+        .status
+        .success()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the lock is never released"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut serve = Serve::start(&config);
     let record: gazette::daemon::ServeRecord =
         serde_json::from_slice(&std::fs::read(&pid_file).unwrap()).unwrap();
