@@ -365,7 +365,12 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
     let target = &config.storage.path;
-    let occupied = std::fs::read_dir(target).is_ok_and(|mut entries| entries.next().is_some());
+    // Anything but an absent path or an empty directory is opened, and refused unless an empty
+    // archive (a file, a foreign directory, an archive in use, one with articles).
+    let occupied = match std::fs::read_dir(target) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(err) => err.kind() != std::io::ErrorKind::NotFound,
+    };
     // Held open until the swap, so that nothing writes into it meanwhile.
     let existing = if occupied {
         let archive = open_for_writing(&config)?;
@@ -421,15 +426,23 @@ fn import_into(
         Ok(std::io::BufReader::new(file))
     };
     archive::validate_lines(&mut read()?)?;
+    let staging_config = config::StorageConfig {
+        path: staging.to_path_buf(),
+        ..config.storage.clone()
+    };
     if staging.exists() {
-        // Left by an import that was killed; it never replaced anything.
+        // Left by an import that was killed (it never replaced anything), unless one is running.
+        if let Err(ArchiveError::Locked { .. }) = archive::open(&staging_config) {
+            bail!(
+                "{}: another import into {} is under way",
+                staging.display(),
+                target.display()
+            );
+        }
         std::fs::remove_dir_all(staging)
             .with_context(|| format!("cannot remove {}", staging.display()))?;
     }
-    let staged = archive::open(&config::StorageConfig {
-        path: staging.to_path_buf(),
-        ..config.storage.clone()
-    })?;
+    let staged = archive::open(&staging_config)?;
     let restored = archive::restore_lines(&staged, &mut read()?)
         .and_then(|count| staged.flush().map(|()| count))
         .map_err(|err| {

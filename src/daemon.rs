@@ -218,3 +218,45 @@ async fn signals(shutdown: CancellationToken) {
     tracing::info!("shutting down");
     shutdown.cancel();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pid_file_sits_beside_the_archive() {
+        for archive in ["data/archive", "data/archive/", "/srv/gazette/archive"] {
+            let expected = format!("{}.pid", archive.trim_end_matches('/'));
+            assert_eq!(
+                ServeRecord::path(Path::new(archive)),
+                PathBuf::from(expected)
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_naming_a_gone_process_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        let mut record = ServeRecord {
+            pid: std::process::id(),
+            listen: "127.0.0.1:8080".parse().unwrap(),
+        };
+        std::fs::write(
+            ServeRecord::path(&archive),
+            serde_json::to_vec(&record).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(ServeRecord::read(&archive), Some(record.clone()));
+        // Above the kernel's largest pid.
+        record.pid = 4_194_304 + 1;
+        std::fs::write(
+            ServeRecord::path(&archive),
+            serde_json::to_vec(&record).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(ServeRecord::read(&archive), None);
+        std::fs::write(ServeRecord::path(&archive), "half a rec").unwrap();
+        assert_eq!(ServeRecord::read(&archive), None);
+    }
+}

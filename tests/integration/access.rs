@@ -355,6 +355,7 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
     );
     assert!(stderr.contains(&format!("pid {}", record.pid)), "{stderr}");
     assert_eq!(std::fs::read(&out_file).unwrap(), served_file);
+    assert!(!portal.dir.path().join("out.jsonl.partial").exists());
 
     // Writing commands name the server.
     let in_use = format!(
@@ -404,7 +405,7 @@ async fn a_stale_pid_file_is_replaced_and_an_archive_held_by_a_command_gets_one_
     let archive_path = portal.config.storage.path.clone();
     // The record of a server that died: a pid that no process has.
     let pid_file = gazette::daemon::ServeRecord::path(&archive_path);
-    std::fs::write(&pid_file, r#"{"pid":4194303,"listen":"127.0.0.1:9"}"#).unwrap();
+    std::fs::write(&pid_file, r#"{"pid":4194305,"listen":"127.0.0.1:9"}"#).unwrap();
     // This process holds the archive, as a running `gazette crawl` would.
     let held = portal.open_archive();
     for args in [
