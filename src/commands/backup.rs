@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use gazette::archive::{self, Archive, ArchiveError, SledArchive};
 use gazette::config::{self, Config};
 
@@ -99,10 +99,15 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            let mut file = std::fs::File::create(&spooled)
-                .with_context(|| format!("cannot create {}", spooled.display()))?;
-            std::io::copy(&mut std::io::stdin().lock(), &mut file)
-                .with_context(|| format!("cannot keep stdin in {}", spooled.display()))?;
+            let kept = std::fs::File::create(&spooled).and_then(|mut file| {
+                std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+                file.sync_all()
+            });
+            if let Err(err) = kept {
+                let _ = std::fs::remove_file(&spooled);
+                return Err(err)
+                    .with_context(|| format!("cannot keep stdin in {}", spooled.display()));
+            }
             spooled.clone()
         }
     };
@@ -110,9 +115,6 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     let result = import_into(&config, &input, &staging, existing);
     if args.input.is_none() {
         let _ = std::fs::remove_file(&spooled);
-    }
-    if result.is_err() && staging.exists() {
-        let _ = std::fs::remove_dir_all(&staging);
     }
     let count = result?;
     eprintln!("imported {count} article(s)");
@@ -149,16 +151,22 @@ fn import_into(
             .with_context(|| format!("cannot remove {}", staging.display()))?;
     }
     let staged = archive::open(&staging_config)?;
-    let restored = archive::restore_lines(&staged, &mut read()?)
-        .and_then(|count| staged.flush().map(|()| count))
-        .map_err(|err| {
-            anyhow!(
-                "{:#}; nothing was imported, {} is as it was",
-                anyhow::Error::from(err),
-                target.display()
-            )
-        })?;
+    let restored = read().and_then(|mut input| {
+        archive::restore_lines(&staged, &mut input)
+            .and_then(|count| staged.flush().map(|()| count))
+            .map_err(anyhow::Error::from)
+    });
     drop(staged);
+    let restored = match restored {
+        Ok(count) => count,
+        Err(err) => {
+            let _ = std::fs::remove_dir_all(staging);
+            bail!(
+                "{err:#}; nothing was imported, {} is as it was",
+                target.display()
+            );
+        }
+    };
     if let Some(existing) = existing {
         drop(existing);
         // An empty archive (checked above), replaced by the restored one.

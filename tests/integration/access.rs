@@ -346,6 +346,16 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         .unwrap();
     assert_eq!(streamed.status(), 200);
     assert_eq!(streamed.bytes().await.unwrap().to_vec(), served_file);
+    let status = client
+        .get(format!("http://{}/api/export?raw=yes", serve.addr))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 400);
+    let unknown = format!("http://{}/api/articles/bqlkkt:9999/revisions", serve.addr);
+    assert_eq!(client.get(&unknown).send().await.unwrap().status(), 404);
 
     // Export through the server needs the token; the old file is kept when it is missing.
     let stderr = assert_fails_with(
