@@ -1,19 +1,25 @@
 //! What each subcommand does: load the config, call the library, print the result.
 
+mod backup;
+mod served;
+
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
-use gazette::archive::{self, Archive, Query};
+use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive};
 use gazette::config::{self, Config, Source};
 use gazette::crawl::{CrawlOptions, crawl_source};
+use gazette::daemon::{DaemonError, ServeRecord};
 use gazette::fetch::{Fetcher, Response};
-use gazette::model::{ArticleId, Page, RunReport};
+use gazette::model::{Archived, ArticleId, Page, RunReport};
 use indicatif::ProgressBar;
 use url::Url;
 
-use crate::cli::{CrawlArgs, ExportArgs, ExtractArgs, Format, ImportArgs, QueryArgs, ShowArgs};
+pub use backup::{export, import};
+
+use crate::cli::{CrawlArgs, ExtractArgs, Format, QueryArgs, ShowArgs};
 
 /// A mistake in how gazette was called: exit code 2, like a bad config.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +116,7 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         Some(id) => vec![find_source(&config, id)?],
         None => config.sources.iter().collect(),
     };
-    let archive = archive::open(&config.storage)?;
+    let archive = open_for_writing(&config)?;
     let fetcher = Fetcher::new(&config.crawler)?;
     let options = CrawlOptions {
         backfill: args.backfill,
@@ -205,8 +211,16 @@ pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
             .transpose()?,
         limit: args.limit,
     };
-    let archive = archive::open(&config.storage)?;
-    let found = archive.articles(&query)?;
+    let found = match open_for_reading(&config)? {
+        Reader::Local(archive) => archive.articles(&query)?,
+        Reader::Served(served) => served.articles(&served::Filters {
+            source: args.source.as_deref(),
+            section: args.section.as_deref(),
+            since: args.since.as_deref(),
+            until: args.until.as_deref(),
+            limit: args.limit,
+        })?,
+    };
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&found)?,
         Format::Jsonl => found
@@ -262,20 +276,28 @@ fn parse_date(
 
 pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
-    let archive = archive::open(&config.storage)?;
+    let reader = open_for_reading(&config)?;
     let id = ArticleId(args.id.clone());
-    let Some(archived) = archive.article(&id)? else {
+    let found: Option<Archived> = match &reader {
+        Reader::Local(archive) => archive.article(&id)?,
+        Reader::Served(served) => served.article(&args.id)?,
+    };
+    let Some(archived) = found else {
         bail!("no article {:?} in the archive", args.id)
     };
     if let Some(number) = args.raw {
-        let Some(capture) = archive.capture(&id, number)? else {
+        let body = match &reader {
+            Reader::Local(archive) => archive.capture(&id, number)?.map(|c| c.body),
+            Reader::Served(served) => served.capture(&args.id, number)?,
+        };
+        let Some(body) = body else {
             bail!(
                 "article {id} has no revision {number} (it has {})",
                 archived.revisions
             )
         };
         let mut stdout = std::io::stdout().lock();
-        return match stdout.write_all(&capture.body).and_then(|_| stdout.flush()) {
+        return match stdout.write_all(&body).and_then(|_| stdout.flush()) {
             Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
                 Err(err).context("cannot write to stdout")
             }
@@ -283,43 +305,58 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
         };
     }
     if args.revisions {
-        return print(&serde_json::to_string_pretty(&archive.revisions(&id)?)?);
+        let revisions = match &reader {
+            Reader::Local(archive) => archive.revisions(&id)?,
+            Reader::Served(served) => served.revisions(&args.id)?,
+        };
+        return print(&serde_json::to_string_pretty(&revisions)?);
     }
     print(&serde_json::to_string_pretty(&archived)?)
 }
 
-pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
-    let config = config::load(&args.config)?;
-    let archive = archive::open(&config.storage)?;
-    let count = match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            archive::export(&archive, args.raw, &mut std::io::BufWriter::new(file))?
-        }
-        None => archive::export(
-            &archive,
-            args.raw,
-            &mut std::io::BufWriter::new(std::io::stdout().lock()),
-        )?,
-    };
-    eprintln!("exported {count} article(s)");
-    Ok(())
+/// Where a read command reads: the archive itself, or the `gazette serve` that holds it.
+enum Reader {
+    Local(SledArchive),
+    Served(served::Served),
 }
 
-pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
-    let config = config::load(&args.config)?;
-    let archive = archive::open(&config.storage)?;
-    let count = match &args.input {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            archive::import(&archive, &mut std::io::BufReader::new(file))?
-        }
-        None => archive::import(&archive, &mut std::io::stdin().lock())?,
-    };
-    eprintln!("imported {count} article(s)");
-    Ok(())
+/// Opens the archive to read, never creating one; through the running server when it holds it.
+fn open_for_reading(config: &Config) -> anyhow::Result<Reader> {
+    match archive::open_existing(&config.storage) {
+        Ok(archive) => Ok(Reader::Local(archive)),
+        Err(ArchiveError::Locked { path }) => match ServeRecord::read(&config.storage.path) {
+            Some(record) => Ok(Reader::Served(served::Served::new(record)?)),
+            None => Err(held_by_another(&path)),
+        },
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Opens (or creates) the archive to write; refused while a server or another command holds it.
+fn open_for_writing(config: &Config) -> anyhow::Result<SledArchive> {
+    archive::open(&config.storage).map_err(|err| match err {
+        ArchiveError::Locked { path } => held(config, &path),
+        other => other.into(),
+    })
+}
+
+/// Who holds the archive, for a command that cannot go on while it is held.
+fn held(config: &Config, path: &str) -> anyhow::Error {
+    match ServeRecord::read(&config.storage.path) {
+        Some(record) => anyhow!(
+            "the archive is in use by gazette serve (pid {}, listening on {}); stop it, or use \
+             POST /api/sources/ID/crawl",
+            record.pid,
+            record.listen
+        ),
+        None => held_by_another(path),
+    }
+}
+
+fn held_by_another(path: &str) -> anyhow::Error {
+    anyhow!(
+        "{path}: the archive is open in another gazette command; try again when it has finished"
+    )
 }
 
 fn find_source<'c>(config: &'c Config, id: &str) -> anyhow::Result<&'c Source> {
@@ -352,14 +389,17 @@ fn print(text: &str) -> anyhow::Result<()> {
 pub fn serve(path: &Path) -> anyhow::Result<()> {
     let config = std::sync::Arc::new(config::load(path)?);
     let public = config.server.public_url();
-    runtime()?.block_on(gazette::daemon::run(
-        config,
+    let served = runtime()?.block_on(gazette::daemon::run(
+        config.clone(),
         gazette::daemon::Startup::default(),
         |addr| {
             eprintln!("gazette: serving on http://{addr}/ (feeds under {public}feeds/)");
         },
-    ))?;
-    Ok(())
+    ));
+    match served {
+        Err(DaemonError::Archive(ArchiveError::Locked { path })) => Err(held(&config, &path)),
+        other => Ok(other?),
+    }
 }
 
 /// The shipped config, pointed at a local replay of the recorded portal.

@@ -2,6 +2,7 @@
 //! or SIGINT (scheduling stops, a run in flight gets a grace period, the archive is flushed).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,84 @@ pub enum DaemonError {
     Client(#[from] crate::fetch::FetchError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
+    #[error("cannot write {path}: {cause}")]
+    PidFile {
+        path: String,
+        #[source]
+        cause: std::io::Error,
+    },
+}
+
+/// What `gazette serve` leaves beside its archive while it runs, so that other commands can tell
+/// who holds the archive and reach it over HTTP instead. It lives beside the archive directory
+/// (`<storage.path>.pid`), not in it, because the archive directory holds only sled's files.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServeRecord {
+    pub pid: u32,
+    /// The address the server answers on (the bound one, also when `listen` asked for port 0).
+    pub listen: SocketAddr,
+}
+
+impl ServeRecord {
+    /// Where the record of the server using the archive at `archive` is kept.
+    pub fn path(archive: &Path) -> PathBuf {
+        let mut name = archive.components().as_path().as_os_str().to_owned();
+        name.push(".pid");
+        PathBuf::from(name)
+    }
+
+    /// The record of a running server; `None` when there is none, it is unreadable, or the
+    /// process it names is gone (a server that did not stop cleanly).
+    pub fn read(archive: &Path) -> Option<ServeRecord> {
+        let text = std::fs::read(ServeRecord::path(archive)).ok()?;
+        let record: ServeRecord = serde_json::from_slice(&text).ok()?;
+        process_exists(record.pid).then_some(record)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_exists(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_exists(_pid: u32) -> bool {
+    true
+}
+
+/// The record written for this process; removed when dropped (a clean stop or an error).
+struct PidFile {
+    path: PathBuf,
+}
+
+impl PidFile {
+    /// Writes the record, replacing any left by a server that did not stop cleanly: this process
+    /// holds the archive's lock, so no other server is using it.
+    fn write(archive: &Path, listen: SocketAddr) -> Result<PidFile, DaemonError> {
+        let path = ServeRecord::path(archive);
+        let record = ServeRecord {
+            pid: std::process::id(),
+            listen,
+        };
+        let text = serde_json::to_vec(&record).unwrap_or_default();
+        // Written whole under another name, then renamed: a reader never sees half a record.
+        let partial = path.with_extension("pid.partial");
+        std::fs::write(&partial, text)
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .map_err(|cause| DaemonError::PidFile {
+                path: path.display().to_string(),
+                cause,
+            })?;
+        Ok(PidFile { path })
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_file(&self.path) {
+            tracing::warn!(path = %self.path.display(), %err, "cannot remove the pid file");
+        }
+    }
 }
 
 /// What to do before serving.
@@ -62,6 +141,7 @@ pub async fn run(
         .await
         .map_err(|cause| DaemonError::Listen { addr, cause })?;
     let local = listener.local_addr().unwrap_or(addr);
+    let pid_file = PidFile::write(&config.storage.path, local)?;
     if startup.crawl_first {
         let fetcher = Fetcher::new(&config.crawler)?;
         let options = CrawlOptions {
@@ -109,6 +189,7 @@ pub async fn run(
         tracing::error!(%err, "the scheduler stopped abnormally");
     }
     archive.flush()?;
+    drop(pid_file);
     tracing::info!("stopped");
     served.map_err(DaemonError::Serve)
 }
@@ -136,4 +217,46 @@ async fn signals(shutdown: CancellationToken) {
     let _ = interrupt.await;
     tracing::info!("shutting down");
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pid_file_sits_beside_the_archive() {
+        for archive in ["data/archive", "data/archive/", "/srv/gazette/archive"] {
+            let expected = format!("{}.pid", archive.trim_end_matches('/'));
+            assert_eq!(
+                ServeRecord::path(Path::new(archive)),
+                PathBuf::from(expected)
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_naming_a_gone_process_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        let mut record = ServeRecord {
+            pid: std::process::id(),
+            listen: "127.0.0.1:8080".parse().unwrap(),
+        };
+        std::fs::write(
+            ServeRecord::path(&archive),
+            serde_json::to_vec(&record).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(ServeRecord::read(&archive), Some(record.clone()));
+        // Above the kernel's largest pid.
+        record.pid = 4_194_304 + 1;
+        std::fs::write(
+            ServeRecord::path(&archive),
+            serde_json::to_vec(&record).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(ServeRecord::read(&archive), None);
+        std::fs::write(ServeRecord::path(&archive), "half a rec").unwrap();
+        assert_eq!(ServeRecord::read(&archive), None);
+    }
 }

@@ -83,25 +83,110 @@ pub fn export(
     Ok(all.len())
 }
 
-/// Restores an export into an empty archive; returns how many articles.
+/// Restores an export into an empty archive, all or nothing: every line is checked before the
+/// first is restored. Returns how many articles.
 pub fn import(archive: &dyn Archive, input: &mut dyn BufRead) -> Result<usize, ArchiveError> {
     if !archive.is_empty()? {
         return Err(ArchiveError::Import(
             "the archive is not empty: import restores into an empty archive only".into(),
         ));
     }
-    let mut count = 0;
-    for (index, line) in input.lines().enumerate() {
-        let line =
-            line.map_err(|err| ArchiveError::Import(format!("line {}: {err}", index + 1)))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let entry: ExportEntry = serde_json::from_str(&line)
-            .map_err(|err| ArchiveError::Import(format!("line {}: {err}", index + 1)))?;
-        archive.restore(&entry)?;
-        count += 1;
-    }
+    let mut text = Vec::new();
+    input
+        .read_to_end(&mut text)
+        .map_err(|err| ArchiveError::Import(format!("cannot read the export: {err}")))?;
+    validate_lines(&mut text.as_slice())?;
+    let count = restore_lines(archive, &mut text.as_slice())?;
     archive.flush()?;
     Ok(count)
+}
+
+/// Checks every line of an export as restoring it would (JSON, captures, the latest revision,
+/// ids seen once) without writing anything; the first bad line is named. Returns how many
+/// articles.
+pub fn validate_lines(input: &mut dyn BufRead) -> Result<usize, ArchiveError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut count = 0;
+    for entry in entries(input) {
+        let (line, entry) = entry?;
+        if !seen.insert(entry.archived.article.id.0.clone()) {
+            return Err(ArchiveError::ImportLine {
+                line,
+                reason: format!(
+                    "article {} appears a second time",
+                    entry.archived.article.id
+                ),
+            });
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Restores every line of an export already checked by [`validate_lines`]; a failure partway
+/// says how many articles were restored.
+pub fn restore_lines(
+    archive: &dyn Archive,
+    input: &mut dyn BufRead,
+) -> Result<usize, ArchiveError> {
+    let mut restored = 0;
+    for entry in entries(input) {
+        let stopped = |cause: ArchiveError| ArchiveError::Restore {
+            restored,
+            cause: Box::new(cause),
+        };
+        let (_, entry) = entry.map_err(stopped)?;
+        archive.restore(&entry).map_err(stopped)?;
+        restored += 1;
+    }
+    Ok(restored)
+}
+
+/// The entries of an export with their line numbers, blank lines skipped, each one checked.
+fn entries(
+    input: &mut dyn BufRead,
+) -> impl Iterator<Item = Result<(usize, ExportEntry), ArchiveError>> + '_ {
+    input
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
+        .map(|(index, line)| {
+            let line_number = index + 1;
+            let bad = |reason: String| ArchiveError::ImportLine {
+                line: line_number,
+                reason,
+            };
+            let line = line.map_err(|err| bad(err.to_string()))?;
+            let entry: ExportEntry =
+                serde_json::from_str(&line).map_err(|err| bad(err.to_string()))?;
+            check(&entry).map_err(bad)?;
+            Ok((line_number, entry))
+        })
+}
+
+/// What [`Archive::restore`] needs of an entry, checked before anything is written.
+fn check(entry: &ExportEntry) -> Result<(), String> {
+    let archived = &entry.archived;
+    if !entry
+        .revisions
+        .iter()
+        .any(|r| r.number == archived.revisions)
+    {
+        return Err(format!(
+            "article {}: its latest revision {} is missing",
+            archived.article.id, archived.revisions
+        ));
+    }
+    for revision in &entry.revisions {
+        if revision.capture.is_some() != revision.raw_base64.is_some() {
+            return Err(format!(
+                "article {}: revision {} has only half a capture (capture and raw_base64 go together)",
+                archived.article.id, revision.number
+            ));
+        }
+        revision
+            .capture()
+            .map_err(|err| format!("article {}: {err}", archived.article.id))?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use export::{ExportEntry, ExportedRevision, export, import};
+pub use export::{ExportEntry, ExportedRevision, export, import, restore_lines, validate_lines};
 pub use sled_store::{DEFAULT_CACHE_CAPACITY, DEFAULT_FLUSH_EVERY_MS, SCHEMA_VERSION, SledArchive};
 
 use crate::model::{Archived, Article, ArticleId, Capture, Revision, RunReport};
@@ -32,15 +32,54 @@ pub enum ArchiveError {
     Corrupt { key: String, detail: String },
     #[error("{0}")]
     Import(String),
+    /// A line of an export that cannot be restored; nothing was restored.
+    #[error("import: line {line}: {reason}")]
+    ImportLine { line: usize, reason: String },
+    /// Restoring stopped partway (a full disk, say) after `restored` articles.
+    #[error("import stopped after {restored} article(s)")]
+    Restore {
+        restored: usize,
+        #[source]
+        cause: Box<ArchiveError>,
+    },
+    #[error("no archive at {path} (crawl first, or check storage.path)")]
+    Missing { path: String },
+    /// Another process has the archive open: sled allows one at a time.
+    #[error("{path}: the archive is open in another gazette process")]
+    Locked { path: String },
 }
 
-/// Opens the archive a config names.
+/// Opens the archive a config names, creating it when the directory is absent or empty.
 pub fn open(storage: &crate::config::StorageConfig) -> Result<SledArchive, ArchiveError> {
     SledArchive::open(
         &storage.path,
         storage.cache_capacity,
         storage.flush_every_ms,
     )
+    .map_err(|err| match err {
+        ArchiveError::Open { path, detail } if detail.contains(SLED_LOCK_HELD) => {
+            ArchiveError::Locked { path }
+        }
+        other => other,
+    })
+}
+
+/// How sled 0.34 words a lock held by another process: an `io::ErrorKind::Other` (not
+/// `WouldBlock`) whose text alone tells it apart, `could not acquire lock on "…/db": Os { … }`.
+const SLED_LOCK_HELD: &str = "could not acquire lock on";
+
+/// Opens the archive a config names only if there is one: reading never creates an archive.
+pub fn open_existing(storage: &crate::config::StorageConfig) -> Result<SledArchive, ArchiveError> {
+    let empty = match std::fs::read_dir(&storage.path) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+    };
+    if empty {
+        return Err(ArchiveError::Missing {
+            path: storage.path.display().to_string(),
+        });
+    }
+    open(storage)
 }
 
 /// What storing a fetched article did.

@@ -1,5 +1,5 @@
 //! `/api/...`: sources, articles with cursor paging, revisions, captured pages, and starting a
-//! crawl (admin). Captured pages are the portal's bytes, so they are served sandboxed.
+//! crawl (admin); the export (admin) is in `export.rs`. Captured pages are the portal's bytes, so they are served sandboxed.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,7 +16,7 @@ use super::AppState;
 use super::query::Params;
 use crate::archive::Query as ArchiveQuery;
 use crate::feed::Format;
-use crate::model::{Archived, ArticleId};
+use crate::model::{Archived, ArticleId, Revision};
 use crate::server::ApiError;
 
 /// Articles in a page of `/api/articles` when `limit` is not given.
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/sources", get(sources))
         .route("/api/articles", get(articles))
         .route("/api/articles/{id}", get(article))
+        .route("/api/articles/{id}/revisions", get(revisions))
         .route("/api/articles/{id}/revisions/{n}", get(revision))
         .route("/api/articles/{id}/raw", get(raw))
         .route("/api/sources/{id}/crawl", post(crawl))
@@ -236,6 +237,25 @@ async fn article(
     Ok(Json(json!({ "article": archived, "revisions": revisions })))
 }
 
+/// Every revision of an article, whole, oldest first: what `gazette show --revisions` prints.
+async fn revisions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<Revision>>, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
+    let id = ArticleId(id);
+    let archive = state.archive.clone();
+    let revisions = tokio::task::spawn_blocking(move || {
+        if archive.article(&id)?.is_none() {
+            return Err(ApiError::NotFound(format!("article {id}")));
+        }
+        Ok(archive.revisions(&id)?)
+    })
+    .await??;
+    Ok(Json(revisions))
+}
+
 fn revision_number(param: &'static str, text: &str) -> Result<u32, ApiError> {
     text.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
         ApiError::bad(
@@ -345,19 +365,7 @@ async fn crawl(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(token) = &state.admin_token else {
-        return Err(ApiError::NotFound(
-            "this endpoint (no admin token is configured)".into(),
-        ));
-    };
-    let offered = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if !offered.is_some_and(|offered| constant_time_eq(offered.trim().as_bytes(), token.as_bytes()))
-    {
-        return Err(ApiError::Unauthorized);
-    }
+    authorize(&state, &headers)?;
     let source = state.source(&id)?;
     let started = state
         .crawl
@@ -371,6 +379,25 @@ async fn crawl(
         Json(json!({ "started": true, "source": source.id.as_str() })),
     )
         .into_response())
+}
+
+/// Admits a request with the admin bearer token; without a configured token the admin
+/// endpoints do not exist (404).
+pub(super) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &state.admin_token else {
+        return Err(ApiError::NotFound(
+            "this endpoint (no admin token is configured)".into(),
+        ));
+    };
+    let offered = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !offered.is_some_and(|offered| constant_time_eq(offered.trim().as_bytes(), token.as_bytes()))
+    {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(())
 }
 
 /// Compares secrets without an early exit that would time how much of them matched.

@@ -5,6 +5,7 @@
 mod api;
 mod conditional;
 mod error;
+mod export;
 mod feed_cache;
 mod feeds;
 mod months;
@@ -91,6 +92,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .merge(feeds::router())
         .merge(api::router())
+        .merge(export::router())
         .fallback(|| async { ApiError::NotFound("path".into()) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -1,5 +1,6 @@
 //! Integration tests, one binary: extraction against saved pages, the config contract, the CLI.
 
+mod access;
 mod archive;
 mod cli;
 mod config;
