@@ -247,7 +247,11 @@ fn fill_archive(path: &Path, articles: usize) {
         headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
         body: bytes.clone(),
     };
-    let archive = SledArchive::open(path, gazette::archive::DEFAULT_CACHE_CAPACITY, 1000).unwrap();
+    let storage = gazette::config::StorageConfig {
+        path: path.to_path_buf(),
+        ..gazette::config::StorageConfig::default()
+    };
+    let archive = SledArchive::open(&storage).unwrap();
     let newest = seed.published.unwrap();
     let started = Instant::now();
     for k in 0..articles {

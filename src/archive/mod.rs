@@ -1,16 +1,28 @@
 //! The archive: every article with every revision and the page each was captured from. The only
 //! module that touches storage; the rest of gazette sees the [`Archive`] trait.
+//!
+//! Layout (schema 2) under `storage.path`: `warc/*.warc.gz` hold everything an article is (the
+//! request and response of each fetched page, and a `metadata` record per revision or change of
+//! state, see [`notes`]); `db/` is a sled index over them holding only what finding and listing
+//! need, the [`warc::Location`]s of the records, crawl state and the run log. The WARC files alone
+//! rebuild the index.
 
 mod export;
+mod index;
+pub mod notes;
 mod sled_store;
 pub mod warc;
+mod write;
+
+use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use export::{ExportEntry, ExportedRevision, export, import};
-pub use sled_store::{DEFAULT_CACHE_CAPACITY, DEFAULT_FLUSH_EVERY_MS, SCHEMA_VERSION, SledArchive};
+pub use notes::Profile;
+pub use sled_store::{SCHEMA_VERSION, SledArchive};
 
 use crate::model::{Archived, Article, ArticleId, Capture, Revision, RunReport};
 
@@ -24,23 +36,50 @@ pub enum ArchiveError {
         found: String,
         expected: String,
     },
+    #[error("{path}: archive schema 1: run gazette migrate --config <file>")]
+    Schema1 { path: String },
     #[error("{path}: cannot open the archive: {detail}")]
     Open { path: String, detail: String },
-    #[error("archive storage failed: {0}")]
-    Storage(String),
+    #[error("archive index failed")]
+    Storage(#[source] sled::Error),
+    #[error("cannot read or write {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("archive WARC files")]
+    Warc(#[from] warc::WarcError),
+    #[error("no space left on device at {}", path.display())]
+    NoSpace { path: PathBuf },
     #[error("archive record {key:?} is unreadable: {detail}")]
     Corrupt { key: String, detail: String },
+    #[error("the archive writer stopped: {0}")]
+    Writer(String),
     #[error("{0}")]
     Import(String),
+    #[error("cannot write the export")]
+    Output(#[source] std::io::Error),
+}
+
+impl ArchiveError {
+    /// True when the disk is full: the one failure a user can fix without reading further.
+    pub fn is_no_space(&self) -> bool {
+        match self {
+            ArchiveError::NoSpace { .. } => true,
+            ArchiveError::Warc(err) => err.is_storage_full(),
+            ArchiveError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            ArchiveError::Storage(sled::Error::Io(err)) => {
+                err.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Opens the archive a config names.
 pub fn open(storage: &crate::config::StorageConfig) -> Result<SledArchive, ArchiveError> {
-    SledArchive::open(
-        &storage.path,
-        storage.cache_capacity,
-        storage.flush_every_ms,
-    )
+    SledArchive::open(storage)
 }
 
 /// What storing a fetched article did.
@@ -49,6 +88,18 @@ pub enum Stored {
     New,
     Revised(u32),
     Unchanged,
+}
+
+/// One fetched article to store, with what produced it.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub article: Article,
+    pub capture: Capture,
+    pub fetched_at: DateTime<FixedOffset>,
+    /// The profile the article was extracted with, written beside each revision.
+    pub profile: Option<Profile>,
+    /// The `User-Agent` the page was fetched with, for the request record.
+    pub user_agent: String,
 }
 
 /// The validators of a fetched URL, for conditional GET.
@@ -72,13 +123,25 @@ pub struct Query {
 pub trait Archive: Send + Sync {
     fn article(&self, id: &ArticleId) -> Result<Option<Archived>, ArchiveError>;
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ArticleId>, ArchiveError>;
-    /// Stores a capture of an article: a new revision only when its content hash changed.
+    /// Stores fetched articles, each a new revision only when its content hash changed. Every
+    /// answer means "on disk": the records are synced and the index flushed before it returns.
+    fn store_many(&self, items: Vec<Ingest>) -> Result<Vec<Stored>, ArchiveError>;
+    /// Stores one capture of an article (see [`Archive::store_many`]).
     fn store(
         &self,
         article: &Article,
         capture: &Capture,
         fetched_at: DateTime<FixedOffset>,
-    ) -> Result<Stored, ArchiveError>;
+    ) -> Result<Stored, ArchiveError> {
+        let stored = self.store_many(vec![Ingest {
+            article: article.clone(),
+            capture: capture.clone(),
+            fetched_at,
+            profile: None,
+            user_agent: crate::config::DEFAULT_USER_AGENT.to_string(),
+        }])?;
+        Ok(stored.into_iter().next().unwrap_or(Stored::Unchanged))
+    }
     /// Marks an article gone (404/410) once; it is never deleted. True when newly marked.
     fn mark_gone(&self, id: &ArticleId, at: DateTime<FixedOffset>) -> Result<bool, ArchiveError>;
     fn revisions(&self, id: &ArticleId) -> Result<Vec<Revision>, ArchiveError>;

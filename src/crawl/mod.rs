@@ -12,7 +12,7 @@ use futures_util::{FutureExt, StreamExt};
 use indicatif::ProgressBar;
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Query, Stored, Validators};
+use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored, Validators};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::fetch::{Fetcher, Response};
 use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport};
@@ -59,6 +59,8 @@ pub struct Crawl<'a> {
     progress: &'a ProgressBar,
     report: RunReport,
     handled: HashSet<String>,
+    /// Written beside each revision: which profile produced it.
+    profile: Profile,
 }
 
 fn now() -> DateTime<FixedOffset> {
@@ -89,6 +91,7 @@ pub async fn crawl_source(
         progress,
         report,
         handled: HashSet::new(),
+        profile: profile(source),
     };
     let mut complete = true;
     for section in &source.sections {
@@ -112,6 +115,19 @@ pub async fn crawl_source(
         report.complete = false;
     }
     report
+}
+
+/// The source's id and a digest of its parsed settings (lists, article selectors, dates).
+fn profile(source: &Source) -> Profile {
+    use sha2::Digest;
+    let settings = format!("{source:?}");
+    Profile {
+        name: source.id.to_string(),
+        digest: format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(settings.as_bytes()))
+        ),
+    }
 }
 
 /// The state key of a section's backfill cursor.
@@ -274,8 +290,10 @@ impl Crawl<'_> {
             self.progress.inc(1);
             let url = candidate.url.clone();
             let report = &mut self.report;
-            let stored =
-                isolation::run_page(&url, || Ok(record(archive, report, candidate, fetched)));
+            let made_by = (&self.profile, self.settings.user_agent.as_str());
+            let stored = isolation::run_page(&url, || {
+                Ok(record(archive, made_by, report, candidate, fetched))
+            });
             match stored {
                 Ok(result) => result?,
                 Err(panic) => {
@@ -291,6 +309,7 @@ impl Crawl<'_> {
 /// Stores what fetching one article came to, and counts it.
 fn record(
     archive: &dyn Archive,
+    (profile, user_agent): (&Profile, &str),
     report: &mut RunReport,
     candidate: Candidate,
     fetched: Fetched,
@@ -313,7 +332,15 @@ fn record(
                     &article.body_text,
                 );
             }
-            match archive.store(&article, &capture, now())? {
+            let ingest = Ingest {
+                article: *article,
+                capture,
+                fetched_at: now(),
+                profile: Some(profile.clone()),
+                user_agent: user_agent.to_string(),
+            };
+            let stored = archive.store_many(vec![ingest])?;
+            match stored.first().copied().unwrap_or(Stored::Unchanged) {
                 Stored::New => report.new += 1,
                 Stored::Revised(_) => report.revised += 1,
                 Stored::Unchanged => report.unchanged += 1,
