@@ -43,7 +43,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("gazette: {err:#}");
-            if err.downcast_ref::<ConfigError>().is_some()
+            if let Some(daemon) = err.downcast_ref::<gazette::daemon::DaemonError>() {
+                ExitCode::from(daemon.exit_status())
+            } else if err.downcast_ref::<ConfigError>().is_some()
                 || err.downcast_ref::<UsageError>().is_some()
             {
                 ExitCode::from(2)

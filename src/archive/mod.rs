@@ -12,6 +12,7 @@ mod index;
 pub mod notes;
 mod sled_store;
 pub mod warc;
+mod watchdog;
 mod write;
 
 use std::path::PathBuf;
@@ -168,5 +169,11 @@ pub trait Archive: Send + Sync {
     /// Restores one exported article with its revisions and captures.
     fn restore(&self, entry: &ExportEntry) -> Result<(), ArchiveError>;
     fn is_empty(&self) -> Result<bool, ArchiveError>;
+    /// Returns once everything written before is on disk.
     fn flush(&self) -> Result<(), ArchiveError>;
+    /// Why the archive is stalled (a write or flush stuck past `storage.stall_timeout_secs`),
+    /// once it has been; a stalled archive stays so until the process restarts.
+    fn stalled(&self) -> Option<String> {
+        None
+    }
 }

@@ -4,6 +4,7 @@
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use lru::LruCache;
@@ -11,7 +12,7 @@ use sled::Db;
 
 use super::index::{self, ALL_SECTIONS, Entry, RevisionEntry, Span, Trees};
 use super::notes::{Note, RevisionNote};
-use super::write::{Change, Outcome, Writer};
+use super::write::{Change, Outcome, Writer, WriterThread};
 use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Stored, Validators, warc};
 use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, Capture, Revision, RunReport};
@@ -28,7 +29,7 @@ pub struct SledArchive {
     db: Db,
     trees: Trees,
     hot: Mutex<LruCache<(String, u64), Arc<RevisionNote>>>,
-    writer: Mutex<Writer>,
+    writer: WriterThread,
 }
 
 impl SledArchive {
@@ -90,7 +91,7 @@ impl SledArchive {
             hot: Mutex::new(LruCache::new(
                 NonZeroUsize::new(HOT_REVISIONS).expect("nonzero"),
             )),
-            writer: Mutex::new(writer),
+            writer: WriterThread::start(writer, Duration::from_secs(storage.stall_timeout_secs))?,
         })
     }
 
@@ -112,8 +113,7 @@ impl SledArchive {
     }
 
     fn commit(&self, changes: Vec<Change>) -> Vec<Result<Outcome, ArchiveError>> {
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        writer.commit(changes)
+        self.writer.commit(changes)
     }
 
     fn commit_one(&self, change: Change) -> Result<Outcome, ArchiveError> {
@@ -493,5 +493,9 @@ impl Archive for SledArchive {
 
     fn flush(&self) -> Result<(), ArchiveError> {
         self.commit_one(Change::Flush).map(drop)
+    }
+
+    fn stalled(&self) -> Option<String> {
+        self.writer.stalled()
     }
 }

@@ -278,7 +278,12 @@ fn a_corrupt_archive_is_an_error_not_a_panic() {
 fn another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(dir.path().join("db")).unwrap();
+        // No background flusher: the database is closed once dropped.
+        let db = sled::Config::new()
+            .path(dir.path().join("db"))
+            .flush_every_ms(None)
+            .open()
+            .unwrap();
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "99")
