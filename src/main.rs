@@ -17,7 +17,12 @@ fn main() -> ExitCode {
     let daemon = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
     // The daemon says what it does at info; one-shot commands only warn.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if daemon { "info" } else { "warn" })
+        // sled logs its I/O failures as debug dumps; the archive reports them itself, readably.
+        tracing_subscriber::EnvFilter::new(if daemon {
+            "info,sled=off"
+        } else {
+            "warn,sled=off"
+        })
     });
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -32,8 +32,8 @@ pub(super) const RUNS: usize = 6;
 pub(super) const TREES: usize = 7;
 
 impl Trees {
-    pub fn open(db: &Db) -> Result<Trees, ArchiveError> {
-        let tree = |name: &str| db.open_tree(name).map_err(ArchiveError::Storage);
+    pub fn open(db: &Db) -> Result<Trees, sled::Error> {
+        let tree = |name: &str| db.open_tree(name);
         Ok(Trees {
             articles: tree("articles")?,
             revisions: tree("revisions")?,

@@ -12,7 +12,7 @@ use sled::Db;
 
 use super::index::{self, ALL_SECTIONS, Entry, RevisionEntry, Span, Trees};
 use super::notes::{Note, RevisionNote};
-use super::write::{Change, Outcome, Writer, WriterThread};
+use super::write::{Change, Outcome, Writer, WriterThread, storage_error};
 use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Stored, Validators, warc};
 use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, Capture, Revision, RunReport};
@@ -49,12 +49,16 @@ impl SledArchive {
             .cache_capacity(storage.cache_capacity)
             .flush_every_ms(None)
             .open()
-            .map_err(|err| ArchiveError::Open {
-                path: shown.clone(),
-                detail: err.to_string(),
+            .map_err(|err| match err {
+                sled::Error::Io(_) => storage_error(&root, err),
+                err => ArchiveError::Open {
+                    path: shown.clone(),
+                    detail: err.to_string(),
+                },
             })?;
-        let meta = db.open_tree("meta").map_err(ArchiveError::Storage)?;
-        match meta.get("schema_version").map_err(ArchiveError::Storage)? {
+        let index_error = |err| storage_error(&root, err);
+        let meta = db.open_tree("meta").map_err(index_error)?;
+        match meta.get("schema_version").map_err(index_error)? {
             Some(found) if found.as_ref() == SCHEMA_VERSION.as_bytes() => {}
             Some(found) => {
                 return Err(ArchiveError::Schema {
@@ -65,8 +69,8 @@ impl SledArchive {
             }
             None if fresh || db.tree_names().len() <= 2 => {
                 meta.insert("schema_version", SCHEMA_VERSION)
-                    .map_err(ArchiveError::Storage)?;
-                db.flush().map_err(ArchiveError::Storage)?;
+                    .map_err(index_error)?;
+                db.flush().map_err(index_error)?;
             }
             None => {
                 return Err(ArchiveError::Foreign {
@@ -75,7 +79,7 @@ impl SledArchive {
                 });
             }
         }
-        let trees = Trees::open(&db)?;
+        let trees = Trees::open(&db).map_err(index_error)?;
         let writer = Writer::new(
             &root,
             &warc_dir,
@@ -97,7 +101,10 @@ impl SledArchive {
 
     /// Bytes the archive takes on disk: the index and the WARC files.
     pub fn size_on_disk(&self) -> Result<u64, ArchiveError> {
-        let index = self.db.size_on_disk().map_err(ArchiveError::Storage)?;
+        let index = self
+            .db
+            .size_on_disk()
+            .map_err(|err| self.index_error(err))?;
         let mut warc = 0;
         if let Ok(entries) = std::fs::read_dir(&self.warc_dir) {
             for entry in entries.flatten() {
@@ -105,6 +112,10 @@ impl SledArchive {
             }
         }
         Ok(index + warc)
+    }
+
+    fn index_error(&self, err: sled::Error) -> ArchiveError {
+        storage_error(&self.root, err)
     }
 
     /// The archive's directory (`storage.path`).
@@ -128,7 +139,7 @@ impl SledArchive {
             .trees
             .articles
             .get(key)
-            .map_err(ArchiveError::Storage)?
+            .map_err(|err| self.index_error(err))?
         {
             Some(bytes) => index::decode(key, &bytes).map(Some),
             None => Ok(None),
@@ -145,7 +156,7 @@ impl SledArchive {
             .trees
             .revisions
             .get(&key)
-            .map_err(ArchiveError::Storage)?
+            .map_err(|err| self.index_error(err))?
         {
             Some(bytes) => index::decode(&key, &bytes).map(Some),
             None => Ok(None),
@@ -260,7 +271,7 @@ impl Archive for SledArchive {
             .trees
             .by_url
             .get(canonical_url.as_bytes())
-            .map_err(ArchiveError::Storage)?
+            .map_err(|err| self.index_error(err))?
             .map(|id| ArticleId(String::from_utf8_lossy(&id).into_owned())))
     }
 
@@ -290,7 +301,7 @@ impl Archive for SledArchive {
             .revisions
             .scan_prefix(index::revision_prefix(id))
             .map(|entry| {
-                let (key, value) = entry.map_err(ArchiveError::Storage)?;
+                let (key, value) = entry.map_err(|err| self.index_error(err))?;
                 let revision: RevisionEntry = index::decode(&key, &value)?;
                 let note = self.note(&revision.metadata)?;
                 Ok(Revision {
@@ -329,7 +340,7 @@ impl Archive for SledArchive {
             // Every source: each one's own index, merged by time.
             let mut sources: Vec<String> = Vec::new();
             for entry in self.trees.by_time.iter() {
-                let (key, _) = entry.map_err(ArchiveError::Storage)?;
+                let (key, _) = entry.map_err(|err| self.index_error(err))?;
                 let mut parts = key.splitn(3, |b| *b == 0);
                 let (Some(src), Some(section)) = (parts.next(), parts.next()) else {
                     continue;
@@ -371,12 +382,12 @@ impl Archive for SledArchive {
             if found.len() >= limit {
                 break;
             }
-            let (_, id) = item.map_err(ArchiveError::Storage)?;
+            let (_, id) = item.map_err(|err| self.index_error(err))?;
             let Some(bytes) = self
                 .trees
                 .articles
                 .get(&id)
-                .map_err(ArchiveError::Storage)?
+                .map_err(|err| self.index_error(err))?
             else {
                 continue;
             };
@@ -406,7 +417,7 @@ impl Archive for SledArchive {
         let Some(entry) = self.trees.by_time.range(start..end).next() else {
             return Ok(None);
         };
-        let (key, _) = entry.map_err(ArchiveError::Storage)?;
+        let (key, _) = entry.map_err(|err| self.index_error(err))?;
         let Some(bytes) = key.get(prefix.len()..prefix.len() + 8) else {
             return Ok(None);
         };
@@ -419,7 +430,7 @@ impl Archive for SledArchive {
             .articles
             .iter()
             .map(|item| {
-                let (key, value) = item.map_err(ArchiveError::Storage)?;
+                let (key, value) = item.map_err(|err| self.index_error(err))?;
                 let entry: Entry = index::decode(&key, &value)?;
                 self.archived(&entry)
             })
@@ -431,7 +442,7 @@ impl Archive for SledArchive {
             .trees
             .validators
             .get(url.as_bytes())
-            .map_err(ArchiveError::Storage)?
+            .map_err(|err| self.index_error(err))?
         {
             Some(bytes) => index::decode(url.as_bytes(), &bytes).map(Some),
             None => Ok(None),
@@ -451,7 +462,7 @@ impl Archive for SledArchive {
             .trees
             .state
             .get(key.as_bytes())
-            .map_err(ArchiveError::Storage)?
+            .map_err(|err| self.index_error(err))?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
@@ -476,7 +487,7 @@ impl Archive for SledArchive {
             .scan_prefix(prefix)
             .take(limit)
             .map(|entry| {
-                let (key, value) = entry.map_err(ArchiveError::Storage)?;
+                let (key, value) = entry.map_err(|err| self.index_error(err))?;
                 index::decode(&key, &value)
             })
             .collect()

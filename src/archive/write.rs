@@ -151,7 +151,7 @@ impl Writer {
                 path: self.root.clone(),
             }
         } else {
-            ArchiveError::Writer(chain(err))
+            ArchiveError::Writer(crate::describe(err))
         }
     }
 
@@ -447,7 +447,7 @@ impl Writer {
             .trees
             .articles
             .get(key)
-            .map_err(ArchiveError::Storage)?
+            .map_err(|err| storage_error(&self.root, err))?
         {
             Some(bytes) => index::decode(key, &bytes).map(Some),
             None => Ok(None),
@@ -468,7 +468,7 @@ impl Writer {
             .trees
             .revisions
             .get(&key)
-            .map_err(ArchiveError::Storage)?
+            .map_err(|err| storage_error(&self.root, err))?
         {
             Some(bytes) => index::decode(&key, &bytes).map(Some),
             None => Ok(None),
@@ -502,28 +502,21 @@ fn warc_error(root: &Path, err: WarcError) -> ArchiveError {
     }
 }
 
-/// A sled failure; a full disk is told apart.
+/// A sled failure of the archive at `root`; a full disk is told apart, and an I/O failure keeps
+/// its cause (sled's own message for one is a debug dump).
 pub(super) fn storage_error(root: &Path, err: sled::Error) -> ArchiveError {
-    match &err {
+    match err {
         sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
             ArchiveError::NoSpace {
                 path: root.to_path_buf(),
             }
         }
-        _ => ArchiveError::Storage(err),
+        sled::Error::Io(source) => ArchiveError::Io {
+            path: root.join("db"),
+            source,
+        },
+        err => ArchiveError::Storage(err),
     }
-}
-
-/// An error and its causes on one line.
-pub(super) fn chain(err: &ArchiveError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Most changes written in one group: a bound on the memory a burst of callers can pin.

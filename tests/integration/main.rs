@@ -6,6 +6,7 @@ mod config;
 mod crawl;
 mod extract;
 mod feed;
+mod full_disk;
 mod hostile;
 mod replay;
 mod schedule;
