@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod maintenance;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -43,6 +44,8 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import(args),
         Command::Serve { config } => commands::serve(config),
         Command::Demo { listen } => commands::demo(*listen),
+        Command::Rebuild(args) => maintenance::rebuild(args),
+        Command::Verify { config } => maintenance::verify(config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,9 @@
 mod export;
 mod index;
 pub mod notes;
+mod rebuild;
 mod sled_store;
+mod verify;
 pub mod warc;
 mod watchdog;
 mod write;
@@ -23,7 +25,9 @@ use thiserror::Error;
 
 pub use export::{ExportEntry, ExportedRevision, export, import};
 pub use notes::Profile;
+pub use rebuild::{Rebuilt, Reparse, rebuild};
 pub use sled_store::{SCHEMA_VERSION, SledArchive};
+pub use verify::{Damage, Verified};
 
 use crate::model::{Archived, Article, ArticleId, Capture, Revision, RunReport};
 

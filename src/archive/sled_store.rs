@@ -114,7 +114,15 @@ impl SledArchive {
         Ok(index + warc)
     }
 
-    fn index_error(&self, err: sled::Error) -> ArchiveError {
+    pub(super) fn warc_dir(&self) -> &Path {
+        &self.warc_dir
+    }
+
+    pub(super) fn trees(&self) -> &Trees {
+        &self.trees
+    }
+
+    pub(super) fn index_error(&self, err: sled::Error) -> ArchiveError {
         storage_error(&self.root, err)
     }
 
@@ -227,7 +235,7 @@ fn check_directory(path: &Path, shown: &str) -> Result<bool, ArchiveError> {
     if entries.iter().any(|e| e == "conf") && entries.iter().all(|e| sled_file(e)) {
         return Err(ArchiveError::Schema1 { path: shown.into() });
     }
-    let ours = |name: &str| name == "db" || name == "warc";
+    let ours = |name: &str| matches!(name, "db" | "warc" | "db.rebuild" | "db.old");
     if !entries.iter().all(|e| ours(e)) {
         return Err(ArchiveError::Foreign {
             path: shown.into(),

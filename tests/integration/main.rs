@@ -8,6 +8,7 @@ mod extract;
 mod feed;
 mod full_disk;
 mod hostile;
+mod maintenance;
 mod replay;
 mod schedule;
 mod server;
