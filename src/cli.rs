@@ -57,6 +57,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Upgrade a schema-1 archive (one sled directory) to the WARC layout, in a new directory
+    /// swapped in at the end; the old one is kept as `<storage.path>.schema1`.
+    Migrate {
+        /// The config file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Try gazette without the real portal: replay the recorded portal locally, crawl it, serve it.
     Demo {
         /// Where to serve.

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Demo { listen } => commands::demo(*listen),
         Command::Rebuild(args) => maintenance::rebuild(args),
         Command::Verify { config } => maintenance::verify(config),
+        Command::Migrate { config } => maintenance::migrate(config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

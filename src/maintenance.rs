@@ -1,4 +1,5 @@
-//! The archive's upkeep commands: rebuild its index from the WARC files, verify it.
+//! The archive's upkeep commands: rebuild its index from the WARC files, verify it, migrate an
+//! archive of the older layout.
 
 use std::path::Path;
 
@@ -83,6 +84,20 @@ pub fn verify(path: &Path) -> anyhow::Result<()> {
         verified.files,
         verified.articles,
         verified.revisions
+    );
+    Ok(())
+}
+
+pub fn migrate(path: &Path) -> anyhow::Result<()> {
+    let config = config::load(path)?;
+    let migrated = archive::migrate(&config.storage)?;
+    println!(
+        "migrated {} to archive schema {}: {} articles, {} revisions; the schema-1 archive is kept at {}",
+        config.storage.path.display(),
+        archive::SCHEMA_VERSION,
+        migrated.articles,
+        migrated.revisions,
+        migrated.kept_at.display()
     );
     Ok(())
 }

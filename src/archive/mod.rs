@@ -9,8 +9,10 @@
 
 mod export;
 mod index;
+mod migrate;
 pub mod notes;
 mod rebuild;
+mod schema1;
 mod sled_store;
 mod verify;
 pub mod warc;
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use export::{ExportEntry, ExportedRevision, export, import};
+pub use migrate::{Migrated, migrate};
 pub use notes::Profile;
 pub use rebuild::{Rebuilt, Reparse, rebuild};
 pub use sled_store::{SCHEMA_VERSION, SledArchive};
@@ -41,8 +44,8 @@ pub enum ArchiveError {
         found: String,
         expected: String,
     },
-    #[error("{path}: archive schema 1: run gazette migrate --config <file>")]
-    Schema1 { path: String },
+    #[error("{path}: archive schema 1: run gazette migrate --config {config}")]
+    Schema1 { path: String, config: String },
     #[error("{path}: cannot open the archive: {detail}")]
     Open { path: String, detail: String },
     #[error("archive index failed")]

@@ -54,7 +54,10 @@ pub fn rebuild(
     let root = storage.path.clone();
     let shown = root.display().to_string();
     if root.join("conf").exists() {
-        return Err(ArchiveError::Schema1 { path: shown });
+        return Err(ArchiveError::Schema1 {
+            path: shown,
+            config: super::sled_store::config_shown(storage),
+        });
     }
     let warc_dir = root.join("warc");
     if !warc_dir.is_dir() {

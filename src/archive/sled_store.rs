@@ -38,7 +38,13 @@ impl SledArchive {
     pub fn open(storage: &StorageConfig) -> Result<SledArchive, ArchiveError> {
         let root = storage.path.clone();
         let shown = root.display().to_string();
-        let fresh = check_directory(&root, &shown)?;
+        let fresh = check_directory(&root, &shown).map_err(|err| match err {
+            ArchiveError::Schema1 { path, .. } => ArchiveError::Schema1 {
+                path,
+                config: config_shown(storage),
+            },
+            err => err,
+        })?;
         let db_dir = root.join("db");
         let warc_dir = root.join("warc");
         if !fresh {
@@ -131,7 +137,7 @@ impl SledArchive {
         &self.root
     }
 
-    fn commit(&self, changes: Vec<Change>) -> Vec<Result<Outcome, ArchiveError>> {
+    pub(super) fn commit(&self, changes: Vec<Change>) -> Vec<Result<Outcome, ArchiveError>> {
         self.writer.commit(changes)
     }
 
@@ -233,7 +239,10 @@ fn check_directory(path: &Path, shown: &str) -> Result<bool, ArchiveError> {
     let sled_file =
         |name: &str| name == "conf" || name == "db" || name == "blobs" || name.starts_with("snap.");
     if entries.iter().any(|e| e == "conf") && entries.iter().all(|e| sled_file(e)) {
-        return Err(ArchiveError::Schema1 { path: shown.into() });
+        return Err(ArchiveError::Schema1 {
+            path: shown.into(),
+            config: String::new(),
+        });
     }
     let ours = |name: &str| matches!(name, "db" | "warc" | "db.rebuild" | "db.old");
     if !entries.iter().all(|e| ours(e)) {
@@ -249,6 +258,14 @@ fn check_directory(path: &Path, shown: &str) -> Result<bool, ArchiveError> {
         });
     }
     Ok(false)
+}
+
+/// The config file a message tells the user to pass.
+pub(super) fn config_shown(storage: &StorageConfig) -> String {
+    storage
+        .config_file
+        .as_ref()
+        .map_or_else(|| "<file>".to_string(), |f| f.display().to_string())
 }
 
 /// sled panics on some malformed `conf` files; look at it first so damage is an error.

@@ -116,6 +116,9 @@ pub struct StorageConfig {
     /// Seconds one write or flush may take before the archive reports itself stalled.
     #[serde(default = "default_stall_timeout_secs")]
     pub stall_timeout_secs: u64,
+    /// The config file this came from, when loaded from one: messages name it.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for StorageConfig {
@@ -125,6 +128,7 @@ impl Default for StorageConfig {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             warc_max_bytes: DEFAULT_WARC_MAX_BYTES,
             stall_timeout_secs: DEFAULT_STALL_TIMEOUT_SECS,
+            config_file: None,
         }
     }
 }
@@ -278,7 +282,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ),
         }
     })?;
-    parse(&text, &file)
+    let mut config = parse(&text, &file)?;
+    config.storage.config_file = Some(path.to_path_buf());
+    Ok(config)
 }
 
 /// Parses and validates config text; `file` names it in errors.

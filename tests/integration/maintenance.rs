@@ -171,3 +171,106 @@ async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
     );
     let _ = support::root();
 }
+
+/// Writes `entries` in the schema-1 layout (one sled directory: the current record, every
+/// revision and its zstd-compressed capture, as gazette 0.1 wrote them).
+fn write_schema1(path: &std::path::Path, entries: &[archive::ExportEntry]) {
+    let db = sled::Config::new()
+        .path(path)
+        .flush_every_ms(None)
+        .open()
+        .unwrap();
+    let tree = |name: &str| db.open_tree(name).unwrap();
+    let (articles, revisions, captures, by_url) = (
+        tree("articles"),
+        tree("revisions"),
+        tree("captures"),
+        tree("by_url"),
+    );
+    tree("meta").insert("schema_version", "1").unwrap();
+    for entry in entries {
+        let id = &entry.archived.article.id;
+        articles
+            .insert(
+                id.0.as_bytes(),
+                serde_json::to_vec(&entry.archived).unwrap(),
+            )
+            .unwrap();
+        by_url
+            .insert(entry.archived.article.url.as_bytes(), id.0.as_bytes())
+            .unwrap();
+        for exported in &entry.revisions {
+            let mut key = id.0.as_bytes().to_vec();
+            key.push(0);
+            key.extend_from_slice(&exported.number.to_be_bytes());
+            let revision = gazette::model::Revision {
+                number: exported.number,
+                fetched_at: exported.fetched_at,
+                article: exported.article.clone(),
+            };
+            revisions
+                .insert(key.as_slice(), serde_json::to_vec(&revision).unwrap())
+                .unwrap();
+            let capture = exported.capture().unwrap().unwrap();
+            let head = serde_json::to_vec(&capture).unwrap();
+            let mut stored = (head.len() as u32).to_be_bytes().to_vec();
+            stored.extend_from_slice(&head);
+            stored.extend_from_slice(&zstd::bulk::compress(&capture.body, 3).unwrap());
+            captures.insert(key.as_slice(), stored).unwrap();
+        }
+    }
+    tree("state")
+        .insert("backfill:bqlkkt:tin-ban-quan-ly", "http://127.0.0.1/next")
+        .unwrap();
+    db.flush().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
+    let (portal, before) = crawled().await;
+    let entries: Vec<archive::ExportEntry> = before
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let path = portal.dir.path().join("archive");
+    std::fs::remove_dir_all(&path).unwrap();
+    write_schema1(&path, &entries);
+    let config = portal.config_path.to_str().unwrap();
+
+    let args = ["query", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&args, &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "gazette: {}: archive schema 1: run gazette migrate --config {config}",
+            path.display()
+        )
+    );
+
+    let args = ["migrate", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("9 articles, 10 revisions"),
+        "{}",
+        shown(&args, &out)
+    );
+    assert!(portal.dir.path().join("archive.schema1/conf").is_file());
+    let archive = portal.open_archive();
+    assert!(
+        exported(&archive) == before,
+        "the migrated archive exports differently (articles, revisions, captures)"
+    );
+    assert_eq!(
+        archive
+            .state("backfill:bqlkkt:tin-ban-quan-ly")
+            .unwrap()
+            .as_deref(),
+        Some("http://127.0.0.1/next")
+    );
+    drop(archive);
+    let args = ["verify", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+}
