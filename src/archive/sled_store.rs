@@ -309,7 +309,9 @@ impl Archive for SledArchive {
             .into_iter()
             .map(|answer| match answer? {
                 Outcome::Stored(stored) => Ok(stored),
-                other => Err(ArchiveError::Writer(format!("unexpected answer {other:?}"))),
+                _ => Err(ArchiveError::Writer(
+                    "a store was answered as another change".into(),
+                )),
             })
             .collect()
     }

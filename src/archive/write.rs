@@ -515,6 +515,13 @@ pub(super) fn storage_error(root: &Path, err: sled::Error) -> ArchiveError {
             path: root.join("db"),
             source,
         },
+        // sled's own message for this is a debug dump with a backtrace.
+        sled::Error::Corruption { .. } => ArchiveError::Corrupt {
+            key: root.join("db").display().to_string(),
+            detail:
+                "the index holds corrupted data; gazette rebuild makes it again from the WARC files"
+                    .into(),
+        },
         err => ArchiveError::Storage(err),
     }
 }
