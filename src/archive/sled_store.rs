@@ -218,6 +218,18 @@ impl SledArchive {
 /// archive of the schema-1 layout (a sled directory at the top).
 fn check_directory(path: &Path, shown: &str) -> Result<bool, ArchiveError> {
     if !path.exists() {
+        let mut kept = path.as_os_str().to_os_string();
+        kept.push(".schema1");
+        if Path::new(&kept).exists() {
+            // A migration stopped between its two renames: never begin an empty archive here.
+            return Err(ArchiveError::Open {
+                path: shown.into(),
+                detail: format!(
+                    "missing, and {} is there: a migration was interrupted; run gazette migrate again after moving {shown}.schema1 back to {shown}",
+                    Path::new(&kept).display()
+                ),
+            });
+        }
         return Ok(true);
     }
     if !path.is_dir() {
