@@ -36,7 +36,8 @@ fn shown(args: &[&str], out: &Output) -> String {
 #[ignore = "needs a small tmpfs named by GAZETTE_FULL_DISK_DIR (root; .ci/run mounts one)"]
 async fn full_disk() {
     let Ok(mount) = std::env::var("GAZETTE_FULL_DISK_DIR") else {
-        panic!("GAZETTE_FULL_DISK_DIR names no directory");
+        eprintln!("full_disk: GAZETTE_FULL_DISK_DIR is not set; not run (.ci/run sets it)");
+        return;
     };
     let mount = std::path::PathBuf::from(mount);
     let portal = support::TestPortal::start(
