@@ -63,6 +63,7 @@ fn main() {
             fetched_at: now,
             profile: None,
             user_agent: gazette::config::DEFAULT_USER_AGENT.into(),
+            validators: None,
         });
     }
     let dir = tempfile::tempdir().unwrap();

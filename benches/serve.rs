@@ -275,6 +275,7 @@ fn fill_archive(path: &Path, articles: usize) {
             fetched_at: now,
             profile: None,
             user_agent: gazette::config::DEFAULT_USER_AGENT.into(),
+            validators: None,
         });
         // The batch path: one sync and one flush per thousand articles.
         if batch.len() == 1000 || k + 1 == articles {

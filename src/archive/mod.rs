@@ -108,6 +108,8 @@ pub struct Ingest {
     pub profile: Option<Profile>,
     /// The `User-Agent` the page was fetched with, for the request record.
     pub user_agent: String,
+    /// Validators to keep for a URL (the listed one), written with the article, at once.
+    pub validators: Option<(String, Validators)>,
 }
 
 /// The validators of a fetched URL, for conditional GET.
@@ -147,6 +149,7 @@ pub trait Archive: Send + Sync {
             fetched_at,
             profile: None,
             user_agent: crate::config::DEFAULT_USER_AGENT.to_string(),
+            validators: None,
         }])?;
         Ok(stored.into_iter().next().unwrap_or(Stored::Unchanged))
     }

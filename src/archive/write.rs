@@ -180,7 +180,16 @@ impl Writer {
         }
     }
 
-    fn store(&mut self, ingest: Ingest, group: &mut Group) -> Result<Stored, ArchiveError> {
+    fn store(&mut self, mut ingest: Ingest, group: &mut Group) -> Result<Stored, ArchiveError> {
+        let validators = ingest.validators.take();
+        let stored = self.store_article(ingest, group)?;
+        if let Some((url, validators)) = validators {
+            group.batches[VALIDATORS].insert(url.as_bytes(), index::encode(&validators));
+        }
+        Ok(stored)
+    }
+
+    fn store_article(&mut self, ingest: Ingest, group: &mut Group) -> Result<Stored, ArchiveError> {
         let id = ingest.article.id.clone();
         let previous = self.entry(&id, group)?;
         let (number, first_seen) = match &previous {

@@ -380,6 +380,7 @@ fn record(
                 fetched_at: now(),
                 profile: Some(profile.clone()),
                 user_agent: user_agent.to_string(),
+                validators: Some((candidate.url.clone(), validators)),
             };
             let stored = archive.store_many(vec![ingest])?;
             match stored.first().copied().unwrap_or(Stored::Unchanged) {
@@ -390,7 +391,6 @@ fn record(
             if flattened {
                 report.flattened.push(candidate.url.clone());
             }
-            archive.set_validators(&candidate.url, &validators)?;
         }
         Fetched::NotModified => report.unchanged += 1,
         Fetched::Gone => match &candidate.known {
