@@ -9,6 +9,7 @@
 
 mod export;
 mod index;
+mod layout;
 mod migrate;
 pub mod notes;
 mod rebuild;
@@ -18,6 +19,7 @@ mod verify;
 pub mod warc;
 mod watchdog;
 mod write;
+mod writer_thread;
 
 use std::path::PathBuf;
 

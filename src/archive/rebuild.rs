@@ -56,7 +56,7 @@ pub fn rebuild(
     if root.join("conf").exists() {
         return Err(ArchiveError::Schema1 {
             path: shown,
-            config: super::sled_store::config_shown(storage),
+            config: super::layout::config_shown(storage),
         });
     }
     let warc_dir = root.join("warc");
