@@ -177,12 +177,11 @@ fn ingest(recording: &Recording, articles: usize, dir: &std::path::Path) {
         };
         prepared.push((article, capture));
     }
-    let archive = SledArchive::open(
-        &dir.join("ingest"),
-        gazette::archive::DEFAULT_CACHE_CAPACITY,
-        1000,
-    )
-    .unwrap();
+    let storage = gazette::config::StorageConfig {
+        path: dir.join("ingest"),
+        ..gazette::config::StorageConfig::default()
+    };
+    let archive = SledArchive::open(&storage).unwrap();
     let now = chrono::Utc::now().fixed_offset();
     let started = Instant::now();
     for (article, capture) in &prepared {

@@ -247,9 +247,15 @@ fn fill_archive(path: &Path, articles: usize) {
         headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
         body: bytes.clone(),
     };
-    let archive = SledArchive::open(path, gazette::archive::DEFAULT_CACHE_CAPACITY, 1000).unwrap();
+    let storage = gazette::config::StorageConfig {
+        path: path.to_path_buf(),
+        ..gazette::config::StorageConfig::default()
+    };
+    let archive = SledArchive::open(&storage).unwrap();
     let newest = seed.published.unwrap();
     let started = Instant::now();
+    let now = chrono::Utc::now().fixed_offset();
+    let mut batch = Vec::with_capacity(1000);
     for k in 0..articles {
         let mut article = seed.clone();
         let item = 1_000_000 + k;
@@ -263,9 +269,18 @@ fn fill_archive(path: &Path, articles: usize) {
             article.published.as_ref(),
             &article.body_text,
         );
-        archive
-            .store(&article, &capture, chrono::Utc::now().fixed_offset())
-            .unwrap();
+        batch.push(gazette::archive::Ingest {
+            article,
+            capture: capture.clone(),
+            fetched_at: now,
+            profile: None,
+            user_agent: gazette::config::DEFAULT_USER_AGENT.into(),
+            validators: None,
+        });
+        // The batch path: one sync and one flush per thousand articles.
+        if batch.len() == 1000 || k + 1 == articles {
+            archive.store_many(std::mem::take(&mut batch)).unwrap();
+        }
     }
     archive.flush().unwrap();
     eprintln!(

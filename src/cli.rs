@@ -47,12 +47,40 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Rebuild the archive's index from its WARC files alone, in a new directory swapped in at
+    /// the end; validators, crawl state and the run log are not in the WARC files and start empty.
+    Rebuild(RebuildArgs),
+    /// Check every WARC record's digests and every location the index names; exit 1 naming the
+    /// first damage (file, byte offset, what).
+    Verify {
+        /// The config file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Upgrade a schema-1 archive (one sled directory) to the WARC layout, in a new directory
+    /// swapped in at the end; the old one is kept as `<storage.path>.schema1`.
+    Migrate {
+        /// The config file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Try gazette without the real portal: replay the recorded portal locally, crawl it, serve it.
     Demo {
         /// Where to serve.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RebuildArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Extract every captured page again with the current profile, instead of taking the
+    /// articles the metadata records hold; a revision that reads differently gets a new one.
+    #[arg(long)]
+    pub reparse: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
 use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive};
 use gazette::config::{self, Config, Source};
-use gazette::crawl::{CrawlOptions, crawl_source};
+use gazette::crawl::{CrawlOptions, run_source};
 use gazette::daemon::{DaemonError, ServeRecord};
 use gazette::fetch::{Fetcher, Response};
 use gazette::model::{Archived, ArticleId, Page, RunReport};
@@ -131,7 +131,7 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
     let mut reports = Vec::new();
     for source in sources {
         progress.set_message(format!("crawling {}", source.id));
-        let report = runtime.block_on(crawl_source(
+        let run = runtime.block_on(run_source(
             &fetcher,
             &archive,
             source,
@@ -139,7 +139,13 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
             options,
             &progress,
         ));
-        reports.push(report);
+        match run {
+            Ok(report) => reports.push(report),
+            Err(stopped) => {
+                progress.finish_and_clear();
+                return Err(run_stopped(&config, &reports, stopped));
+            }
+        }
     }
     progress.finish_and_clear();
     for report in &reports {
@@ -163,6 +169,31 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         bail!("not every section was crawled: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// The one line a run stopped by the archive ends with; a full disk says what is saved and what
+/// to do.
+fn run_stopped(
+    config: &Config,
+    earlier: &[RunReport],
+    stopped: gazette::crawl::RunStopped,
+) -> anyhow::Error {
+    let saved: u64 = earlier
+        .iter()
+        .chain([&stopped.report])
+        .map(|r| r.new + r.revised)
+        .sum();
+    if stopped.error.is_no_space() {
+        anyhow::anyhow!(
+            "archive: no space left on device at {} ({saved} articles of this run are saved; free space and run again)",
+            config.storage.path.display()
+        )
+    } else {
+        anyhow::anyhow!(
+            "archive: {} ({saved} articles of this run are saved)",
+            gazette::describe(&stopped.error)
+        )
+    }
 }
 
 fn summary(report: &RunReport) -> String {

@@ -33,12 +33,43 @@ pub enum DaemonError {
     Client(#[from] crate::fetch::FetchError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
-    #[error("cannot write {path}: {cause}")]
+    #[error("cannot write {path}")]
     PidFile {
         path: String,
         #[source]
         cause: std::io::Error,
     },
+    #[error("the archive is stalled: {reason}; exiting for the supervisor to restart gazette")]
+    Stalled { reason: String },
+}
+
+impl DaemonError {
+    /// The exit status for a supervisor: 70 (EX_SOFTWARE) when the archive stalled, so a
+    /// restart is in order; 1 otherwise.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            DaemonError::Stalled { .. } => EXIT_STALLED,
+            _ => 1,
+        }
+    }
+}
+
+/// `serve` exits with this status when the archive writer is stuck.
+pub const EXIT_STALLED: u8 = 70;
+
+/// Watches the archive; once it is stalled, stops the server and says why.
+async fn watch_stall(archive: Arc<dyn Archive>, shutdown: CancellationToken) -> Option<String> {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return archive.stalled(),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        if let Some(reason) = archive.stalled() {
+            tracing::error!(%reason, "the archive is stalled; stopping");
+            shutdown.cancel();
+            return Some(reason);
+        }
+    }
 }
 
 /// What `gazette serve` leaves beside its archive while it runs, so that other commands can tell
@@ -135,6 +166,8 @@ pub async fn run(
         );
     }
     let archive: Arc<dyn Archive> = Arc::new(archive::open(&config.storage)?);
+    // One write at start: a disk that cannot take one is found before serving.
+    archive.flush()?;
     // Bind before anything slow, so a taken port is reported at once.
     let addr = config.server.listen;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -174,6 +207,7 @@ pub async fn run(
 
     let shutdown = CancellationToken::new();
     tokio::spawn(signals(shutdown.clone()));
+    let stall = tokio::spawn(watch_stall(archive.clone(), shutdown.clone()));
     let scheduling = tokio::spawn({
         let scheduler = scheduler.clone();
         let shutdown = shutdown.clone();
@@ -187,6 +221,10 @@ pub async fn run(
     shutdown.cancel();
     if let Err(err) = scheduling.await {
         tracing::error!(%err, "the scheduler stopped abnormally");
+    }
+    if let Ok(Some(reason)) = stall.await {
+        // The writer is stuck: a flush would wait for it forever.
+        return Err(DaemonError::Stalled { reason });
     }
     archive.flush()?;
     drop(pid_file);

@@ -70,3 +70,15 @@ pub fn read_article_noted(
 pub fn read_list(page: &Page<'_>, source: &Source) -> Result<ListPage, extract::ExtractError> {
     extract::list(page, source).map(|raw| normalize::list(&raw, source))
 }
+
+/// An error with its causes, on one line: what a run report records and a log line shows.
+pub fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod maintenance;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -17,7 +18,12 @@ fn main() -> ExitCode {
     let daemon = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
     // The daemon says what it does at info; one-shot commands only warn.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if daemon { "info" } else { "warn" })
+        // sled logs its I/O failures as debug dumps; the archive reports them itself, readably.
+        tracing_subscriber::EnvFilter::new(if daemon {
+            "info,sled=off"
+        } else {
+            "warn,sled=off"
+        })
     });
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -38,12 +44,17 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import(args),
         Command::Serve { config } => commands::serve(config),
         Command::Demo { listen } => commands::demo(*listen),
+        Command::Rebuild(args) => maintenance::rebuild(args),
+        Command::Verify { config } => maintenance::verify(config),
+        Command::Migrate { config } => maintenance::migrate(config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("gazette: {err:#}");
-            if err.downcast_ref::<ConfigError>().is_some()
+            if let Some(daemon) = err.downcast_ref::<gazette::daemon::DaemonError>() {
+                ExitCode::from(daemon.exit_status())
+            } else if err.downcast_ref::<ConfigError>().is_some()
                 || err.downcast_ref::<UsageError>().is_some()
             {
                 ExitCode::from(2)

@@ -73,13 +73,10 @@ pub fn export(
             archived: archived.clone(),
             revisions,
         };
-        serde_json::to_writer(&mut *out, &entry)
-            .map_err(|err| ArchiveError::Storage(err.to_string()))?;
-        out.write_all(b"\n")
-            .map_err(|err| ArchiveError::Storage(err.to_string()))?;
+        serde_json::to_writer(&mut *out, &entry).map_err(|err| ArchiveError::Output(err.into()))?;
+        out.write_all(b"\n").map_err(ArchiveError::Output)?;
     }
-    out.flush()
-        .map_err(|err| ArchiveError::Storage(err.to_string()))?;
+    out.flush().map_err(ArchiveError::Output)?;
     Ok(all.len())
 }
 

@@ -1,16 +1,38 @@
 //! The archive: every article with every revision and the page each was captured from. The only
 //! module that touches storage; the rest of gazette sees the [`Archive`] trait.
+//!
+//! Layout (schema 2) under `storage.path`: `warc/*.warc.gz` hold everything an article is (the
+//! request and response of each fetched page, and a `metadata` record per revision or change of
+//! state, see [`notes`]); `db/` is a sled index over them holding only what finding and listing
+//! need, the [`warc::Location`]s of the records, crawl state and the run log. The WARC files alone
+//! rebuild the index.
 
 mod export;
+mod index;
+mod layout;
+mod migrate;
+pub mod notes;
+mod rebuild;
+mod schema1;
 mod sled_store;
+mod verify;
 pub mod warc;
+mod watchdog;
+mod write;
+mod writer_thread;
+
+use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use export::{ExportEntry, ExportedRevision, export, import, restore_lines, validate_lines};
-pub use sled_store::{DEFAULT_CACHE_CAPACITY, DEFAULT_FLUSH_EVERY_MS, SCHEMA_VERSION, SledArchive};
+pub use migrate::{Migrated, migrate};
+pub use notes::Profile;
+pub use rebuild::{Rebuilt, Reparse, rebuild};
+pub use sled_store::{SCHEMA_VERSION, SledArchive};
+pub use verify::{Damage, Verified};
 
 use crate::model::{Archived, Article, ArticleId, Capture, Revision, RunReport};
 
@@ -24,12 +46,26 @@ pub enum ArchiveError {
         found: String,
         expected: String,
     },
+    #[error("{path}: archive schema 1: run gazette migrate --config {config}")]
+    Schema1 { path: String, config: String },
     #[error("{path}: cannot open the archive: {detail}")]
     Open { path: String, detail: String },
-    #[error("archive storage failed: {0}")]
-    Storage(String),
+    #[error("archive index failed")]
+    Storage(#[source] sled::Error),
+    #[error("cannot read or write {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("archive WARC files")]
+    Warc(#[from] warc::WarcError),
+    #[error("no space left on device at {}", path.display())]
+    NoSpace { path: PathBuf },
     #[error("archive record {key:?} is unreadable: {detail}")]
     Corrupt { key: String, detail: String },
+    #[error("the archive writer stopped: {0}")]
+    Writer(String),
     #[error("{0}")]
     Import(String),
     /// A line of an export that cannot be restored; nothing was restored.
@@ -47,20 +83,42 @@ pub enum ArchiveError {
     /// Another process has the archive open: sled allows one at a time.
     #[error("{path}: the archive is open in another gazette process")]
     Locked { path: String },
+    #[error("cannot write the export")]
+    Output(#[source] std::io::Error),
+}
+
+impl ArchiveError {
+    /// True when the disk is full: the one failure a user can fix without reading further.
+    pub fn is_no_space(&self) -> bool {
+        match self {
+            ArchiveError::NoSpace { .. } => true,
+            ArchiveError::Warc(err) => err.is_storage_full(),
+            ArchiveError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            ArchiveError::Storage(sled::Error::Io(err)) => {
+                err.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Opens the archive a config names, creating it when the directory is absent or empty.
 pub fn open(storage: &crate::config::StorageConfig) -> Result<SledArchive, ArchiveError> {
-    SledArchive::open(
-        &storage.path,
-        storage.cache_capacity,
-        storage.flush_every_ms,
-    )
-    .map_err(|err| match err {
-        ArchiveError::Open { path, detail } if detail.contains(SLED_LOCK_HELD) => {
-            ArchiveError::Locked { path }
+    SledArchive::open(storage).map_err(|err| {
+        let mut cause: Option<&dyn std::error::Error> = Some(&err);
+        let mut held =
+            matches!(&err, ArchiveError::Open { detail, .. } if detail.contains(SLED_LOCK_HELD));
+        while let Some(current) = cause {
+            held |= current.to_string().contains(SLED_LOCK_HELD);
+            cause = current.source();
         }
-        other => other,
+        if held {
+            ArchiveError::Locked {
+                path: storage.path.display().to_string(),
+            }
+        } else {
+            err
+        }
     })
 }
 
@@ -90,6 +148,20 @@ pub enum Stored {
     Unchanged,
 }
 
+/// One fetched article to store, with what produced it.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub article: Article,
+    pub capture: Capture,
+    pub fetched_at: DateTime<FixedOffset>,
+    /// The profile the article was extracted with, written beside each revision.
+    pub profile: Option<Profile>,
+    /// The `User-Agent` the page was fetched with, for the request record.
+    pub user_agent: String,
+    /// Validators to keep for a URL (the listed one), written with the article, at once.
+    pub validators: Option<(String, Validators)>,
+}
+
 /// The validators of a fetched URL, for conditional GET.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Validators {
@@ -111,13 +183,26 @@ pub struct Query {
 pub trait Archive: Send + Sync {
     fn article(&self, id: &ArticleId) -> Result<Option<Archived>, ArchiveError>;
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ArticleId>, ArchiveError>;
-    /// Stores a capture of an article: a new revision only when its content hash changed.
+    /// Stores fetched articles, each a new revision only when its content hash changed. Every
+    /// answer means "on disk": the records are synced and the index flushed before it returns.
+    fn store_many(&self, items: Vec<Ingest>) -> Result<Vec<Stored>, ArchiveError>;
+    /// Stores one capture of an article (see [`Archive::store_many`]).
     fn store(
         &self,
         article: &Article,
         capture: &Capture,
         fetched_at: DateTime<FixedOffset>,
-    ) -> Result<Stored, ArchiveError>;
+    ) -> Result<Stored, ArchiveError> {
+        let stored = self.store_many(vec![Ingest {
+            article: article.clone(),
+            capture: capture.clone(),
+            fetched_at,
+            profile: None,
+            user_agent: crate::config::DEFAULT_USER_AGENT.to_string(),
+            validators: None,
+        }])?;
+        Ok(stored.into_iter().next().unwrap_or(Stored::Unchanged))
+    }
     /// Marks an article gone (404/410) once; it is never deleted. True when newly marked.
     fn mark_gone(&self, id: &ArticleId, at: DateTime<FixedOffset>) -> Result<bool, ArchiveError>;
     fn revisions(&self, id: &ArticleId) -> Result<Vec<Revision>, ArchiveError>;
@@ -144,5 +229,11 @@ pub trait Archive: Send + Sync {
     /// Restores one exported article with its revisions and captures.
     fn restore(&self, entry: &ExportEntry) -> Result<(), ArchiveError>;
     fn is_empty(&self) -> Result<bool, ArchiveError>;
+    /// Returns once everything written before is on disk.
     fn flush(&self) -> Result<(), ArchiveError>;
+    /// Why the archive is stalled (a write or flush stuck past `storage.stall_timeout_secs`),
+    /// once it has been; a stalled archive stays so until the process restarts.
+    fn stalled(&self) -> Option<String> {
+        None
+    }
 }

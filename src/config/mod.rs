@@ -30,8 +30,11 @@ pub const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
 pub const DEFAULT_MAX_PAGES: u32 = 1000;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
 pub const DEFAULT_RECHECK_DAYS: u32 = 3;
-pub const DEFAULT_CACHE_CAPACITY: u64 = crate::archive::DEFAULT_CACHE_CAPACITY;
-pub const DEFAULT_FLUSH_EVERY_MS: u64 = crate::archive::DEFAULT_FLUSH_EVERY_MS;
+pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
+/// The size past which a WARC file is closed and the next one begun.
+pub const DEFAULT_WARC_MAX_BYTES: u64 = 1 << 30;
+/// How long one archive write or flush may take before the archive reports itself stalled.
+pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 60;
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -104,12 +107,18 @@ impl ServerConfig {
 pub struct StorageConfig {
     #[serde(default = "default_storage_path")]
     pub path: PathBuf,
-    /// Bytes of page cache sled may use.
+    /// Bytes of page cache the sled index may use.
     #[serde(default = "default_cache_capacity")]
     pub cache_capacity: u64,
-    /// How often sled writes its log to disk; 0 leaves it to explicit flushes.
-    #[serde(default = "default_flush_every_ms")]
-    pub flush_every_ms: u64,
+    /// The size past which a WARC file is closed and the next one begun.
+    #[serde(default = "default_warc_max_bytes")]
+    pub warc_max_bytes: u64,
+    /// Seconds one write or flush may take before the archive reports itself stalled.
+    #[serde(default = "default_stall_timeout_secs")]
+    pub stall_timeout_secs: u64,
+    /// The config file this came from, when loaded from one: messages name it.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for StorageConfig {
@@ -117,7 +126,9 @@ impl Default for StorageConfig {
         StorageConfig {
             path: default_storage_path(),
             cache_capacity: DEFAULT_CACHE_CAPACITY,
-            flush_every_ms: DEFAULT_FLUSH_EVERY_MS,
+            warc_max_bytes: DEFAULT_WARC_MAX_BYTES,
+            stall_timeout_secs: DEFAULT_STALL_TIMEOUT_SECS,
+            config_file: None,
         }
     }
 }
@@ -271,7 +282,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ),
         }
     })?;
-    parse(&text, &file)
+    let mut config = parse(&text, &file)?;
+    config.storage.config_file = Some(path.to_path_buf());
+    Ok(config)
 }
 
 /// Parses and validates config text; `file` names it in errors.
@@ -326,6 +339,12 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 
 /// Checks that span several keys; returns the key at fault and what is wrong.
 fn validate(config: &Config) -> Result<(), (String, String)> {
+    if config.storage.warc_max_bytes == 0 {
+        return Err((
+            "storage.warc_max_bytes".into(),
+            "expected at least 1 byte".into(),
+        ));
+    }
     if config.sources.is_empty() {
         return Err((
             "sources".into(),
@@ -448,8 +467,12 @@ fn default_cache_capacity() -> u64 {
     DEFAULT_CACHE_CAPACITY
 }
 
-fn default_flush_every_ms() -> u64 {
-    DEFAULT_FLUSH_EVERY_MS
+fn default_warc_max_bytes() -> u64 {
+    DEFAULT_WARC_MAX_BYTES
+}
+
+fn default_stall_timeout_secs() -> u64 {
+    DEFAULT_STALL_TIMEOUT_SECS
 }
 
 fn default_schedule() -> Schedule {

@@ -1,7 +1,12 @@
 //! Crawl runs: list pages to new articles (incremental or backfill), then a recheck of recent
 //! articles; fetch -> extract -> normalize -> archive. A failure is recorded and the run goes on.
 
+mod error;
 mod isolation;
+
+pub use error::{CrawlError, RunStopped};
+
+use crate::describe;
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
@@ -12,7 +17,7 @@ use futures_util::{FutureExt, StreamExt};
 use indicatif::ProgressBar;
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Query, Stored, Validators};
+use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored, Validators};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::fetch::{Fetcher, Response};
 use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport};
@@ -59,13 +64,16 @@ pub struct Crawl<'a> {
     progress: &'a ProgressBar,
     report: RunReport,
     handled: HashSet<String>,
+    /// Written beside each revision: which profile produced it.
+    profile: Profile,
 }
 
 fn now() -> DateTime<FixedOffset> {
     Utc::now().fixed_offset()
 }
 
-/// Crawls every section of `source` once and records the run in the archive.
+/// Crawls every section of `source` once and records the run in the archive. An archive
+/// failure stops the run; it is recorded in the report's errors.
 pub async fn crawl_source(
     fetcher: &Fetcher,
     archive: &dyn Archive,
@@ -74,6 +82,22 @@ pub async fn crawl_source(
     options: CrawlOptions,
     progress: &ProgressBar,
 ) -> RunReport {
+    match run_source(fetcher, archive, source, settings, options, progress).await {
+        Ok(report) => report,
+        Err(stopped) => stopped.report,
+    }
+}
+
+/// [`crawl_source`], telling a run an archive failure stopped (a full disk, say) from one that
+/// went through: then the report counts only what is on disk.
+pub async fn run_source(
+    fetcher: &Fetcher,
+    archive: &dyn Archive,
+    source: &Source,
+    settings: &CrawlerConfig,
+    options: CrawlOptions,
+    progress: &ProgressBar,
+) -> Result<RunReport, RunStopped> {
     let report = RunReport {
         source: source.id.to_string(),
         started: Some(now()),
@@ -89,29 +113,59 @@ pub async fn crawl_source(
         progress,
         report,
         handled: HashSet::new(),
+        profile: profile(source),
     };
     let mut complete = true;
+    let mut stopped = None;
     for section in &source.sections {
-        if let Err(error) = crawl.section(section).await {
-            crawl
-                .report
-                .errors
-                .push(format!("section {}: {error}", section.id));
-            complete = false;
+        match crawl.section(section).await {
+            Ok(()) => {}
+            Err(CrawlError::Archive(error)) => {
+                stopped = Some(error);
+                break;
+            }
+            Err(error) => {
+                crawl
+                    .report
+                    .errors
+                    .push(format!("section {}: {}", section.id, describe(&error)));
+                complete = false;
+            }
         }
     }
-    if let Err(error) = crawl.recheck().await {
-        crawl.report.errors.push(format!("recheck: {error}"));
+    if stopped.is_none()
+        && let Err(error) = crawl.recheck().await
+    {
+        stopped = Some(error);
     }
     let mut report = crawl.report;
-    report.complete = complete;
+    report.complete = complete && stopped.is_none();
     report.finished = Some(now());
     crate::metrics::METRICS.run(&report);
+    if let Some(error) = stopped {
+        report.errors.push(format!("archive: {}", describe(&error)));
+        // Recorded if the archive still takes writes; a full disk may refuse this too.
+        let _ = archive.record_run(&report);
+        return Err(RunStopped { report, error });
+    }
     if let Err(error) = archive.record_run(&report).and_then(|_| archive.flush()) {
-        report.errors.push(format!("archive: {error}"));
+        report.errors.push(format!("archive: {}", describe(&error)));
         report.complete = false;
     }
-    report
+    Ok(report)
+}
+
+/// The source's id and a digest of its parsed settings (lists, article selectors, dates).
+fn profile(source: &Source) -> Profile {
+    use sha2::Digest;
+    let settings = format!("{source:?}");
+    Profile {
+        name: source.id.to_string(),
+        digest: format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(settings.as_bytes()))
+        ),
+    }
 }
 
 /// The state key of a section's backfill cursor.
@@ -120,12 +174,12 @@ pub fn backfill_key(source: &str, section: &str) -> String {
 }
 
 impl Crawl<'_> {
-    async fn section(&mut self, section: &Section) -> Result<(), String> {
+    async fn section(&mut self, section: &Section) -> Result<(), CrawlError> {
         let cursor_key = backfill_key(self.source.id.as_str(), section.id.as_str());
         let first = self.source.list_url(section);
         let mut page_url = first.clone();
         if self.options.backfill
-            && let Some(cursor) = self.archive.state(&cursor_key).map_err(|e| e.to_string())?
+            && let Some(cursor) = self.archive.state(&cursor_key)?
         {
             page_url = Url::parse(&cursor).unwrap_or_else(|_| first.clone());
             tracing::info!(section = %section.id, %page_url, "resuming backfill");
@@ -140,20 +194,13 @@ impl Crawl<'_> {
                 .set_message(format!("{} {}", section.id, page_url));
             // An incremental run asks for the first page conditionally: unchanged means nothing new.
             let conditional = !self.options.backfill && page_url == first;
-            let Some((list, validators)) = self
-                .list_page(&page_url, conditional)
-                .await
-                .map_err(|e| format!("list page {page_url}: {e}"))?
-            else {
+            let Some((list, validators)) = self.list_page(&page_url, conditional).await? else {
                 break;
             };
             let mut candidates = Vec::new();
             for item in list.items {
                 // Already fetched in this run (a repeated listing), or archived before.
-                let known = self
-                    .archive
-                    .id_for_url(&item.url)
-                    .map_err(|e| e.to_string())?;
+                let known = self.archive.id_for_url(&item.url)?;
                 if self.handled.contains(&item.url) || known.is_some() {
                     continue;
                 }
@@ -162,19 +209,16 @@ impl Crawl<'_> {
             }
             let found_new = !candidates.is_empty();
             let failed_before = self.report.failed;
-            self.process(candidates).await.map_err(|e| e.to_string())?;
+            self.process(candidates).await?;
             if self.report.failed == failed_before {
                 // Validators mean "fully processed": a page with failures is read again next time.
                 self.archive
-                    .set_validators(page_url.as_str(), &validators)
-                    .map_err(|e| e.to_string())?;
+                    .set_validators(page_url.as_str(), &validators)?;
             }
             let next = list.next_page.and_then(|n| Url::parse(&n).ok());
             if self.options.backfill {
                 let cursor = next.as_ref().map(Url::as_str);
-                self.archive
-                    .set_state(&cursor_key, cursor)
-                    .map_err(|e| e.to_string())?;
+                self.archive.set_state(&cursor_key, cursor)?;
             } else if !found_new {
                 break;
             }
@@ -191,32 +235,44 @@ impl Crawl<'_> {
         &mut self,
         url: &Url,
         conditional: bool,
-    ) -> Result<Option<(ListPage, Validators)>, String> {
+    ) -> Result<Option<(ListPage, Validators)>, CrawlError> {
         let validators = match conditional {
-            true => self
-                .archive
-                .validators(url.as_str())
-                .map_err(|e| e.to_string())?,
+            true => self.archive.validators(url.as_str())?,
             false => None,
         };
         let response = self
             .fetcher
             .get(url, &self.source.hosts(), validators.as_ref())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| CrawlError::Fetch {
+                url: url.to_string(),
+                source,
+            })?;
         self.report.pages_fetched += 1;
         let (capture, validators) = match response {
             Response::Page {
                 capture,
                 validators,
             } => (capture, validators),
-            Response::Gone { status } => return Err(format!("HTTP {status}")),
+            Response::Gone { status } => {
+                return Err(CrawlError::Gone {
+                    url: url.to_string(),
+                    status,
+                });
+            }
             Response::NotModified if conditional => return Ok(None),
-            Response::NotModified => return Err("HTTP 304 to an unconditional request".into()),
+            Response::NotModified => {
+                return Err(CrawlError::NotModified {
+                    url: url.to_string(),
+                });
+            }
         };
         let source = self.source.clone();
         let (list, _) = read_capture(capture, move |page| {
-            crate::read_list(page, &source).map_err(|e| e.to_string())
+            crate::read_list(page, &source).map_err(|source| CrawlError::Extract {
+                url: page.url.to_string(),
+                source,
+            })
         })
         .await?;
         Ok(Some((list, validators)))
@@ -265,7 +321,9 @@ impl Crawl<'_> {
                 let fetched = AssertUnwindSafe(fetch_article(fetcher, archive, source, &c))
                     .catch_unwind()
                     .await
-                    .unwrap_or_else(|panic| Fetched::Failed(isolation::panicked(&c.url, &*panic)));
+                    .unwrap_or_else(|panic| {
+                        Fetched::Failed(isolation::panicked(&c.url, &*panic).to_string())
+                    });
                 (c, fetched)
             })
             .buffered(concurrency);
@@ -274,13 +332,15 @@ impl Crawl<'_> {
             self.progress.inc(1);
             let url = candidate.url.clone();
             let report = &mut self.report;
-            let stored =
-                isolation::run_page(&url, || Ok(record(archive, report, candidate, fetched)));
+            let made_by = (&self.profile, self.settings.user_agent.as_str());
+            let stored = isolation::run_page(&url, || {
+                Ok(record(archive, made_by, report, candidate, fetched))
+            });
             match stored {
                 Ok(result) => result?,
                 Err(panic) => {
                     self.report.failed += 1;
-                    self.report.errors.push(panic);
+                    self.report.errors.push(panic.to_string());
                 }
             }
         }
@@ -291,6 +351,7 @@ impl Crawl<'_> {
 /// Stores what fetching one article came to, and counts it.
 fn record(
     archive: &dyn Archive,
+    (profile, user_agent): (&Profile, &str),
     report: &mut RunReport,
     candidate: Candidate,
     fetched: Fetched,
@@ -313,7 +374,16 @@ fn record(
                     &article.body_text,
                 );
             }
-            match archive.store(&article, &capture, now())? {
+            let ingest = Ingest {
+                article: *article,
+                capture,
+                fetched_at: now(),
+                profile: Some(profile.clone()),
+                user_agent: user_agent.to_string(),
+                validators: Some((candidate.url.clone(), validators)),
+            };
+            let stored = archive.store_many(vec![ingest])?;
+            match stored.first().copied().unwrap_or(Stored::Unchanged) {
                 Stored::New => report.new += 1,
                 Stored::Revised(_) => report.revised += 1,
                 Stored::Unchanged => report.unchanged += 1,
@@ -321,7 +391,6 @@ fn record(
             if flattened {
                 report.flattened.push(candidate.url.clone());
             }
-            archive.set_validators(&candidate.url, &validators)?;
         }
         Fetched::NotModified => report.unchanged += 1,
         Fetched::Gone => match &candidate.known {
@@ -353,7 +422,12 @@ async fn fetch_article(
     candidate: &Candidate,
 ) -> Fetched {
     let Ok(url) = Url::parse(&candidate.url) else {
-        return Fetched::Failed(format!("{}: not a URL", candidate.url));
+        return Fetched::Failed(
+            CrawlError::NotUrl {
+                url: candidate.url.clone(),
+            }
+            .to_string(),
+        );
     };
     let validators = match &candidate.known {
         Some(_) => archive.validators(&candidate.url).ok().flatten(),
@@ -377,7 +451,10 @@ async fn fetch_article(
     let source = source.clone();
     let section = candidate.section.clone();
     let extracted = read_capture(capture, move |page| {
-        crate::read_article_noted(page, &source, &section).map_err(|e| format!("{}: {e}", page.url))
+        crate::read_article_noted(page, &source, &section).map_err(|source| CrawlError::Extract {
+            url: page.url.to_string(),
+            source,
+        })
     })
     .await;
     match extracted {
@@ -387,7 +464,7 @@ async fn fetch_article(
             validators,
             flattened: read.flattened,
         },
-        Err(error) => Fetched::Failed(error),
+        Err(error) => Fetched::Failed(describe(&error)),
     }
 }
 
@@ -395,11 +472,13 @@ async fn fetch_article(
 /// capture back with the result. A panic while reading is the page's failure.
 async fn read_capture<T: Send + 'static>(
     capture: Capture,
-    read: impl FnOnce(&Page<'_>) -> Result<T, String> + Send + 'static,
-) -> Result<(T, Capture), String> {
+    read: impl FnOnce(&Page<'_>) -> Result<T, CrawlError> + Send + 'static,
+) -> Result<(T, Capture), CrawlError> {
     let url = capture.url.clone();
     tokio::task::spawn_blocking(move || {
-        let url = Url::parse(&capture.url).map_err(|e| format!("{}: {e}", capture.url))?;
+        let url = Url::parse(&capture.url).map_err(|_| CrawlError::NotUrl {
+            url: capture.url.clone(),
+        })?;
         let page = Page {
             url: &url,
             content_type: capture.content_type(),
@@ -411,7 +490,10 @@ async fn read_capture<T: Send + 'static>(
     .await
     .map_err(|error| match error.try_into_panic() {
         Ok(panic) => isolation::panicked(&url, &*panic),
-        Err(error) => format!("{url}: extraction stopped: {error}"),
+        Err(error) => CrawlError::Stopped {
+            url: url.clone(),
+            detail: error.to_string(),
+        },
     })?
 }
 

@@ -110,6 +110,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
             (id, json!({"running": s.running, "last_run": last, "next_run": s.next_run}))
         })
         .collect();
+    // A stalled writer is a fault for the supervisor: `serve` exits and is restarted.
+    if let Some(reason) = state.archive.stalled() {
+        let body = json!({"status": "archive stalled", "archive": "stalled", "reason": reason, "sources": sources});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let status = if archive_open {
         StatusCode::OK
     } else {

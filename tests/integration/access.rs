@@ -169,7 +169,7 @@ async fn import_checks_every_line_before_restoring_anything() {
     let args_empty = import(&empty);
     let args_empty: Vec<&str> = args_empty.iter().map(String::as_str).collect();
     run(&args_empty, &[]);
-    assert!(target.join("conf").exists());
+    assert!(target.join("db").is_dir());
     assert_fails_with(&args, &[], "gazette: import: line 7: ");
     let listed = run(&["query", "--config", &other, "--format", "jsonl"], &[]);
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim_end(), "");

@@ -7,8 +7,16 @@ use gazette::model::{Article, Capture};
 
 use crate::support;
 
+fn storage(dir: &std::path::Path) -> gazette::config::StorageConfig {
+    gazette::config::StorageConfig {
+        path: dir.to_path_buf(),
+        cache_capacity: 8 * 1024 * 1024,
+        ..gazette::config::StorageConfig::default()
+    }
+}
+
 fn open(dir: &std::path::Path) -> SledArchive {
-    SledArchive::open(dir, 8 * 1024 * 1024, 1000).unwrap_or_else(|e| panic!("archive opens: {e}"))
+    SledArchive::open(&storage(dir)).unwrap_or_else(|e| panic!("archive opens: {e}"))
 }
 
 fn at(text: &str) -> DateTime<FixedOffset> {
@@ -229,7 +237,7 @@ fn a_foreign_directory_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, "mine").unwrap();
-    let err = SledArchive::open(dir.path(), 1 << 20, 1000)
+    let err = SledArchive::open(&storage(dir.path()))
         .err()
         .expect("refused");
     assert!(matches!(err, ArchiveError::Foreign { .. }), "{err}");
@@ -253,14 +261,14 @@ fn a_corrupt_archive_is_an_error_not_a_panic() {
             .unwrap();
         archive.flush().unwrap();
     }
-    std::fs::write(dir.path().join("conf"), b"\x00\x01garbage").unwrap();
-    let before = std::fs::read(dir.path().join("db")).unwrap();
-    let err = SledArchive::open(dir.path(), 1 << 20, 1000)
+    std::fs::write(dir.path().join("db/conf"), b"\x00\x01garbage").unwrap();
+    let before = std::fs::read(dir.path().join("db/db")).unwrap();
+    let err = SledArchive::open(&storage(dir.path()))
         .err()
         .expect("refused");
     assert!(err.to_string().contains("cannot open the archive"), "{err}");
     assert_eq!(
-        std::fs::read(dir.path().join("db")).unwrap(),
+        std::fs::read(dir.path().join("db/db")).unwrap(),
         before,
         "the data file is not rewritten"
     );
@@ -270,14 +278,19 @@ fn a_corrupt_archive_is_an_error_not_a_panic() {
 fn another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(dir.path()).unwrap();
+        // No background flusher: the database is closed once dropped.
+        let db = sled::Config::new()
+            .path(dir.path().join("db"))
+            .flush_every_ms(None)
+            .open()
+            .unwrap();
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "99")
             .unwrap();
         db.flush().unwrap();
     }
-    let err = SledArchive::open(dir.path(), 1 << 20, 1000)
+    let err = SledArchive::open(&storage(dir.path()))
         .err()
         .expect("refused");
     assert!(err.to_string().contains("schema version 99"), "{err}");

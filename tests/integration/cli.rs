@@ -775,3 +775,34 @@ fn check_refuses_a_list_url_outside_allowed_hosts() {
     );
     assert_readable_error(&stderr);
 }
+
+/// A stalled archive (every write slower than a `stall_timeout_secs` of 0) makes `serve` exit
+/// with status 70, for its supervisor to restart it.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_exits_70_when_the_archive_stalls() {
+    let portal = support::TestPortal::recorded().await;
+    let text = std::fs::read_to_string(&portal.config_path).unwrap();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    doc["storage"]["stall_timeout_secs"] = toml_edit::value(0);
+    let config = portal.dir.path().join("stalling.toml");
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let args = ["serve", "--config", config.to_str().unwrap()];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("serve still runs 20 s after its archive stalled");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(70), "{}", explain(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the archive is stalled"), "{stderr}");
+}

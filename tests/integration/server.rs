@@ -1142,3 +1142,27 @@ async fn a_real_listener_sends_304_without_content_length_and_json_414() {
     assert!(head.starts_with("http/1.1 414"), "{head}");
     server.abort();
 }
+
+/// A write slower than `storage.stall_timeout_secs` (0 here: every write is too slow) marks the
+/// archive stalled, and `/healthz` says so with 503.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_archive_makes_healthz_answer_503() {
+    let portal = TestPortal::recorded().await;
+    let mut storage = portal.config.storage.clone();
+    storage.stall_timeout_secs = 0;
+    let archive = Arc::new(gazette::archive::open(&storage).unwrap());
+    assert_eq!(archive.stalled(), None, "nothing written yet");
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!(report.new, 9, "{:?}", report.errors);
+    let reason = archive.stalled().expect("stalled after a write");
+    assert!(reason.contains("stall_timeout_secs"), "{reason}");
+    let state = AppState::new(
+        Arc::new(portal.config.clone()),
+        archive.clone(),
+        gazette::schedule::Status::default(),
+    );
+    let health = get(&app(state), "/healthz").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.json()["archive"], "stalled");
+    assert_eq!(health.json()["reason"], reason.as_str());
+}

@@ -26,7 +26,7 @@ pub use record::{Original, Record, RecordType, payload_digest};
 pub use writer::WarcWriter;
 
 /// The size past which a WARC file is closed and the next one begun (`storage.warc_max_bytes`).
-pub const DEFAULT_WARC_MAX_BYTES: u64 = 1 << 30;
+pub use crate::config::DEFAULT_WARC_MAX_BYTES;
 
 /// Where one record lives: the gzip member holding it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

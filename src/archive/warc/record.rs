@@ -169,14 +169,28 @@ impl Record {
         target_uri: &str,
         date: DateTime<FixedOffset>,
     ) -> Record {
+        Record::note(json, Some(refers_to), target_uri, date)
+    }
+
+    /// A `metadata` record of JSON about `target_uri`, referring to a record when there is one
+    /// (a revision restored from an export without its page has none).
+    pub fn note(
+        json: Vec<u8>,
+        refers_to: Option<&RecordId>,
+        target_uri: &str,
+        date: DateTime<FixedOffset>,
+    ) -> Record {
+        let mut fields = vec![
+            ("WARC-Date", warc_date(date)),
+            ("WARC-Target-URI", one_line(target_uri).into_owned()),
+        ];
+        if let Some(refers_to) = refers_to {
+            fields.push(("WARC-Refers-To", refers_to.to_string()));
+        }
         Record {
             kind: RecordType::Metadata,
             id: RecordId::generate(),
-            fields: vec![
-                ("WARC-Date", warc_date(date)),
-                ("WARC-Target-URI", one_line(target_uri).into_owned()),
-                ("WARC-Refers-To", refers_to.to_string()),
-            ],
+            fields,
             content_type: "application/json",
             block: json,
             payload_digest: None,

@@ -1,0 +1,115 @@
+//! Archive figures for BENCHMARKS.md (not a timed test), on the synthetic portal's articles,
+//! extracted beforehand:
+//! - ingest through the batch path (`store_many`, groups of `BATCH`) and through concurrent
+//!   callers of `store` (`CALLERS` threads), articles/s: each answer means synced and flushed;
+//! - bytes on disk per article (sled index + WARC files) against the floor: the page and the
+//!   article JSON, each zstd-3 compressed.
+//!
+//! Run: `cargo bench --bench archive` (ARTICLES=10000, BATCH=1000, CALLERS=16 by default).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use gazette::archive::{Archive, Ingest, SledArchive};
+use gazette::config::StorageConfig;
+use gazette::model::{Capture, Page};
+use gazette::replay::Recording;
+use url::Url;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let articles = setting("ARTICLES", 10_000);
+    let batch = setting("BATCH", 1000).max(1);
+    let callers = setting("CALLERS", 16).max(1);
+    let recording = Recording::synthetic(articles);
+    let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
+    let source = config.source("bqlkkt").unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    let mut prepared = Vec::with_capacity(articles);
+    let mut floor = 0usize;
+    for k in 1..=articles {
+        let path = format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k);
+        let (bytes, content_type) = recording.get(&path).expect("synthetic article");
+        let url = Url::parse(&format!("https://bqlkkt.kiengiang.gov.vn{path}")).unwrap();
+        let page = Page {
+            url: &url,
+            content_type: Some(content_type),
+            bytes,
+        };
+        let article = gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap();
+        floor += zstd::bulk::compress(bytes, 3).unwrap().len();
+        floor += zstd::bulk::compress(&serde_json::to_vec(&article).unwrap(), 3)
+            .unwrap()
+            .len();
+        prepared.push(Ingest {
+            article,
+            capture: Capture {
+                url: url.to_string(),
+                status: 200,
+                headers: vec![("content-type".into(), content_type.into())],
+                body: bytes.to_vec(),
+            },
+            fetched_at: now,
+            profile: None,
+            user_agent: gazette::config::DEFAULT_USER_AGENT.into(),
+            validators: None,
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let open = |name: &str| {
+        SledArchive::open(&StorageConfig {
+            path: dir.path().join(name),
+            ..StorageConfig::default()
+        })
+        .unwrap()
+    };
+
+    let archive = open("batched");
+    let started = Instant::now();
+    for group in prepared.chunks(batch) {
+        archive.store_many(group.to_vec()).unwrap();
+    }
+    let elapsed = started.elapsed();
+    let on_disk = archive.size_on_disk().unwrap();
+    println!(
+        "store_many ({batch} a call): {articles} articles in {:.2}s = {:.0} articles/s; {:.1} KiB on disk per article (sled + WARC); floor (zstd-3 page + zstd-3 article JSON) {:.1} KiB",
+        elapsed.as_secs_f64(),
+        articles as f64 / elapsed.as_secs_f64(),
+        on_disk as f64 / articles as f64 / 1024.0,
+        floor as f64 / articles as f64 / 1024.0
+    );
+    drop(archive);
+
+    let archive = Arc::new(open("concurrent"));
+    let prepared = Arc::new(prepared);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for caller in 0..callers {
+            let (archive, prepared) = (archive.clone(), prepared.clone());
+            scope.spawn(move || {
+                for item in prepared.iter().skip(caller).step_by(callers) {
+                    archive
+                        .store(&item.article, &item.capture, item.fetched_at)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    println!(
+        "store from {callers} threads (one article a call): {articles} articles in {:.2}s = {:.0} articles/s",
+        elapsed.as_secs_f64(),
+        articles as f64 / elapsed.as_secs_f64(),
+    );
+}

@@ -1,0 +1,339 @@
+//! `gazette rebuild`: a new index from the WARC files alone (their metadata records), built beside
+//! the old one and swapped in at the end. Optionally each captured page is extracted again with
+//! the current profile; a revision that reads differently gets a new metadata record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use sled::Batch;
+
+use super::index::{self, Entry, RevisionEntry, Span};
+use super::notes::{Note, RevisionNote};
+use super::warc::{self, Record, RecordId, RecordType, WarcWriter};
+use super::write::storage_error;
+use super::{ArchiveError, SCHEMA_VERSION};
+use crate::config::StorageConfig;
+use crate::model::{Article, ArticleId, Capture};
+
+/// Extracts a captured page again: the capture and the article it gave before.
+pub type Reparse<'a> = &'a dyn Fn(&Capture, &Article) -> Result<Article, String>;
+
+/// What a rebuild found and wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub records: usize,
+    pub articles: usize,
+    pub revisions: usize,
+    /// Revisions whose page reads differently now (with `--reparse`): they got a new metadata
+    /// record.
+    pub reparsed: usize,
+    /// Pages that could not be extracted again; their revision is kept as it was.
+    pub reparse_failures: Vec<String>,
+}
+
+/// A revision as the scan found it.
+struct Found {
+    fetched_at: chrono::DateTime<chrono::FixedOffset>,
+    content_hash: String,
+    metadata: Span,
+    metadata_id: RecordId,
+    response_id: Option<RecordId>,
+}
+
+#[derive(Default)]
+struct ArticleState {
+    entry: Option<Entry>,
+    revisions: BTreeMap<u32, Found>,
+}
+
+/// Rebuilds the index of the archive at `storage.path` from its WARC files.
+pub fn rebuild(
+    storage: &StorageConfig,
+    reparse: Option<Reparse<'_>>,
+) -> Result<Rebuilt, ArchiveError> {
+    let root = storage.path.clone();
+    let shown = root.display().to_string();
+    if root.join("conf").exists() {
+        return Err(ArchiveError::Schema1 {
+            path: shown,
+            config: super::layout::config_shown(storage),
+        });
+    }
+    let warc_dir = root.join("warc");
+    if !warc_dir.is_dir() {
+        return Err(ArchiveError::Open {
+            path: shown,
+            detail: "it holds no WARC files (warc/)".into(),
+        });
+    }
+    let mut rebuilt = Rebuilt::default();
+    let mut articles: BTreeMap<ArticleId, ArticleState> = BTreeMap::new();
+    let mut responses: HashMap<RecordId, Span> = HashMap::new();
+    let mut requests: HashMap<RecordId, Span> = HashMap::new();
+    for item in warc::scan(&warc_dir) {
+        let (at, record) = item?;
+        rebuilt.records += 1;
+        match record.kind() {
+            RecordType::Response => {
+                responses.insert(record.id().clone(), Span::from(&at));
+            }
+            RecordType::Request => {
+                if let Some(response) = record.concurrent_to() {
+                    requests.insert(response, Span::from(&at));
+                }
+            }
+            RecordType::Metadata => {
+                // Metadata gazette did not write is not ours to index.
+                let Ok(note) = serde_json::from_slice::<Note>(record.block()) else {
+                    continue;
+                };
+                let state = articles.entry(note.id().clone()).or_default();
+                apply(
+                    state,
+                    note,
+                    Span::from(&at),
+                    record.id(),
+                    record.refers_to(),
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Some(reparse) = reparse {
+        let mut writer = WarcWriter::open(&warc_dir, storage.warc_max_bytes)?;
+        for state in articles.values_mut() {
+            reparse_article(
+                &warc_dir,
+                &mut writer,
+                state,
+                &responses,
+                reparse,
+                &mut rebuilt,
+            )?;
+        }
+        writer.sync()?;
+    }
+    let fresh = root.join("db.rebuild");
+    if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).map_err(|source| ArchiveError::Io {
+            path: fresh.clone(),
+            source,
+        })?;
+    }
+    write_index(
+        &root,
+        &fresh,
+        storage,
+        &articles,
+        &responses,
+        &requests,
+        &mut rebuilt,
+    )?;
+    swap(&root, &fresh)?;
+    Ok(rebuilt)
+}
+
+/// What one metadata record says, applied in file order: the last word on a revision wins.
+fn apply(
+    state: &mut ArticleState,
+    note: Note,
+    at: Span,
+    id: &RecordId,
+    refers_to: Option<RecordId>,
+) {
+    match note {
+        Note::Revision(note) => {
+            let newest = state
+                .entry
+                .as_ref()
+                .is_none_or(|entry| note.revision >= entry.revisions);
+            if newest {
+                state.entry = Some(entry_of(&note, at.clone()));
+            }
+            state.revisions.insert(
+                note.revision,
+                Found {
+                    fetched_at: note.fetched_at,
+                    content_hash: note.article.content_hash.clone(),
+                    metadata: at,
+                    metadata_id: id.clone(),
+                    response_id: refers_to,
+                },
+            );
+        }
+        Note::Gone { at, .. } => {
+            if let Some(entry) = state.entry.as_mut() {
+                entry.gone_at = Some(at);
+            }
+        }
+        Note::Back { .. } => {
+            if let Some(entry) = state.entry.as_mut() {
+                entry.gone_at = None;
+            }
+        }
+    }
+}
+
+fn entry_of(note: &RevisionNote, latest: Span) -> Entry {
+    Entry {
+        source: note.article.source.clone(),
+        section: note.article.section.clone(),
+        url: note.article.url.clone(),
+        published: note.article.published,
+        first_seen: note.first_seen,
+        updated: note.updated,
+        revisions: note.revision,
+        gone_at: None,
+        content_hash: note.article.content_hash.clone(),
+        latest,
+    }
+}
+
+/// Extracts each captured revision of an article again; one that reads differently gets a new
+/// metadata record, which the index then names.
+fn reparse_article(
+    warc_dir: &Path,
+    writer: &mut WarcWriter,
+    state: &mut ArticleState,
+    responses: &HashMap<RecordId, Span>,
+    reparse: Reparse<'_>,
+    rebuilt: &mut Rebuilt,
+) -> Result<(), ArchiveError> {
+    let latest = state.entry.as_ref().map(|e| e.revisions);
+    for (number, found) in state.revisions.iter_mut() {
+        let Some(response) = found.response_id.as_ref().and_then(|id| responses.get(id)) else {
+            continue;
+        };
+        let record = warc::read(warc_dir, &found.metadata.location())?;
+        let Ok(Note::Revision(mut note)) = serde_json::from_slice::<Note>(record.block()) else {
+            continue;
+        };
+        let Some(head) = note.capture.clone() else {
+            continue;
+        };
+        let page = warc::read(warc_dir, &response.location())?;
+        let capture = Capture {
+            body: page.payload().unwrap_or_default().to_vec(),
+            ..head
+        };
+        let article = match reparse(&capture, &note.article) {
+            Ok(article) => article,
+            Err(error) => {
+                rebuilt
+                    .reparse_failures
+                    .push(format!("{} revision {number}: {error}", note.article.id));
+                continue;
+            }
+        };
+        if article == note.article {
+            continue;
+        }
+        note.article = article;
+        let date = note.fetched_at;
+        let url = note.article.url.clone();
+        let refers_to = found.response_id.clone();
+        let record = Record::note(
+            Note::Revision(note.clone()).to_json(),
+            refers_to.as_ref(),
+            &url,
+            date,
+        );
+        let id = record.id().clone();
+        let at = writer.append(&[record])?;
+        let span = at.first().map(Span::from).unwrap_or(found.metadata.clone());
+        found.metadata = span.clone();
+        found.metadata_id = id;
+        found.content_hash = note.article.content_hash.clone();
+        if Some(*number) == latest
+            && let Some(entry) = state.entry.as_mut()
+        {
+            let gone_at = entry.gone_at;
+            *entry = Entry {
+                gone_at,
+                ..entry_of(&note, span)
+            };
+        }
+        rebuilt.reparsed += 1;
+    }
+    Ok(())
+}
+
+fn write_index(
+    root: &Path,
+    fresh: &Path,
+    storage: &StorageConfig,
+    articles: &BTreeMap<ArticleId, ArticleState>,
+    responses: &HashMap<RecordId, Span>,
+    requests: &HashMap<RecordId, Span>,
+    rebuilt: &mut Rebuilt,
+) -> Result<(), ArchiveError> {
+    let index_error = |err| storage_error(root, err);
+    let db = sled::Config::new()
+        .path(fresh)
+        .cache_capacity(storage.cache_capacity)
+        .flush_every_ms(None)
+        .open()
+        .map_err(index_error)?;
+    let meta = db.open_tree("meta").map_err(index_error)?;
+    let trees = index::Trees::open(&db).map_err(index_error)?;
+    let mut entries = Batch::default();
+    let mut revisions = Batch::default();
+    let mut by_url = Batch::default();
+    let mut by_time = Batch::default();
+    for (id, state) in articles {
+        let Some(entry) = &state.entry else { continue };
+        rebuilt.articles += 1;
+        let key = id.0.as_bytes();
+        entries.insert(key, index::encode(entry));
+        by_url.insert(entry.url.as_bytes(), key);
+        for time_key in index::time_keys(id, entry) {
+            by_time.insert(time_key, key);
+        }
+        for (number, found) in &state.revisions {
+            rebuilt.revisions += 1;
+            let response_id = found.response_id.as_ref();
+            let revision = RevisionEntry {
+                fetched_at: found.fetched_at,
+                content_hash: found.content_hash.clone(),
+                metadata_id: found.metadata_id.clone(),
+                metadata: found.metadata.clone(),
+                response: response_id.and_then(|r| responses.get(r)).cloned(),
+                request: response_id.and_then(|r| requests.get(r)).cloned(),
+            };
+            revisions.insert(index::revision_key(id, *number), index::encode(&revision));
+        }
+    }
+    trees.articles.apply_batch(entries).map_err(index_error)?;
+    trees
+        .revisions
+        .apply_batch(revisions)
+        .map_err(index_error)?;
+    trees.by_url.apply_batch(by_url).map_err(index_error)?;
+    trees.by_time.apply_batch(by_time).map_err(index_error)?;
+    meta.insert("schema_version", SCHEMA_VERSION)
+        .map_err(index_error)?;
+    db.flush().map_err(index_error)?;
+    Ok(())
+}
+
+/// Puts the new index in place of the old one; the old one is removed only once the new one is
+/// in place.
+fn swap(root: &Path, fresh: &Path) -> Result<(), ArchiveError> {
+    let current = root.join("db");
+    let old = root.join("db.old");
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ArchiveError::Io { path, source }
+    };
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    if current.exists() {
+        std::fs::rename(&current, &old).map_err(io(&current))?;
+    }
+    std::fs::rename(fresh, &current).map_err(io(fresh))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}

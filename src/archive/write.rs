@@ -1,0 +1,532 @@
+//! Writing: every WARC append, every index write and every flush goes through one [`Writer`],
+//! a group of changes at a time. A group's records are appended and synced once, then its index
+//! writes applied in one transaction and flushed once, then every change of the group answered:
+//! an answer means "on disk".
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::{Batch, Db};
+use url::Url;
+
+use super::index::{
+    self, ARTICLES, BY_TIME, BY_URL, Entry, REVISIONS, RUNS, RevisionEntry, STATE, Span, TREES,
+    Trees, VALIDATORS,
+};
+use super::notes::{Note, RevisionNote};
+use super::warc::{Location, Record, WarcError, WarcWriter};
+use super::{ArchiveError, ExportEntry, Ingest, Stored, Validators};
+use crate::model::{ArticleId, Capture, RunReport};
+
+/// One change to the archive.
+pub(super) enum Change {
+    Store(Box<Ingest>),
+    MarkGone {
+        id: ArticleId,
+        at: DateTime<FixedOffset>,
+    },
+    Restore(Box<ExportEntry>),
+    Validators {
+        url: String,
+        validators: Validators,
+    },
+    State {
+        key: String,
+        value: Option<String>,
+    },
+    Run(Box<RunReport>),
+    /// Nothing to write: answered once everything before it is on disk.
+    Flush,
+}
+
+/// What a change did.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    Stored(Stored),
+    Marked(bool),
+    Done,
+}
+
+/// The one writer of an archive.
+pub(super) struct Writer {
+    pub(super) root: PathBuf,
+    warc_dir: PathBuf,
+    warc_max_bytes: u64,
+    /// Opened at the first append, so reading an archive creates no file.
+    warc: Option<WarcWriter>,
+    db: Db,
+    trees: Trees,
+}
+
+/// A group being written: the index writes so far and the records they overlay.
+struct Group {
+    batches: [Batch; TREES],
+    entries: HashMap<ArticleId, Entry>,
+    revisions: HashMap<Vec<u8>, RevisionEntry>,
+    appended: bool,
+}
+
+impl Writer {
+    pub fn new(root: &Path, warc_dir: &Path, warc_max_bytes: u64, db: Db, trees: Trees) -> Writer {
+        Writer {
+            root: root.to_path_buf(),
+            warc_dir: warc_dir.to_path_buf(),
+            warc_max_bytes,
+            warc: None,
+            db,
+            trees,
+        }
+    }
+
+    /// Writes a group of changes and answers each, in order. A failed append ends the group:
+    /// the changes after it are not tried.
+    pub fn commit(&mut self, changes: Vec<Change>) -> Vec<Result<Outcome, ArchiveError>> {
+        let mut group = Group {
+            batches: Default::default(),
+            entries: HashMap::new(),
+            revisions: HashMap::new(),
+            appended: false,
+        };
+        let mut answers: Vec<Result<Outcome, ArchiveError>> = Vec::with_capacity(changes.len());
+        let mut stopped: Option<ArchiveError> = None;
+        for change in changes {
+            if let Some(err) = &stopped {
+                answers.push(Err(self.again(err)));
+                continue;
+            }
+            let answer = self.plan(change, &mut group);
+            if let Err(err) = &answer
+                && matches!(err, ArchiveError::Warc(_) | ArchiveError::NoSpace { .. })
+            {
+                stopped = Some(self.again(err));
+            }
+            answers.push(answer);
+        }
+        if let Err(err) = self.finish(group) {
+            let again = self.again(&err);
+            let mut first = Some(err);
+            for answer in answers.iter_mut().filter(|a| a.is_ok()) {
+                *answer = Err(first.take().unwrap_or_else(|| self.again(&again)));
+            }
+        }
+        answers
+    }
+
+    /// Syncs the group's records, applies its index writes at once and flushes.
+    fn finish(&mut self, group: Group) -> Result<(), ArchiveError> {
+        if group.appended
+            && let Some(warc) = self.warc.as_mut()
+        {
+            warc.sync().map_err(|err| warc_error(&self.root, err))?;
+        }
+        let trees = self.trees.all();
+        let batches = group.batches;
+        trees[..]
+            .transaction(|views| {
+                for (view, batch) in views.iter().zip(&batches) {
+                    view.apply_batch(batch)?;
+                }
+                Ok::<(), ConflictableTransactionError<ArchiveError>>(())
+            })
+            .map_err(|err| match err {
+                TransactionError::Abort(err) => err,
+                TransactionError::Storage(err) => storage_error(&self.root, err),
+            })?;
+        self.db
+            .flush()
+            .map_err(|err| storage_error(&self.root, err))?;
+        Ok(())
+    }
+
+    /// The error a change gets when an earlier one of its group failed.
+    fn again(&self, err: &ArchiveError) -> ArchiveError {
+        if err.is_no_space() {
+            ArchiveError::NoSpace {
+                path: self.root.clone(),
+            }
+        } else {
+            ArchiveError::Writer(crate::describe(err))
+        }
+    }
+
+    fn plan(&mut self, change: Change, group: &mut Group) -> Result<Outcome, ArchiveError> {
+        match change {
+            Change::Store(ingest) => self.store(*ingest, group).map(Outcome::Stored),
+            Change::MarkGone { id, at } => self.mark_gone(&id, at, group).map(Outcome::Marked),
+            Change::Restore(entry) => self.restore(&entry, group).map(|()| Outcome::Done),
+            Change::Validators { url, validators } => {
+                group.batches[VALIDATORS].insert(url.as_bytes(), index::encode(&validators));
+                Ok(Outcome::Done)
+            }
+            Change::State { key, value } => {
+                match value {
+                    Some(value) => group.batches[STATE].insert(key.as_bytes(), value.as_bytes()),
+                    None => group.batches[STATE].remove(key.as_bytes()),
+                }
+                Ok(Outcome::Done)
+            }
+            Change::Run(run) => {
+                let key = index::run_key(&run.source, run.started);
+                group.batches[RUNS].insert(key, index::encode(&*run));
+                Ok(Outcome::Done)
+            }
+            Change::Flush => Ok(Outcome::Done),
+        }
+    }
+
+    fn store(&mut self, mut ingest: Ingest, group: &mut Group) -> Result<Stored, ArchiveError> {
+        let validators = ingest.validators.take();
+        let stored = self.store_article(ingest, group)?;
+        if let Some((url, validators)) = validators {
+            group.batches[VALIDATORS].insert(url.as_bytes(), index::encode(&validators));
+        }
+        Ok(stored)
+    }
+
+    fn store_article(&mut self, ingest: Ingest, group: &mut Group) -> Result<Stored, ArchiveError> {
+        let id = ingest.article.id.clone();
+        let previous = self.entry(&id, group)?;
+        let (number, first_seen) = match &previous {
+            None => (1, ingest.fetched_at),
+            Some(previous) if previous.content_hash == ingest.article.content_hash => {
+                if let Some(gone_at) = previous.gone_at {
+                    // It answers again: no longer gone, same content.
+                    let note = Note::Back {
+                        id: id.clone(),
+                        at: ingest.fetched_at.max(gone_at),
+                    };
+                    self.write_state(previous.clone(), note, group)?;
+                }
+                return Ok(Stored::Unchanged);
+            }
+            Some(previous) => (previous.revisions + 1, previous.first_seen),
+        };
+        let note = RevisionNote {
+            revision: number,
+            fetched_at: ingest.fetched_at,
+            source: ingest.article.source.clone(),
+            section: ingest.article.section.clone(),
+            first_seen,
+            updated: ingest.fetched_at,
+            profile: ingest.profile,
+            capture: Some(ingest.capture.clone()),
+            article: ingest.article,
+        };
+        self.write_revision(
+            previous.as_ref(),
+            note,
+            Some(&ingest.capture),
+            &ingest.user_agent,
+            None,
+            group,
+        )?;
+        Ok(if number == 1 {
+            Stored::New
+        } else {
+            Stored::Revised(number)
+        })
+    }
+
+    fn mark_gone(
+        &mut self,
+        id: &ArticleId,
+        at: DateTime<FixedOffset>,
+        group: &mut Group,
+    ) -> Result<bool, ArchiveError> {
+        let Some(previous) = self.entry(id, group)? else {
+            return Ok(false);
+        };
+        if previous.gone_at.is_some() {
+            return Ok(false);
+        }
+        let note = Note::Gone { id: id.clone(), at };
+        self.write_state(previous, note, group)?;
+        Ok(true)
+    }
+
+    fn restore(&mut self, exported: &ExportEntry, group: &mut Group) -> Result<(), ArchiveError> {
+        let archived = &exported.archived;
+        let id = &archived.article.id;
+        if self.entry(id, group)?.is_some() {
+            return Err(ArchiveError::Import(format!(
+                "article {id} is already in the archive"
+            )));
+        }
+        let Some(latest) = exported
+            .revisions
+            .iter()
+            .find(|r| r.number == archived.revisions)
+        else {
+            return Err(ArchiveError::Import(format!(
+                "article {id}: its latest revision {} is missing",
+                archived.revisions
+            )));
+        };
+        let mut previous: Option<Entry> = None;
+        for revision in exported
+            .revisions
+            .iter()
+            .filter(|r| r.number != latest.number)
+            .chain([latest])
+        {
+            let capture = revision.capture()?;
+            let is_latest = revision.number == latest.number;
+            let note = RevisionNote {
+                revision: revision.number,
+                fetched_at: revision.fetched_at,
+                source: revision.article.source.clone(),
+                section: revision.article.section.clone(),
+                first_seen: archived.first_seen,
+                updated: if is_latest {
+                    archived.updated
+                } else {
+                    revision.fetched_at
+                },
+                profile: None,
+                capture: capture.clone(),
+                article: if is_latest {
+                    archived.article.clone()
+                } else {
+                    revision.article.clone()
+                },
+            };
+            let user_agent = crate::config::DEFAULT_USER_AGENT;
+            let written = self.write_revision(
+                previous.as_ref(),
+                note,
+                capture.as_ref(),
+                user_agent,
+                Some(is_latest),
+                group,
+            )?;
+            previous = Some(written);
+        }
+        if let (Some(gone_at), Some(previous)) = (archived.gone_at, previous) {
+            let note = Note::Gone {
+                id: id.clone(),
+                at: gone_at,
+            };
+            self.write_state(previous, note, group)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a revision's records (request, response, metadata) and indexes it. `latest` says
+    /// whether it becomes the article's current record (`None`: when it is the newest).
+    fn write_revision(
+        &mut self,
+        previous: Option<&Entry>,
+        note: RevisionNote,
+        capture: Option<&Capture>,
+        user_agent: &str,
+        latest: Option<bool>,
+        group: &mut Group,
+    ) -> Result<Entry, ArchiveError> {
+        let date = note.fetched_at;
+        let response = capture.map(|capture| Record::response(capture, date));
+        let request = response.as_ref().and_then(|response| {
+            let url = Url::parse(&capture?.url).ok()?;
+            Some(Record::request(&url, user_agent, date, response.id()))
+        });
+        let id = note.article.id.clone();
+        let number = note.revision;
+        let content_hash = note.article.content_hash.clone();
+        let url = note.article.url.clone();
+        let entry = Entry {
+            source: note.article.source.clone(),
+            section: note.article.section.clone(),
+            url: url.clone(),
+            published: note.article.published,
+            first_seen: note.first_seen,
+            updated: note.updated,
+            revisions: number.max(previous.map_or(0, |p| p.revisions)),
+            gone_at: None,
+            content_hash: content_hash.clone(),
+            latest: Span(String::new(), 0, 0),
+        };
+        let metadata = Record::note(
+            Note::Revision(Box::new(note)).to_json(),
+            response.as_ref().map(Record::id),
+            &url,
+            date,
+        );
+        let metadata_id = metadata.id().clone();
+        let mut records: Vec<Record> = Vec::with_capacity(3);
+        records.extend(request);
+        let has_request = records.len() == 1;
+        records.extend(response);
+        let has_response = capture.is_some();
+        records.push(metadata);
+        let locations = self.append(&records)?;
+        group.appended = true;
+        let span = |i: usize| locations.get(i).map(Span::from);
+        let revision = RevisionEntry {
+            fetched_at: date,
+            content_hash,
+            metadata_id,
+            metadata: span(locations.len() - 1).unwrap_or(Span(String::new(), 0, 0)),
+            response: has_response
+                .then(|| span(usize::from(has_request)))
+                .flatten(),
+            request: has_request.then(|| span(0)).flatten(),
+        };
+        let key = index::revision_key(&id, number);
+        group.batches[REVISIONS].insert(key.clone(), index::encode(&revision));
+        let becomes_latest = latest.unwrap_or(true);
+        let entry = if becomes_latest {
+            let entry = Entry {
+                latest: revision.metadata.clone(),
+                ..entry
+            };
+            self.index_entry(&id, previous, &entry, group);
+            entry
+        } else {
+            previous.cloned().unwrap_or(entry)
+        };
+        group.revisions.insert(key, revision);
+        Ok(entry)
+    }
+
+    /// Appends a note on a change of state and indexes the article's new state.
+    fn write_state(
+        &mut self,
+        previous: Entry,
+        note: Note,
+        group: &mut Group,
+    ) -> Result<(), ArchiveError> {
+        let id = note.id().clone();
+        let (date, gone_at) = match &note {
+            Note::Gone { at, .. } => (*at, Some(*at)),
+            Note::Back { at, .. } => (*at, None),
+            Note::Revision(note) => (note.fetched_at, None),
+        };
+        let latest = self.revision(&id, previous.revisions, group)?;
+        let record = Record::note(
+            note.to_json(),
+            latest.as_ref().map(|r| &r.metadata_id),
+            &previous.url,
+            date,
+        );
+        self.append(&[record])?;
+        group.appended = true;
+        let entry = Entry {
+            gone_at,
+            ..previous.clone()
+        };
+        self.index_entry(&id, Some(&previous), &entry, group);
+        Ok(())
+    }
+
+    fn index_entry(
+        &self,
+        id: &ArticleId,
+        previous: Option<&Entry>,
+        entry: &Entry,
+        group: &mut Group,
+    ) {
+        let key = id.0.as_bytes();
+        group.batches[ARTICLES].insert(key, index::encode(entry));
+        group.batches[BY_URL].insert(entry.url.as_bytes(), key);
+        let new_keys = index::time_keys(id, entry);
+        if let Some(previous) = previous {
+            for old in index::time_keys(id, previous) {
+                if !new_keys.contains(&old) {
+                    group.batches[BY_TIME].remove(old);
+                }
+            }
+        }
+        for new in new_keys {
+            group.batches[BY_TIME].insert(new, key);
+        }
+        group.entries.insert(id.clone(), entry.clone());
+    }
+
+    fn entry(&self, id: &ArticleId, group: &Group) -> Result<Option<Entry>, ArchiveError> {
+        if let Some(entry) = group.entries.get(id) {
+            return Ok(Some(entry.clone()));
+        }
+        let key = id.0.as_bytes();
+        match self
+            .trees
+            .articles
+            .get(key)
+            .map_err(|err| storage_error(&self.root, err))?
+        {
+            Some(bytes) => index::decode(key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn revision(
+        &self,
+        id: &ArticleId,
+        number: u32,
+        group: &Group,
+    ) -> Result<Option<RevisionEntry>, ArchiveError> {
+        let key = index::revision_key(id, number);
+        if let Some(revision) = group.revisions.get(&key) {
+            return Ok(Some(revision.clone()));
+        }
+        match self
+            .trees
+            .revisions
+            .get(&key)
+            .map_err(|err| storage_error(&self.root, err))?
+        {
+            Some(bytes) => index::decode(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn append(&mut self, records: &[Record]) -> Result<Vec<Location>, ArchiveError> {
+        let warc = match &mut self.warc {
+            Some(warc) => warc,
+            None => {
+                let opened = WarcWriter::open(&self.warc_dir, self.warc_max_bytes)
+                    .map_err(|err| warc_error(&self.root, err))?;
+                self.warc.insert(opened)
+            }
+        };
+        let group_appended = warc
+            .append(records)
+            .map_err(|err| warc_error(&self.root, err))?;
+        Ok(group_appended)
+    }
+}
+
+/// A WARC failure; a full disk is told apart.
+fn warc_error(root: &Path, err: WarcError) -> ArchiveError {
+    if err.is_storage_full() {
+        ArchiveError::NoSpace {
+            path: root.to_path_buf(),
+        }
+    } else {
+        ArchiveError::Warc(err)
+    }
+}
+
+/// A sled failure of the archive at `root`; a full disk is told apart, and an I/O failure keeps
+/// its cause (sled's own message for one is a debug dump).
+pub(super) fn storage_error(root: &Path, err: sled::Error) -> ArchiveError {
+    match err {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            ArchiveError::NoSpace {
+                path: root.to_path_buf(),
+            }
+        }
+        sled::Error::Io(source) => ArchiveError::Io {
+            path: root.join("db"),
+            source,
+        },
+        // sled's own message for this is a debug dump with a backtrace.
+        sled::Error::Corruption { .. } => ArchiveError::Corrupt {
+            key: root.join("db").display().to_string(),
+            detail:
+                "the index holds corrupted data; gazette rebuild makes it again from the WARC files"
+                    .into(),
+        },
+        err => ArchiveError::Storage(err),
+    }
+}

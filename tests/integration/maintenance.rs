@@ -1,0 +1,276 @@
+//! The archive's upkeep commands through the binary: rebuild gives back the same archive, verify
+//! passes on a fresh crawl and finds a flipped byte.
+
+use std::process::{Command, Output};
+
+use gazette::archive::{self, Archive};
+
+use crate::support::{self, TestPortal};
+
+async fn gazette(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_gazette"))
+            .args(args)
+            .output()
+            .expect("the gazette binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn shown(args: &[&str], out: &Output) -> String {
+    format!(
+        "gazette {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn exported(archive: &dyn Archive) -> String {
+    let mut out = Vec::new();
+    archive::export(archive, true, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The recorded portal crawled, one article revised and one marked gone then back and gone
+/// again: every kind of metadata record.
+async fn crawled() -> (TestPortal, String) {
+    let portal = TestPortal::recorded().await;
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!(report.new, 9, "{:?}", report.errors);
+    let mut all = archive.all().unwrap();
+    let first = all.remove(0);
+    let capture = archive.capture(&first.article.id, 1).unwrap().unwrap();
+    let mut edited = first.article.clone();
+    edited.title = format!("{} (sửa)", edited.title);
+    edited.content_hash = gazette::normalize::content_hash(
+        &edited.title,
+        edited.published.as_ref(),
+        &edited.body_text,
+    );
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    archive
+        .store(&edited, &capture, at("2030-01-02T00:00:00+07:00"))
+        .unwrap();
+    let second = &all[0].article;
+    archive
+        .mark_gone(&second.id, at("2030-01-03T00:00:00+07:00"))
+        .unwrap();
+    let third = &all[1].article;
+    archive
+        .mark_gone(&third.id, at("2030-01-03T00:00:00+07:00"))
+        .unwrap();
+    let capture = archive.capture(&third.id, 1).unwrap().unwrap();
+    archive
+        .store(third, &capture, at("2030-01-04T00:00:00+07:00"))
+        .unwrap();
+    let before = exported(&archive);
+    (portal, before)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rebuild_gives_back_the_same_export() {
+    let (portal, before) = crawled().await;
+    let config = portal.config_path.to_str().unwrap();
+    let args = ["rebuild", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("9 articles, 10 revisions"),
+        "{}",
+        shown(&args, &out)
+    );
+    assert!(stdout.contains("start empty"), "{}", shown(&args, &out));
+    {
+        let archive = portal.open_archive();
+        assert!(
+            exported(&archive) == before,
+            "the rebuilt archive exports differently"
+        );
+        let any = &archive.all().unwrap()[0].article;
+        assert_eq!(
+            archive.id_for_url(&any.url).unwrap().as_ref(),
+            Some(&any.id)
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(portal.dir.path().join("archive"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "db and warc only: {leftovers:?}");
+
+    // Extracted again, the revision whose title was edited by hand reads as its page says.
+    let args = ["rebuild", "--config", config, "--reparse"];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("9 articles, 10 revisions"),
+        "{}",
+        shown(&args, &out)
+    );
+    assert!(
+        stdout.contains("1 revisions read differently"),
+        "{}",
+        shown(&args, &out)
+    );
+    let archive = portal.open_archive();
+    let revised = archive
+        .all()
+        .unwrap()
+        .into_iter()
+        .find(|a| a.revisions == 2)
+        .unwrap();
+    let revisions = archive.revisions(&revised.article.id).unwrap();
+    assert_eq!(revisions[1].article.title, revisions[0].article.title);
+    assert_eq!(revised.article.title, revisions[0].article.title);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
+    let (portal, _) = crawled().await;
+    let config = portal.config_path.to_str().unwrap();
+    let args = ["verify", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("9 articles and 10 revisions indexed"),
+        "{}",
+        shown(&args, &out)
+    );
+
+    let warc_dir = portal.dir.path().join("archive/warc");
+    let file = std::fs::read_dir(&warc_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".warc.gz"))
+        .unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&file, bytes).unwrap();
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = file.file_name().unwrap().to_string_lossy();
+    assert!(
+        stderr.starts_with(&format!("gazette: verify: {name} at byte ")),
+        "{}",
+        shown(&args, &out)
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{}",
+        shown(&args, &out)
+    );
+    let _ = support::root();
+}
+
+/// Writes `entries` in the schema-1 layout (one sled directory: the current record, every
+/// revision and its zstd-compressed capture, as gazette 0.1 wrote them).
+fn write_schema1(path: &std::path::Path, entries: &[archive::ExportEntry]) {
+    let db = sled::Config::new()
+        .path(path)
+        .flush_every_ms(None)
+        .open()
+        .unwrap();
+    let tree = |name: &str| db.open_tree(name).unwrap();
+    let (articles, revisions, captures, by_url) = (
+        tree("articles"),
+        tree("revisions"),
+        tree("captures"),
+        tree("by_url"),
+    );
+    tree("meta").insert("schema_version", "1").unwrap();
+    for entry in entries {
+        let id = &entry.archived.article.id;
+        articles
+            .insert(
+                id.0.as_bytes(),
+                serde_json::to_vec(&entry.archived).unwrap(),
+            )
+            .unwrap();
+        by_url
+            .insert(entry.archived.article.url.as_bytes(), id.0.as_bytes())
+            .unwrap();
+        for exported in &entry.revisions {
+            let mut key = id.0.as_bytes().to_vec();
+            key.push(0);
+            key.extend_from_slice(&exported.number.to_be_bytes());
+            let revision = gazette::model::Revision {
+                number: exported.number,
+                fetched_at: exported.fetched_at,
+                article: exported.article.clone(),
+            };
+            revisions
+                .insert(key.as_slice(), serde_json::to_vec(&revision).unwrap())
+                .unwrap();
+            let capture = exported.capture().unwrap().unwrap();
+            let head = serde_json::to_vec(&capture).unwrap();
+            let mut stored = (head.len() as u32).to_be_bytes().to_vec();
+            stored.extend_from_slice(&head);
+            stored.extend_from_slice(&zstd::bulk::compress(&capture.body, 3).unwrap());
+            captures.insert(key.as_slice(), stored).unwrap();
+        }
+    }
+    tree("state")
+        .insert("backfill:bqlkkt:tin-ban-quan-ly", "http://127.0.0.1/next")
+        .unwrap();
+    db.flush().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
+    let (portal, before) = crawled().await;
+    let entries: Vec<archive::ExportEntry> = before
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let path = portal.dir.path().join("archive");
+    std::fs::remove_dir_all(&path).unwrap();
+    write_schema1(&path, &entries);
+    let config = portal.config_path.to_str().unwrap();
+
+    let args = ["query", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&args, &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "gazette: {}: archive schema 1: run gazette migrate --config {config}",
+            path.display()
+        )
+    );
+
+    let args = ["migrate", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("9 articles, 10 revisions"),
+        "{}",
+        shown(&args, &out)
+    );
+    assert!(portal.dir.path().join("archive.schema1/conf").is_file());
+    let archive = portal.open_archive();
+    assert!(
+        exported(&archive) == before,
+        "the migrated archive exports differently (articles, revisions, captures)"
+    );
+    assert_eq!(
+        archive
+            .state("backfill:bqlkkt:tin-ban-quan-ly")
+            .unwrap()
+            .as_deref(),
+        Some("http://127.0.0.1/next")
+    );
+    drop(archive);
+    let args = ["verify", "--config", config];
+    let out = gazette(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+}
