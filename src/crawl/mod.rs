@@ -1,9 +1,11 @@
 //! Crawl runs: list pages to new articles (incremental or backfill), then a recheck of recent
 //! articles; fetch -> extract -> normalize -> archive. A failure is recorded and the run goes on.
 
+mod assets;
 mod error;
 mod isolation;
 
+pub use assets::MAX_ASSETS_PER_ARTICLE;
 pub use error::{CrawlError, RunStopped};
 
 use crate::describe;
@@ -331,6 +333,11 @@ impl Crawl<'_> {
         while let Some((candidate, fetched)) = fetches.next().await {
             self.progress.inc(1);
             let url = candidate.url.clone();
+            let linked = match &fetched {
+                Fetched::Article { article, .. } => assets::wanted(article, &self.settings.capture),
+                _ => Vec::new(),
+            };
+            let stored_before = (self.report.new, self.report.revised);
             let report = &mut self.report;
             let made_by = (&self.profile, self.settings.user_agent.as_str());
             let stored = isolation::run_page(&url, || {
@@ -342,6 +349,13 @@ impl Crawl<'_> {
                     self.report.failed += 1;
                     self.report.errors.push(panic.to_string());
                 }
+            }
+            // A new or revised article: capture what it links, once it is on disk.
+            if !linked.is_empty() && (self.report.new, self.report.revised) != stored_before {
+                let hosts = self.source.hosts();
+                let settings = self.settings;
+                assets::capture(fetcher, archive, &hosts, settings, linked, &mut self.report)
+                    .await?;
             }
         }
         Ok(())
