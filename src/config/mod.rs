@@ -37,6 +37,9 @@ pub const DEFAULT_WARC_MAX_BYTES: u64 = 1 << 30;
 pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 60;
 /// The largest attachment or image body kept (`crawler.max_asset_bytes`).
 pub const DEFAULT_MAX_ASSET_BYTES: u64 = 50 * 1024 * 1024;
+/// The largest `max_asset_bytes` accepted: an asset's record must stay within what the WARC
+/// reader takes back (256 MiB with its headers).
+pub const MAX_ASSET_BYTES_CEILING: u64 = 255 * 1024 * 1024;
 /// What is captured beside each article by default (`crawler.capture`).
 pub const DEFAULT_CAPTURE: &[CaptureKind] = &[CaptureKind::Attachments];
 
@@ -454,10 +457,10 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
             "expected at least 1".into(),
         ));
     }
-    if crawler.max_asset_bytes == 0 {
+    if crawler.max_asset_bytes == 0 || crawler.max_asset_bytes > MAX_ASSET_BYTES_CEILING {
         return Err((
             "crawler.max_asset_bytes".into(),
-            "expected at least 1".into(),
+            format!("expected from 1 to {MAX_ASSET_BYTES_CEILING} bytes"),
         ));
     }
     Ok(())

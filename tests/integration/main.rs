@@ -1,6 +1,7 @@
 //! Integration tests, one binary: extraction against saved pages, the config contract, the CLI.
 
 mod archive;
+mod assets;
 mod cli;
 mod config;
 mod crawl;
