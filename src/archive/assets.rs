@@ -214,11 +214,23 @@ mod tests {
     fn the_header_wins_then_the_bytes_then_the_extension() {
         let pdf = b"%PDF-1.4 ...";
         let cases = [
-            (capture("http://h/a.bin", Some("Application/PDF; x=1"), b""), "application/pdf"),
+            (
+                capture("http://h/a.bin", Some("Application/PDF; x=1"), b""),
+                "application/pdf",
+            ),
             (capture("http://h/a", None, pdf), "application/pdf"),
-            (capture("http://h/a.doc", Some("application/octet-stream"), b"?"), "application/msword"),
-            (capture("http://h/a.DOCX", None, b"PK\x03\x04"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-            (capture("http://h/a", Some("bogus"), b"??"), "application/octet-stream"),
+            (
+                capture("http://h/a.doc", Some("application/octet-stream"), b"?"),
+                "application/msword",
+            ),
+            (
+                capture("http://h/a.DOCX", None, b"PK\x03\x04"),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            (
+                capture("http://h/a", Some("bogus"), b"??"),
+                "application/octet-stream",
+            ),
         ];
         for (capture, want) in cases {
             assert_eq!(mime_type(&capture), want, "{capture:?}");

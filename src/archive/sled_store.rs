@@ -10,10 +10,10 @@ use chrono::{DateTime, FixedOffset};
 use lru::LruCache;
 use sled::Db;
 
+use super::assets::{self, AssetIngest};
 use super::index::{self, ALL_SECTIONS, Entry, RevisionEntry, Span, Trees};
 use super::notes::{Note, RevisionNote};
 use super::write::{Change, Outcome, Writer, WriterThread, storage_error};
-use super::assets::{self, AssetIngest};
 use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Stored, Validators, warc};
 use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport};

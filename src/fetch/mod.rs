@@ -349,7 +349,10 @@ impl Fetcher {
             retry: false,
             retry_after: None,
         };
-        if response.content_length().is_some_and(|len| len > limit.bytes) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit.bytes)
+        {
             return Err(too_large());
         }
         let mut body = Vec::new();

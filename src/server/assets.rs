@@ -99,7 +99,10 @@ mod tests {
     #[test]
     fn file_names_are_the_last_segment_made_safe() {
         assert_eq!(file_name("http://h/a/BC-6T-2020.pdf"), "BC-6T-2020.pdf");
-        assert_eq!(file_name("http://h/a/Ph%E1%BB%A5%20l%E1%BB%A5c.doc"), "Ph_l_c.doc");
+        assert_eq!(
+            file_name("http://h/a/Ph%E1%BB%A5%20l%E1%BB%A5c.doc"),
+            "Ph__l_c.doc"
+        );
         assert_eq!(file_name("http://h/x/\"a\";b.pdf"), "_a__b.pdf");
         assert_eq!(file_name("http://h/"), "asset");
         assert_eq!(file_name("not a url"), "asset");

@@ -156,7 +156,10 @@ async fn attachments_are_captured_read_back_and_kept_once_when_linked_again() {
         let record = warc::read(&archive.path().join("warc"), &at).unwrap();
         assert_eq!(record.kind(), &RecordType::Response);
         assert_eq!(record.target_uri(), Some(url.as_str()));
-        assert_eq!(record.header("WARC-Payload-Digest"), Some(info.digest.as_str()));
+        assert_eq!(
+            record.header("WARC-Payload-Digest"),
+            Some(info.digest.as_str())
+        );
         warc::verify_digests(&record).unwrap();
     }
 
@@ -182,7 +185,10 @@ async fn attachments_are_captured_read_back_and_kept_once_when_linked_again() {
     assert!(copy.revisit);
     assert_eq!((&copy.digest, &copy.record), (&first.digest, &first.record));
     let back = archive.asset_capture(&copy_url).unwrap().unwrap();
-    assert!(back.body == pdf, "the revisit reads back the first capture's bytes");
+    assert!(
+        back.body == pdf,
+        "the revisit reads back the first capture's bytes"
+    );
 
     // The revisit record names the first response.
     let first_id = warc::read(
@@ -205,19 +211,27 @@ async fn attachments_are_captured_read_back_and_kept_once_when_linked_again() {
     let revisit = &revisits[0];
     assert_eq!(revisit.target_uri(), Some(copy_url.as_str()));
     assert_eq!(revisit.refers_to(), Some(first_id));
-    assert_eq!(revisit.header("WARC-Refers-To-Target-URI"), Some(pdf_url.as_str()));
+    assert_eq!(
+        revisit.header("WARC-Refers-To-Target-URI"),
+        Some(pdf_url.as_str())
+    );
     assert_eq!(
         revisit.header("WARC-Profile"),
         Some("http://netpreserve.org/warc/1.1/revisit/identical-payload-digest")
     );
-    assert_eq!(revisit.header("WARC-Payload-Digest"), Some(first.digest.as_str()));
+    assert_eq!(
+        revisit.header("WARC-Payload-Digest"),
+        Some(first.digest.as_str())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_asset_over_max_asset_bytes_is_not_stored_and_is_noted() {
     let portal = portal(&[("max_asset_bytes", "100000")]).await;
     portal.server.set_page(PDF_PATH, pdf(), "application/pdf");
-    portal.server.set_page(DOC_PATH, doc(), "application/msword");
+    portal
+        .server
+        .set_page(DOC_PATH, doc(), "application/msword");
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!((report.new, report.failed), (9, 0), "{report:?}");
@@ -240,11 +254,17 @@ async fn an_asset_over_max_asset_bytes_is_not_stored_and_is_noted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_off_host_attachment_is_never_requested() {
     let elsewhere = ReplayServer::start(Recording::synthetic(0)).await.unwrap();
-    let foreign = elsewhere.base_url().join("/decree.pdf").unwrap().to_string();
+    let foreign = elsewhere
+        .base_url()
+        .join("/decree.pdf")
+        .unwrap()
+        .to_string();
     elsewhere.set_page("/decree.pdf", pdf(), "application/pdf");
     let portal = portal(&[]).await;
     portal.server.set_page(PDF_PATH, pdf(), "application/pdf");
-    portal.server.set_page(DOC_PATH, doc(), "application/msword");
+    portal
+        .server
+        .set_page(DOC_PATH, doc(), "application/msword");
     add_article_with(&portal.server, 1301, &[&foreign]);
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
@@ -270,7 +290,9 @@ async fn an_off_host_attachment_is_never_requested() {
 async fn an_asset_answering_500_does_not_fail_its_article() {
     let portal = portal(&[]).await;
     portal.server.fault(PDF_PATH, Fault::Status(500));
-    portal.server.set_page(DOC_PATH, doc(), "application/msword");
+    portal
+        .server
+        .set_page(DOC_PATH, doc(), "application/msword");
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert!(report.complete, "{report:?}");
@@ -298,10 +320,16 @@ async fn an_asset_answering_500_does_not_fail_its_article() {
 async fn images_are_captured_only_when_configured() {
     let jpeg = incompressible(b"\xff\xd8\xff\xe0", 20_000, 3);
     let plain = portal(&[]).await;
-    plain.server.set_page(IMAGE_PATH, jpeg.clone(), "image/jpeg");
+    plain
+        .server
+        .set_page(IMAGE_PATH, jpeg.clone(), "image/jpeg");
     let archive = plain.open_archive();
     plain.crawl(&archive, false).await;
-    assert_eq!(plain.server.hits(IMAGE_PATH), 0, "images are not captured by default");
+    assert_eq!(
+        plain.server.hits(IMAGE_PATH),
+        0,
+        "images are not captured by default"
+    );
     assert_eq!(archive.asset(&url(&plain, IMAGE_PATH)).unwrap(), None);
 
     let with_images = portal(&[("capture", "[\"attachments\", \"images\"]")]).await;
@@ -312,14 +340,19 @@ async fn images_are_captured_only_when_configured() {
     let report = with_images.crawl(&archive, false).await;
     assert_eq!(with_images.server.hits(IMAGE_PATH), 1, "{report:?}");
     let info = captured(&archive, &url(&with_images, IMAGE_PATH));
-    assert_eq!((info.mime_type.as_str(), info.length), ("image/jpeg", 20_000));
+    assert_eq!(
+        (info.mime_type.as_str(), info.length),
+        ("image/jpeg", 20_000)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_captured_asset_is_refetched_conditionally_and_a_304_writes_nothing() {
     let portal = portal(&[]).await;
     portal.server.set_page(PDF_PATH, pdf(), "application/pdf");
-    portal.server.set_page(DOC_PATH, doc(), "application/msword");
+    portal
+        .server
+        .set_page(DOC_PATH, doc(), "application/msword");
     add_article_with(&portal.server, 1302, &[PDF_PATH]);
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
@@ -344,7 +377,9 @@ async fn the_asset_endpoint_serves_the_bytes_as_a_sandboxed_download() {
     portal
         .server
         .set_page(PDF_PATH, pdf.clone(), "application/pdf");
-    portal.server.set_page(DOC_PATH, doc(), "application/msword");
+    portal
+        .server
+        .set_page(DOC_PATH, doc(), "application/msword");
     let archive = portal.open_archive();
     portal.crawl(&archive, false).await;
     let archive = Arc::new(archive);
@@ -383,7 +418,11 @@ async fn the_asset_endpoint_serves_the_bytes_as_a_sandboxed_download() {
     assert_eq!(header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
     assert!(header(header::CONTENT_SECURITY_POLICY).starts_with("sandbox"));
 
-    let (parts, body) = get(format!("/api/assets?{}", query(&url(&portal, "/nothing.pdf")))).await;
+    let (parts, body) = get(format!(
+        "/api/assets?{}",
+        query(&url(&portal, "/nothing.pdf"))
+    ))
+    .await;
     assert_eq!(parts.status, StatusCode::NOT_FOUND);
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["error"], "not found");
