@@ -4,12 +4,15 @@
 //! response: the bytes are kept once. The index keeps, per asset URL, what a feed enclosure or a
 //! download needs ([`AssetInfo`]) and, per payload digest, the response holding those bytes.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
+use sled::Batch;
 use url::Url;
 
-use super::index::Span;
-use super::warc::{self, Location, Original, Record, RecordId};
+use super::index::{self, Span};
+use super::warc::{self, Location, Original, ParsedRecord, Record, RecordId, RecordType};
 use super::{ArchiveError, Validators};
 use crate::model::{AssetInfo, Capture, RecordLocation};
 
@@ -148,15 +151,134 @@ pub(super) fn read_capture(
 /// The media type of a captured asset: the `Content-Type` header's essence, else what the first
 /// bytes are, else the URL's extension, else `application/octet-stream`.
 pub fn mime_type(capture: &Capture) -> String {
-    let declared = capture
-        .content_type()
+    media_type(capture.content_type(), &capture.body, &capture.url)
+}
+
+fn media_type(content_type: Option<&str>, body: &[u8], url: &str) -> String {
+    let declared = content_type
         .and_then(|value| value.split(';').next())
         .map(|essence| essence.trim().to_ascii_lowercase())
         .filter(|essence| essence.contains('/') && essence != "application/octet-stream");
     declared
-        .or_else(|| sniffed(&capture.body).map(str::to_string))
-        .or_else(|| by_extension(&capture.url).map(str::to_string))
+        .or_else(|| sniffed(body).map(str::to_string))
+        .or_else(|| by_extension(url).map(str::to_string))
         .unwrap_or_else(|| "application/octet-stream".to_string())
+}
+
+/// One `response` or `revisit` a rebuild's scan met, until it is known whether it is an
+/// article's page (referred to by a revision) or an asset.
+struct Seen {
+    id: RecordId,
+    entry: AssetEntry,
+    /// For a revisit: the response holding the bytes.
+    refers_to: Option<RecordId>,
+}
+
+/// The assets a rebuild finds in the WARC files: every `response` no revision refers to, and
+/// every `revisit`, indexed under its target URI (the URL linked, unless it redirected).
+#[derive(Default)]
+pub(super) struct Found {
+    seen: Vec<Seen>,
+}
+
+impl Found {
+    /// Notes a record of the scan, in file order.
+    pub fn see(&mut self, at: &Location, record: &ParsedRecord) {
+        let revisit = match record.kind() {
+            RecordType::Response => false,
+            RecordType::Revisit => true,
+            _ => return,
+        };
+        let (Some(url), Some(http), Some(digest)) = (
+            record.target_uri(),
+            record.http(),
+            record.header("WARC-Payload-Digest"),
+        ) else {
+            return;
+        };
+        let header = |name: &str| {
+            http.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let body = record.payload().unwrap_or_default();
+        let length = match revisit {
+            false => body.len() as u64,
+            true => header("content-length")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
+        };
+        let info = AssetInfo {
+            url: url.to_string(),
+            mime_type: media_type(header("content-type").as_deref(), body, url),
+            length,
+            digest: digest.to_string(),
+            captured_at: record.date(),
+            record: RecordLocation {
+                file: at.file.clone(),
+                offset: at.offset,
+                length: at.length,
+            },
+            revisit,
+        };
+        self.seen.push(Seen {
+            id: record.id().clone(),
+            entry: AssetEntry {
+                info,
+                validators: Validators {
+                    etag: header("etag"),
+                    last_modified: header("last-modified"),
+                },
+            },
+            refers_to: revisit.then(|| record.refers_to()).flatten(),
+        });
+    }
+
+    /// Writes the index records of the assets into `assets` and `payloads`, skipping the article
+    /// pages (`pages`); returns how many asset URLs it indexed.
+    pub fn index(
+        self,
+        pages: &HashSet<RecordId>,
+        responses: &HashMap<RecordId, Span>,
+        assets: &mut Batch,
+        payloads: &mut Batch,
+    ) -> usize {
+        let mut urls = HashSet::new();
+        let mut digests = HashSet::new();
+        for seen in self.seen {
+            if pages.contains(&seen.id) {
+                continue;
+            }
+            let mut entry = seen.entry;
+            if let Some(original) = &seen.refers_to {
+                // A revisit reads its bytes from the response it refers to.
+                let Some(span) = responses.get(original) else {
+                    continue;
+                };
+                entry.info.record = RecordLocation {
+                    file: span.0.clone(),
+                    offset: span.1,
+                    length: span.2,
+                };
+            } else if digests.insert(entry.info.digest.clone()) {
+                let first = PayloadEntry {
+                    id: seen.id.clone(),
+                    target_uri: entry.info.url.clone(),
+                    date: entry.info.captured_at,
+                    response: Span(
+                        entry.info.record.file.clone(),
+                        entry.info.record.offset,
+                        entry.info.record.length,
+                    ),
+                };
+                payloads.insert(entry.info.digest.as_bytes(), index::encode(&first));
+            }
+            urls.insert(entry.info.url.clone());
+            assets.insert(entry.info.url.as_bytes(), index::encode(&entry));
+        }
+        urls.len()
+    }
 }
 
 /// The media types whose signatures are certain from the first bytes.

@@ -223,6 +223,23 @@ async fn attachments_are_captured_read_back_and_kept_once_when_linked_again() {
         revisit.header("WARC-Payload-Digest"),
         Some(first.digest.as_str())
     );
+
+    // The WARC files alone give the same asset index back.
+    let urls = [&pdf_url, &doc_url, &copy_url];
+    let before: Vec<_> = urls.iter().map(|u| archive.asset(u).unwrap()).collect();
+    drop(archive);
+    let rebuilt = gazette::archive::rebuild(&portal.config.storage, None).unwrap();
+    assert_eq!(rebuilt.assets, 3, "{rebuilt:?}");
+    let archive = portal.open_archive();
+    let after: Vec<_> = urls.iter().map(|u| archive.asset(u).unwrap()).collect();
+    assert_eq!(before, after);
+    let back = archive.asset_capture(&copy_url).unwrap().unwrap();
+    assert!(
+        back.body == pdf,
+        "the rebuilt revisit reads the first capture's bytes"
+    );
+    let verified = archive.verify().unwrap();
+    assert_eq!((verified.assets, verified.damage), (3, None));
 }
 
 #[tokio::test(flavor = "multi_thread")]
