@@ -44,24 +44,39 @@ pub(super) fn wanted(article: &Article, capture: &[CaptureKind]) -> Vec<String> 
     urls
 }
 
-/// Fetches and stores the assets of one article, counting each in `report`. Only an archive
-/// failure is an error: it stops the run like any other.
+/// Adds the assets a stored article links to those to capture, each URL once; past
+/// [`MAX_ASSETS_PER_ARTICLE`] they are noted and left.
+pub(super) fn queue(
+    queued: &mut Vec<String>,
+    mut linked: Vec<String>,
+    article: &str,
+    report: &mut RunReport,
+) {
+    if linked.len() > MAX_ASSETS_PER_ARTICLE {
+        for url in linked.drain(MAX_ASSETS_PER_ARTICLE..) {
+            report.assets_skipped += 1;
+            report.asset_errors.push(format!(
+                "{url}: {article} links more than {MAX_ASSETS_PER_ARTICLE} assets; not fetched"
+            ));
+        }
+    }
+    for url in linked {
+        if !queued.contains(&url) {
+            queued.push(url);
+        }
+    }
+}
+
+/// Fetches and stores assets, counting each in `report`. Only an archive failure is an error:
+/// it stops the run like any other.
 pub(super) async fn capture(
     fetcher: &Fetcher,
     archive: &dyn Archive,
     hosts: &AllowedHosts,
     settings: &CrawlerConfig,
-    mut urls: Vec<String>,
+    urls: Vec<String>,
     report: &mut RunReport,
 ) -> Result<(), ArchiveError> {
-    if urls.len() > MAX_ASSETS_PER_ARTICLE {
-        for url in urls.drain(MAX_ASSETS_PER_ARTICLE..) {
-            report.assets_skipped += 1;
-            report.asset_errors.push(format!(
-                "{url}: more than {MAX_ASSETS_PER_ARTICLE} assets in one article; not fetched"
-            ));
-        }
-    }
     let concurrency = settings.max_concurrency_per_host.max(1);
     let mut outcomes = futures_util::stream::iter(urls)
         .map(|url| async move {
@@ -194,6 +209,22 @@ mod tests {
         );
         assert_eq!(wanted(&article, &[CaptureKind::Images]), ["http://h/i.jpg"]);
         assert!(wanted(&article, &[]).is_empty());
+    }
+
+    #[test]
+    fn each_url_is_queued_once_and_an_article_linking_too_many_is_noted() {
+        let mut report = RunReport::default();
+        let mut queued = vec!["http://h/0".to_string()];
+        let many: Vec<String> = (0..MAX_ASSETS_PER_ARTICLE + 2)
+            .map(|i| format!("http://h/{i}"))
+            .collect();
+        queue(&mut queued, many, "http://h/article", &mut report);
+        assert_eq!(queued.len(), MAX_ASSETS_PER_ARTICLE);
+        assert_eq!(report.assets_skipped, 2);
+        assert!(
+            report.asset_errors[0].contains("http://h/article"),
+            "{report:?}"
+        );
     }
 
     #[test]

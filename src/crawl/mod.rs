@@ -329,6 +329,9 @@ impl Crawl<'_> {
                 (c, fetched)
             })
             .buffered(concurrency);
+        // What the stored articles link, captured once they all are (fetching assets meanwhile
+        // would leave the article fetches in flight unread).
+        let mut linked_assets = Vec::new();
         // Each result is stored as it comes, in list order, while later fetches go on.
         while let Some((candidate, fetched)) = fetches.next().await {
             self.progress.inc(1);
@@ -350,13 +353,23 @@ impl Crawl<'_> {
                     self.report.errors.push(panic.to_string());
                 }
             }
-            // A new or revised article: capture what it links, once it is on disk.
-            if !linked.is_empty() && (self.report.new, self.report.revised) != stored_before {
-                let hosts = self.source.hosts();
-                let settings = self.settings;
-                assets::capture(fetcher, archive, &hosts, settings, linked, &mut self.report)
-                    .await?;
+            if (self.report.new, self.report.revised) != stored_before {
+                assets::queue(&mut linked_assets, linked, &url, &mut self.report);
             }
+        }
+        drop(fetches);
+        if !linked_assets.is_empty() {
+            let hosts = self.source.hosts();
+            let settings = self.settings;
+            assets::capture(
+                fetcher,
+                archive,
+                &hosts,
+                settings,
+                linked_assets,
+                &mut self.report,
+            )
+            .await?;
         }
         Ok(())
     }

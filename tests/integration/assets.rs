@@ -364,7 +364,7 @@ async fn images_are_captured_only_when_configured() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_captured_asset_is_refetched_conditionally_and_a_304_writes_nothing() {
+async fn a_captured_asset_is_fetched_once_per_run_then_conditionally() {
     let portal = portal(&[]).await;
     portal.server.set_page(PDF_PATH, pdf(), "application/pdf");
     portal
@@ -373,8 +373,17 @@ async fn a_captured_asset_is_refetched_conditionally_and_a_304_writes_nothing() 
     add_article_with(&portal.server, 1302, &[PDF_PATH]);
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
-    // 1302 and 1236 link the same PDF: the second fetch is conditional and gets a 304.
-    assert_eq!(report.assets_captured, 2, "{:#?}", report.asset_errors);
+    // 1302 and 1236 link the same PDF: it is fetched once.
+    assert_eq!(report.new, 10, "{report:?}");
+    assert_assets(&report, 2, 0, 0);
+    assert_eq!(portal.server.hits(PDF_PATH), 1);
+
+    // A later article links it again: asked with its validators, a 304 writes nothing.
+    add_article_with(&portal.server, 1303, &[PDF_PATH]);
+    let before = warc_bytes(&archive);
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!(report.new, 1, "{report:?}");
+    assert_assets(&report, 0, 0, 0);
     assert_eq!(report.assets_unchanged, 1, "{report:?}");
     let asked: Vec<_> = portal
         .server
@@ -385,6 +394,24 @@ async fn a_captured_asset_is_refetched_conditionally_and_a_304_writes_nothing() 
     assert_eq!(asked.len(), 2);
     assert!(asked[0].if_none_match.is_none());
     assert!(asked[1].if_none_match.is_some(), "{asked:?}");
+    let grown = warc_bytes(&archive) - before;
+    assert!(grown < 20_000, "{grown} bytes for one small article page");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_captured_within_recheck_days_is_not_fetched_again() {
+    let portal = portal(&[("recheck_days", "3")]).await;
+    portal.server.set_page(PDF_PATH, pdf(), "application/pdf");
+    portal
+        .server
+        .set_page(DOC_PATH, doc(), "application/msword");
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, false).await;
+    assert_assets(&report, 2, 0, 0);
+    add_article_with(&portal.server, 1304, &[PDF_PATH]);
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!((report.new, report.assets_unchanged), (1, 1), "{report:?}");
+    assert_eq!(portal.server.hits(PDF_PATH), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
