@@ -191,7 +191,8 @@ pub trait Archive: Send + Sync {
     fn asset_validators(&self, _url: &str) -> Result<Option<Validators>, ArchiveError> {
         Ok(None)
     }
-    /// A captured asset's bytes and headers, read back from its WARC record.
+    /// A captured asset's bytes and headers, read back from its WARC record (after a revisit,
+    /// the response it refers to: the same bytes, that capture's headers).
     fn asset_capture(&self, _url: &str) -> Result<Option<Capture>, ArchiveError> {
         Ok(None)
     }

@@ -486,6 +486,11 @@ async fn the_asset_endpoint_serves_the_bytes_as_a_sandboxed_download() {
     assert_eq!(assets[0]["url"], pdf_url);
     assert_eq!(assets[0]["length"], pdf.len());
     assert_eq!(assets[0]["mime_type"], "application/pdf");
+    let download = assets[0]["download_url"].as_str().unwrap();
+    let path = download.find("/api/assets?").expect("a download URL");
+    let (parts, body) = get(download[path..].to_string()).await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert!(body == pdf, "the download URL serves the PDF");
 }
 
 #[test]
