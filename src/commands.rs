@@ -150,8 +150,14 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
     for report in &reports {
         print(&summary(report))?;
+        if let Some(line) = asset_summary(report) {
+            print(&line)?;
+        }
         for error in &report.errors {
             eprintln!("  {}: {error}", report.source);
+        }
+        for note in &report.asset_errors {
+            eprintln!("  {}: asset {note}", report.source);
         }
         for url in &report.flattened {
             eprintln!(
@@ -211,6 +217,22 @@ fn summary(report: &RunReport) -> String {
         report.gone,
         report.failed
     )
+}
+
+/// The assets line of a run, when it touched any.
+fn asset_summary(report: &RunReport) -> Option<String> {
+    let counts = [
+        report.assets_captured,
+        report.assets_unchanged,
+        report.assets_skipped,
+        report.assets_failed,
+    ];
+    (counts.iter().sum::<u64>() > 0).then(|| {
+        format!(
+            "{}: assets: {} captured, {} unchanged, {} skipped, {} failed",
+            report.source, counts[0], counts[1], counts[2], counts[3]
+        )
+    })
 }
 
 pub fn query(args: &QueryArgs) -> anyhow::Result<()> {

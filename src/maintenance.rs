@@ -30,6 +30,9 @@ fn print_rebuilt(config: &Config, rebuilt: &Rebuilt, reparse: bool) {
         rebuilt.articles,
         rebuilt.revisions
     );
+    if rebuilt.assets > 0 {
+        println!("{} attachments and images", rebuilt.assets);
+    }
     if reparse {
         println!(
             "extracted again: {} revisions read differently and got a new metadata record",

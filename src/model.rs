@@ -152,4 +152,48 @@ pub struct RunReport {
     /// their structure was read as plain text.
     #[serde(default)]
     pub flattened: Vec<String>,
+    /// Attachments and images captured: a new payload, or a revisit of one already kept.
+    #[serde(default)]
+    pub assets_captured: u64,
+    /// Assets not stored again: unchanged (304) or captured within `recheck_days`.
+    #[serde(default)]
+    pub assets_unchanged: u64,
+    /// Assets not fetched or not kept on purpose: off-host, disallowed, over `max_asset_bytes`.
+    #[serde(default)]
+    pub assets_skipped: u64,
+    /// Assets that could not be fetched; their articles are archived all the same.
+    #[serde(default)]
+    pub assets_failed: u64,
+    /// One line per skipped or failed asset, naming its URL.
+    #[serde(default)]
+    pub asset_errors: Vec<String>,
+}
+
+/// A file an article links (attachment or image), as captured: what a feed enclosure or a
+/// download needs, from the index alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetInfo {
+    pub url: String,
+    /// The essence of the `Content-Type` header (`application/pdf`), else sniffed from the bytes
+    /// or the URL's extension.
+    pub mime_type: String,
+    /// Bytes of the payload.
+    pub length: u64,
+    /// `sha1:` and base32, as in `WARC-Payload-Digest`.
+    pub digest: String,
+    /// When this URL was last captured.
+    pub captured_at: DateTime<FixedOffset>,
+    /// The WARC record holding the bytes: this capture's response, or the earlier response a
+    /// revisit refers to.
+    pub record: RecordLocation,
+    /// True when the last capture was a `revisit` (the bytes were already kept).
+    pub revisit: bool,
+}
+
+/// Where a WARC record is: a gzip member of a file of the archive's `warc/` directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordLocation {
+    pub file: String,
+    pub offset: u64,
+    pub length: u64,
 }

@@ -19,6 +19,10 @@ pub(super) struct Trees {
     pub validators: Tree,
     pub state: Tree,
     pub runs: Tree,
+    /// Asset URL -> its latest capture ([`super::assets`]).
+    pub assets: Tree,
+    /// Payload digest -> the first response record holding those bytes.
+    pub payloads: Tree,
 }
 
 /// Positions of the trees in [`Trees::all`], for batches written in one transaction.
@@ -29,7 +33,9 @@ pub(super) const BY_TIME: usize = 3;
 pub(super) const VALIDATORS: usize = 4;
 pub(super) const STATE: usize = 5;
 pub(super) const RUNS: usize = 6;
-pub(super) const TREES: usize = 7;
+pub(super) const ASSETS: usize = 7;
+pub(super) const PAYLOADS: usize = 8;
+pub(super) const TREES: usize = 9;
 
 impl Trees {
     pub fn open(db: &Db) -> Result<Trees, sled::Error> {
@@ -42,6 +48,8 @@ impl Trees {
             validators: tree("validators")?,
             state: tree("state")?,
             runs: tree("runs")?,
+            assets: tree("assets")?,
+            payloads: tree("payloads")?,
         })
     }
 
@@ -54,6 +62,8 @@ impl Trees {
             self.validators.clone(),
             self.state.clone(),
             self.runs.clone(),
+            self.assets.clone(),
+            self.payloads.clone(),
         ]
     }
 }

@@ -7,6 +7,7 @@
 //! need, the [`warc::Location`]s of the records, crawl state and the run log. The WARC files alone
 //! rebuild the index.
 
+mod assets;
 mod export;
 mod index;
 mod layout;
@@ -27,6 +28,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use assets::{AssetIngest, mime_type};
 pub use export::{ExportEntry, ExportedRevision, export, import, restore_lines, validate_lines};
 pub use migrate::{Migrated, migrate};
 pub use notes::Profile;
@@ -34,7 +36,7 @@ pub use rebuild::{Rebuilt, Reparse, rebuild};
 pub use sled_store::{SCHEMA_VERSION, SledArchive};
 pub use verify::{Damage, Verified};
 
-use crate::model::{Archived, Article, ArticleId, Capture, Revision, RunReport};
+use crate::model::{Archived, Article, ArticleId, AssetInfo, Capture, Revision, RunReport};
 
 #[derive(Debug, Error)]
 pub enum ArchiveError {
@@ -229,6 +231,27 @@ pub trait Archive: Send + Sync {
     /// Restores one exported article with its revisions and captures.
     fn restore(&self, entry: &ExportEntry) -> Result<(), ArchiveError>;
     fn is_empty(&self) -> Result<bool, ArchiveError>;
+    /// Stores a fetched attachment or image: a `response`, or a `revisit` when its payload is
+    /// already stored. Answers once it is on disk.
+    fn store_asset(&self, asset: AssetIngest) -> Result<AssetInfo, ArchiveError> {
+        Err(ArchiveError::Writer(format!(
+            "{}: this archive does not keep assets",
+            asset.url
+        )))
+    }
+    /// What is known of a captured asset URL, from the index alone.
+    fn asset(&self, _url: &str) -> Result<Option<AssetInfo>, ArchiveError> {
+        Ok(None)
+    }
+    /// The validators an asset URL was last captured with, for a conditional fetch.
+    fn asset_validators(&self, _url: &str) -> Result<Option<Validators>, ArchiveError> {
+        Ok(None)
+    }
+    /// A captured asset's bytes and headers, read back from its WARC record (after a revisit,
+    /// the response it refers to: the same bytes, that capture's headers).
+    fn asset_capture(&self, _url: &str) -> Result<Option<Capture>, ArchiveError> {
+        Ok(None)
+    }
     /// Returns once everything written before is on disk.
     fn flush(&self) -> Result<(), ArchiveError>;
     /// Why the archive is stalled (a write or flush stuck past `storage.stall_timeout_secs`),

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use sled::Batch;
 
+use super::assets;
 use super::index::{self, Entry, RevisionEntry, Span};
 use super::notes::{Note, RevisionNote};
 use super::warc::{self, Record, RecordId, RecordType, WarcWriter};
@@ -29,6 +30,8 @@ pub struct Rebuilt {
     pub reparsed: usize,
     /// Pages that could not be extracted again; their revision is kept as it was.
     pub reparse_failures: Vec<String>,
+    /// Attachment and image URLs indexed.
+    pub assets: usize,
 }
 
 /// A revision as the scan found it.
@@ -70,9 +73,11 @@ pub fn rebuild(
     let mut articles: BTreeMap<ArticleId, ArticleState> = BTreeMap::new();
     let mut responses: HashMap<RecordId, Span> = HashMap::new();
     let mut requests: HashMap<RecordId, Span> = HashMap::new();
+    let mut assets = assets::Found::default();
     for item in warc::scan(&warc_dir) {
         let (at, record) = item?;
         rebuilt.records += 1;
+        assets.see(&at, &record);
         match record.kind() {
             RecordType::Response => {
                 responses.insert(record.id().clone(), Span::from(&at));
@@ -127,6 +132,7 @@ pub fn rebuild(
         &articles,
         &responses,
         &requests,
+        assets,
         &mut rebuilt,
     )?;
     swap(&root, &fresh)?;
@@ -258,6 +264,8 @@ fn reparse_article(
     Ok(())
 }
 
+// Everything the scan gathered goes in at once, so the new index is written in one place.
+#[allow(clippy::too_many_arguments)]
 fn write_index(
     root: &Path,
     fresh: &Path,
@@ -265,6 +273,7 @@ fn write_index(
     articles: &BTreeMap<ArticleId, ArticleState>,
     responses: &HashMap<RecordId, Span>,
     requests: &HashMap<RecordId, Span>,
+    assets: assets::Found,
     rebuilt: &mut Rebuilt,
 ) -> Result<(), ArchiveError> {
     let index_error = |err| storage_error(root, err);
@@ -310,6 +319,18 @@ fn write_index(
         .map_err(index_error)?;
     trees.by_url.apply_batch(by_url).map_err(index_error)?;
     trees.by_time.apply_batch(by_time).map_err(index_error)?;
+    let pages = articles
+        .values()
+        .flat_map(|state| state.revisions.values())
+        .filter_map(|found| found.response_id.clone())
+        .collect();
+    let (mut asset_batch, mut payload_batch) = (Batch::default(), Batch::default());
+    rebuilt.assets = assets.index(&pages, responses, &mut asset_batch, &mut payload_batch);
+    trees.assets.apply_batch(asset_batch).map_err(index_error)?;
+    trees
+        .payloads
+        .apply_batch(payload_batch)
+        .map_err(index_error)?;
     meta.insert("schema_version", SCHEMA_VERSION)
         .map_err(index_error)?;
     db.flush().map_err(index_error)?;

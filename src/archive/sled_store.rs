@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset};
 use lru::LruCache;
 use sled::Db;
 
+use super::assets::{self, AssetIngest};
 use super::index::{self, ALL_SECTIONS, Entry, RevisionEntry, Span, Trees};
 use super::layout::{check_conf, check_directory, config_shown};
 use super::notes::{Note, RevisionNote};
@@ -17,7 +18,7 @@ use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
 use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Stored, Validators, warc};
 use crate::config::StorageConfig;
-use crate::model::{Archived, ArticleId, Capture, Revision, RunReport};
+use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport};
 
 /// Bumped when the layout changes; checked on open.
 pub const SCHEMA_VERSION: &str = "2";
@@ -468,5 +469,41 @@ impl Archive for SledArchive {
 
     fn stalled(&self) -> Option<String> {
         self.writer.stalled()
+    }
+
+    fn store_asset(&self, asset: AssetIngest) -> Result<AssetInfo, ArchiveError> {
+        match self.commit_one(Change::Asset(Box::new(asset)))? {
+            Outcome::Asset(info) => Ok(*info),
+            other => Err(ArchiveError::Writer(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    fn asset(&self, url: &str) -> Result<Option<AssetInfo>, ArchiveError> {
+        Ok(self.asset_entry(url)?.map(|entry| entry.info))
+    }
+
+    fn asset_validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError> {
+        Ok(self.asset_entry(url)?.map(|entry| entry.validators))
+    }
+
+    fn asset_capture(&self, url: &str) -> Result<Option<Capture>, ArchiveError> {
+        match self.asset_entry(url)? {
+            Some(entry) => assets::read_capture(&self.warc_dir, &entry.info).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl SledArchive {
+    fn asset_entry(&self, url: &str) -> Result<Option<assets::AssetEntry>, ArchiveError> {
+        match self
+            .trees
+            .assets
+            .get(url.as_bytes())
+            .map_err(|err| self.index_error(err))?
+        {
+            Some(bytes) => index::decode(url.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::assets::AssetEntry;
 use super::index::{self, Entry, RevisionEntry, Span};
 use super::warc::{self, RecordId, RecordType, WarcError};
 use super::{ArchiveError, SledArchive};
@@ -14,6 +15,8 @@ pub struct Verified {
     pub records: usize,
     pub articles: usize,
     pub revisions: usize,
+    /// Attachment and image URLs whose record was checked.
+    pub assets: usize,
     /// The first damage found, if any.
     pub damage: Option<Damage>,
 }
@@ -126,6 +129,18 @@ impl SledArchive {
                     verified.damage = Some(damage);
                     return Ok(verified);
                 }
+            }
+        }
+        for item in self.trees().assets.iter() {
+            let (key, value) = item.map_err(|err| self.index_error(err))?;
+            let entry: AssetEntry = index::decode(&key, &value)?;
+            verified.assets += 1;
+            let at = &entry.info.record;
+            let span = Span(at.file.clone(), at.offset, at.length);
+            let what = format!("the bytes of asset {}", entry.info.url);
+            if let Err(damage) = expect(&span, RecordType::Response, None, &what) {
+                verified.damage = Some(damage);
+                return Ok(verified);
             }
         }
         Ok(verified)

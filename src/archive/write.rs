@@ -11,14 +11,15 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::{Batch, Db};
 use url::Url;
 
+use super::assets::{self, AssetIngest, PayloadEntry};
 use super::index::{
-    self, ARTICLES, BY_TIME, BY_URL, Entry, REVISIONS, RUNS, RevisionEntry, STATE, Span, TREES,
-    Trees, VALIDATORS,
+    self, ARTICLES, ASSETS, BY_TIME, BY_URL, Entry, PAYLOADS, REVISIONS, RUNS, RevisionEntry,
+    STATE, Span, TREES, Trees, VALIDATORS,
 };
 use super::notes::{Note, RevisionNote};
-use super::warc::{Location, Record, WarcError, WarcWriter};
+use super::warc::{Location, Record, WarcError, WarcWriter, payload_digest};
 use super::{ArchiveError, ExportEntry, Ingest, Stored, Validators};
-use crate::model::{ArticleId, Capture, RunReport};
+use crate::model::{ArticleId, AssetInfo, Capture, RunReport};
 
 /// One change to the archive.
 pub(super) enum Change {
@@ -37,6 +38,7 @@ pub(super) enum Change {
         value: Option<String>,
     },
     Run(Box<RunReport>),
+    Asset(Box<AssetIngest>),
     /// Nothing to write: answered once everything before it is on disk.
     Flush,
 }
@@ -46,6 +48,7 @@ pub(super) enum Change {
 pub(super) enum Outcome {
     Stored(Stored),
     Marked(bool),
+    Asset(Box<AssetInfo>),
     Done,
 }
 
@@ -65,6 +68,8 @@ struct Group {
     batches: [Batch; TREES],
     entries: HashMap<ArticleId, Entry>,
     revisions: HashMap<Vec<u8>, RevisionEntry>,
+    /// Payloads first stored in this group, by digest.
+    payloads: HashMap<String, PayloadEntry>,
     appended: bool,
 }
 
@@ -87,6 +92,7 @@ impl Writer {
             batches: Default::default(),
             entries: HashMap::new(),
             revisions: HashMap::new(),
+            payloads: HashMap::new(),
             appended: false,
         };
         let mut answers: Vec<Result<Outcome, ArchiveError>> = Vec::with_capacity(changes.len());
@@ -172,6 +178,9 @@ impl Writer {
                 group.batches[RUNS].insert(key, index::encode(&*run));
                 Ok(Outcome::Done)
             }
+            Change::Asset(asset) => self
+                .asset(*asset, group)
+                .map(|info| Outcome::Asset(Box::new(info))),
             Change::Flush => Ok(Outcome::Done),
         }
     }
@@ -227,6 +236,33 @@ impl Writer {
         } else {
             Stored::Revised(number)
         })
+    }
+
+    /// Appends an asset's records, a revisit when its payload is already stored, and indexes it.
+    fn asset(&mut self, ingest: AssetIngest, group: &mut Group) -> Result<AssetInfo, ArchiveError> {
+        let digest = payload_digest(&ingest.capture.body);
+        let original = match group.payloads.get(&digest) {
+            Some(found) => Some(found.clone()),
+            None => match self
+                .trees
+                .payloads
+                .get(digest.as_bytes())
+                .map_err(|err| storage_error(&self.root, err))?
+            {
+                Some(bytes) => Some(index::decode(digest.as_bytes(), &bytes)?),
+                None => None,
+            },
+        };
+        let records = assets::records(&ingest, original.as_ref());
+        let locations = self.append(&records)?;
+        group.appended = true;
+        let (entry, first) = assets::indexed(&ingest, &digest, original, &records, &locations)?;
+        group.batches[ASSETS].insert(ingest.url.as_bytes(), index::encode(&entry));
+        if let Some(first) = first {
+            group.batches[PAYLOADS].insert(digest.as_bytes(), index::encode(&first));
+            group.payloads.insert(digest, first);
+        }
+        Ok(entry.info)
     }
 
     fn mark_gone(

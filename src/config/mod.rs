@@ -35,6 +35,13 @@ pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_WARC_MAX_BYTES: u64 = 1 << 30;
 /// How long one archive write or flush may take before the archive reports itself stalled.
 pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 60;
+/// The largest attachment or image body kept (`crawler.max_asset_bytes`).
+pub const DEFAULT_MAX_ASSET_BYTES: u64 = 50 * 1024 * 1024;
+/// The largest `max_asset_bytes` accepted: an asset's record must stay within what the WARC
+/// reader takes back (256 MiB with its headers).
+pub const MAX_ASSET_BYTES_CEILING: u64 = 255 * 1024 * 1024;
+/// What is captured beside each article by default (`crawler.capture`).
+pub const DEFAULT_CAPTURE: &[CaptureKind] = &[CaptureKind::Attachments];
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +155,18 @@ pub struct CrawlerConfig {
     pub retry_base_ms: u64,
     /// Articles published within this many days are re-fetched each run to catch edits.
     pub recheck_days: u32,
+    /// What an article links that is captured beside it: its attachments, its images.
+    pub capture: Vec<CaptureKind>,
+    /// An attachment or image larger than this is not captured.
+    pub max_asset_bytes: u64,
+}
+
+/// A kind of file an article links, captured with it (`crawler.capture`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureKind {
+    Attachments,
+    Images,
 }
 
 impl Default for CrawlerConfig {
@@ -162,6 +181,8 @@ impl Default for CrawlerConfig {
             retries: DEFAULT_RETRIES,
             retry_base_ms: DEFAULT_RETRY_BASE_MS,
             recheck_days: DEFAULT_RECHECK_DAYS,
+            capture: DEFAULT_CAPTURE.to_vec(),
+            max_asset_bytes: DEFAULT_MAX_ASSET_BYTES,
         }
     }
 }
@@ -440,6 +461,12 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
         return Err((
             "crawler.max_page_bytes".into(),
             "expected at least 1".into(),
+        ));
+    }
+    if crawler.max_asset_bytes == 0 || crawler.max_asset_bytes > MAX_ASSET_BYTES_CEILING {
+        return Err((
+            "crawler.max_asset_bytes".into(),
+            format!("expected from 1 to {MAX_ASSET_BYTES_CEILING} bytes"),
         ));
     }
     Ok(())

@@ -1,9 +1,11 @@
 //! Crawl runs: list pages to new articles (incremental or backfill), then a recheck of recent
 //! articles; fetch -> extract -> normalize -> archive. A failure is recorded and the run goes on.
 
+mod assets;
 mod error;
 mod isolation;
 
+pub use assets::MAX_ASSETS_PER_ARTICLE;
 pub use error::{CrawlError, RunStopped};
 
 use crate::describe;
@@ -327,10 +329,18 @@ impl Crawl<'_> {
                 (c, fetched)
             })
             .buffered(concurrency);
+        // What the stored articles link, captured once they all are (fetching assets meanwhile
+        // would leave the article fetches in flight unread).
+        let mut linked_assets = Vec::new();
         // Each result is stored as it comes, in list order, while later fetches go on.
         while let Some((candidate, fetched)) = fetches.next().await {
             self.progress.inc(1);
             let url = candidate.url.clone();
+            let linked = match &fetched {
+                Fetched::Article { article, .. } => assets::wanted(article, &self.settings.capture),
+                _ => Vec::new(),
+            };
+            let stored_before = (self.report.new, self.report.revised);
             let report = &mut self.report;
             let made_by = (&self.profile, self.settings.user_agent.as_str());
             let stored = isolation::run_page(&url, || {
@@ -343,6 +353,23 @@ impl Crawl<'_> {
                     self.report.errors.push(panic.to_string());
                 }
             }
+            if (self.report.new, self.report.revised) != stored_before {
+                assets::queue(&mut linked_assets, linked, &url, &mut self.report);
+            }
+        }
+        drop(fetches);
+        if !linked_assets.is_empty() {
+            let hosts = self.source.hosts();
+            let settings = self.settings;
+            assets::capture(
+                fetcher,
+                archive,
+                &hosts,
+                settings,
+                linked_assets,
+                &mut self.report,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -31,8 +31,12 @@ pub enum FetchError {
     Scheme { url: String },
     #[error("{url}: disallowed by robots.txt")]
     Robots { url: String },
-    #[error("{url}: the body is larger than max_page_bytes ({limit} bytes); cut off")]
-    TooLarge { url: String, limit: u64 },
+    #[error("{url}: the body is larger than {setting} ({limit} bytes); cut off")]
+    TooLarge {
+        url: String,
+        limit: u64,
+        setting: &'static str,
+    },
     #[error("{url}: HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("{url}: {detail}")]
@@ -63,6 +67,13 @@ struct Failure {
 }
 
 /// A fetcher for one run: the politeness and robots.txt state live as long as it does.
+/// The most body bytes one fetch keeps, and the setting that says so (named in the error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit {
+    pub bytes: u64,
+    pub setting: &'static str,
+}
+
 pub struct Fetcher {
     client: reqwest::Client,
     settings: CrawlerConfig,
@@ -106,6 +117,18 @@ impl Fetcher {
         allowed_hosts: &AllowedHosts,
         validators: Option<&Validators>,
     ) -> Result<Response, FetchError> {
+        self.get_within(url, allowed_hosts, validators, self.page_limit())
+            .await
+    }
+
+    /// [`Fetcher::get`] with its own body limit (`max_asset_bytes` for attachments and images).
+    pub async fn get_within(
+        &self,
+        url: &Url,
+        allowed_hosts: &AllowedHosts,
+        validators: Option<&Validators>,
+        limit: BodyLimit,
+    ) -> Result<Response, FetchError> {
         let mut url = url.clone();
         for hop in 0..=MAX_REDIRECTS {
             self.check_allowed(&url, allowed_hosts)?;
@@ -115,7 +138,7 @@ impl Fetcher {
                 });
             }
             let (status, headers, body) = self
-                .with_retries(&url, if hop == 0 { validators } else { None })
+                .with_retries(&url, if hop == 0 { validators } else { None }, limit)
                 .await?;
             match status {
                 300..=399 if status != 304 => {
@@ -168,6 +191,13 @@ impl Fetcher {
         })
     }
 
+    fn page_limit(&self) -> BodyLimit {
+        BodyLimit {
+            bytes: self.settings.max_page_bytes,
+            setting: "max_page_bytes",
+        }
+    }
+
     fn check_allowed(&self, url: &Url, allowed_hosts: &AllowedHosts) -> Result<(), FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme {
@@ -209,7 +239,10 @@ impl Fetcher {
 
     async fn load_robots(&self, url: &Url, origin: &str) -> Option<texting_robots::Robot> {
         let robots_url = url.join("/robots.txt").ok()?;
-        match self.with_retries(&robots_url, None).await {
+        match self
+            .with_retries(&robots_url, None, self.page_limit())
+            .await
+        {
             Ok((200..=299, _, body)) => {
                 match texting_robots::Robot::new(&self.settings.user_agent, &body) {
                     Ok(robot) => {
@@ -241,10 +274,11 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: Option<&Validators>,
+        limit: BodyLimit,
     ) -> Result<(u16, HeaderMap, Vec<u8>), FetchError> {
         let mut attempt = 0;
         loop {
-            match self.attempt(url, validators).await {
+            match self.attempt(url, validators, limit).await {
                 Ok(done) => return Ok(done),
                 Err(failure) if failure.retry && attempt < self.settings.retries => {
                     let wait = failure.retry_after.unwrap_or_else(|| self.backoff(attempt));
@@ -270,6 +304,7 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: Option<&Validators>,
+        limit: BodyLimit,
     ) -> Result<(u16, HeaderMap, Vec<u8>), Failure> {
         let network = |err: reqwest::Error| Failure {
             error: FetchError::Network {
@@ -305,21 +340,24 @@ impl Fetcher {
                 retry_after: retry_after(&headers),
             });
         }
-        let limit = self.settings.max_page_bytes;
         let too_large = || Failure {
             error: FetchError::TooLarge {
                 url: url.to_string(),
-                limit,
+                limit: limit.bytes,
+                setting: limit.setting,
             },
             retry: false,
             retry_after: None,
         };
-        if response.content_length().is_some_and(|len| len > limit) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit.bytes)
+        {
             return Err(too_large());
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network)? {
-            if body.len() as u64 + chunk.len() as u64 > limit {
+            if body.len() as u64 + chunk.len() as u64 > limit.bytes {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);

@@ -24,7 +24,7 @@ pub const DEFAULT_PAGE: usize = 50;
 
 /// What a captured page may do when opened: nothing of its own runs, nothing is fetched but
 /// images and styles, and it gets a unique origin (`sandbox`), not gazette's.
-const CAPTURE_POLICY: &str =
+pub(super) const CAPTURE_POLICY: &str =
     "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'";
 
 pub fn router() -> Router<AppState> {
@@ -234,7 +234,34 @@ async fn article(
             })
         })
         .collect();
-    Ok(Json(json!({ "article": archived, "revisions": revisions })))
+    let assets = captured_assets(&state, &archived.article)?;
+    Ok(Json(
+        json!({ "article": archived, "revisions": revisions, "assets": assets }),
+    ))
+}
+
+/// What is captured of the article's attachments and images, with where to download each.
+fn captured_assets(
+    state: &AppState,
+    article: &crate::model::Article,
+) -> Result<Vec<Value>, ApiError> {
+    let linked = article
+        .attachments
+        .iter()
+        .map(|a| &a.url)
+        .chain(article.images.iter().map(|i| &i.url));
+    let mut assets = Vec::new();
+    for url in linked {
+        if let Some(info) = state.archive.asset(url)? {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("url", url)
+                .finish();
+            let mut value = serde_json::to_value(&info).unwrap_or(Value::Null);
+            value["download_url"] = json!(state.public(&format!("/api/assets?{query}")));
+            assets.push(value);
+        }
+    }
+    Ok(assets)
 }
 
 /// Every revision of an article, whole, oldest first: what `gazette show --revisions` prints.

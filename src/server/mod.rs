@@ -3,6 +3,7 @@
 //! answer is JSON; every answer carries `X-Content-Type-Options: nosniff`.
 
 mod api;
+mod assets;
 mod conditional;
 mod error;
 mod export;
@@ -93,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .merge(feeds::router())
         .merge(api::router())
         .merge(export::router())
+        .merge(assets::router())
         .fallback(|| async { ApiError::NotFound("path".into()) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

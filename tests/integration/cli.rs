@@ -295,6 +295,16 @@ async fn crawl_then_query_show_and_export_as_the_readme_says() {
         ),
         "{stdout}"
     );
+    // The recording holds no attachment: the two of article 1236 answer 404, noted by URL.
+    assert!(
+        stdout.contains("bqlkkt: assets: 0 captured, 0 unchanged, 0 skipped, 2 failed\n"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("asset ") && stderr.contains("BC-6T-2020.pdf: HTTP 404"),
+        "{stderr}"
+    );
 
     let out = run(&[
         "query", "--config", &config, "--format", "jsonl", "--limit", "3",

@@ -532,8 +532,8 @@ async fn politeness_spaces_requests_to_a_host() {
     let times: Vec<_> = portal.server.requests().into_iter().map(|r| r.at).collect();
     assert_eq!(
         times.len(),
-        1 + 3 + 9,
-        "robots.txt, 3 list pages, 9 articles"
+        1 + 3 + 9 + 2,
+        "robots.txt, 3 list pages, 9 articles, the 2 attachments of article 1236"
     );
     for pair in times.windows(2) {
         assert!(

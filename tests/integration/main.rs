@@ -2,6 +2,7 @@
 
 mod access;
 mod archive;
+mod assets;
 mod cli;
 mod config;
 mod crawl;

@@ -1,0 +1,237 @@
+//! Capturing what a stored article links: its attachments, and its images when configured
+//! (`crawler.capture`). Each asset goes through the same [`Fetcher`] as pages (allowed hosts,
+//! robots.txt, per-host politeness, retries) with its own body limit, `max_asset_bytes`.
+//!
+//! An asset URL captured before is skipped when that capture is within `recheck_days` (a file a
+//! portal links from several articles is fetched once per run, at most), else fetched
+//! conditionally with its stored validators; a 304 writes nothing. What fails or is skipped is
+//! counted and noted in the run report; it never fails the article.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use futures_util::StreamExt;
+use url::Url;
+
+use crate::archive::{Archive, ArchiveError, AssetIngest};
+use crate::config::{AllowedHosts, CaptureKind, CrawlerConfig};
+use crate::describe;
+use crate::fetch::{BodyLimit, FetchError, Fetcher, Response};
+use crate::model::{Article, RunReport};
+
+/// Assets captured per article at most; a page linking more is noted.
+pub const MAX_ASSETS_PER_ARTICLE: usize = 64;
+
+/// What became of one asset.
+enum Outcome {
+    Captured,
+    Unchanged,
+    Skipped(String),
+    Failed(String),
+}
+
+/// The URLs of `article` that `capture` asks for, attachments first, each once.
+pub(super) fn wanted(article: &Article, capture: &[CaptureKind]) -> Vec<String> {
+    let mut urls: Vec<String> = Vec::new();
+    let attachments = article.attachments.iter().map(|a| &a.url);
+    let images = article.images.iter().map(|i| &i.url);
+    let chosen = attachments
+        .filter(|_| capture.contains(&CaptureKind::Attachments))
+        .chain(images.filter(|_| capture.contains(&CaptureKind::Images)));
+    for url in chosen {
+        if !urls.contains(url) {
+            urls.push(url.clone());
+        }
+    }
+    urls
+}
+
+/// Adds the assets a stored article links to those to capture, each URL once; past
+/// [`MAX_ASSETS_PER_ARTICLE`] they are noted and left.
+pub(super) fn queue(
+    queued: &mut Vec<String>,
+    mut linked: Vec<String>,
+    article: &str,
+    report: &mut RunReport,
+) {
+    if linked.len() > MAX_ASSETS_PER_ARTICLE {
+        for url in linked.drain(MAX_ASSETS_PER_ARTICLE..) {
+            report.assets_skipped += 1;
+            report.asset_errors.push(format!(
+                "{url}: {article} links more than {MAX_ASSETS_PER_ARTICLE} assets; not fetched"
+            ));
+        }
+    }
+    for url in linked {
+        if !queued.contains(&url) {
+            queued.push(url);
+        }
+    }
+}
+
+/// Fetches and stores assets, counting each in `report`. Only an archive failure is an error:
+/// it stops the run like any other.
+pub(super) async fn capture(
+    fetcher: &Fetcher,
+    archive: &dyn Archive,
+    hosts: &AllowedHosts,
+    settings: &CrawlerConfig,
+    urls: Vec<String>,
+    report: &mut RunReport,
+) -> Result<(), ArchiveError> {
+    let concurrency = settings.max_concurrency_per_host.max(1);
+    let mut outcomes = futures_util::stream::iter(urls)
+        .map(|url| async move {
+            let outcome = capture_one(fetcher, archive, hosts, settings, &url).await;
+            (url, outcome)
+        })
+        .buffered(concurrency);
+    let mut stopped = None;
+    while let Some((url, outcome)) = outcomes.next().await {
+        match outcome {
+            Ok(Outcome::Captured) => report.assets_captured += 1,
+            Ok(Outcome::Unchanged) => report.assets_unchanged += 1,
+            Ok(Outcome::Skipped(why)) => {
+                report.assets_skipped += 1;
+                report.asset_errors.push(why);
+            }
+            Ok(Outcome::Failed(why)) => {
+                report.assets_failed += 1;
+                report.asset_errors.push(why);
+            }
+            Err(error) => {
+                report.assets_failed += 1;
+                report
+                    .asset_errors
+                    .push(format!("{url}: archive: {}", describe(&error)));
+                stopped.get_or_insert(error);
+            }
+        }
+    }
+    match stopped {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+async fn capture_one(
+    fetcher: &Fetcher,
+    archive: &dyn Archive,
+    hosts: &AllowedHosts,
+    settings: &CrawlerConfig,
+    url: &str,
+) -> Result<Outcome, ArchiveError> {
+    let Ok(parsed) = Url::parse(url) else {
+        return Ok(Outcome::Skipped(format!("{url}: not a URL; not fetched")));
+    };
+    let known = archive.asset(url)?;
+    if let Some(known) = &known
+        && recent(known.captured_at, settings.recheck_days)
+    {
+        return Ok(Outcome::Unchanged);
+    }
+    let validators = match known {
+        Some(_) => archive.asset_validators(url)?,
+        None => None,
+    };
+    let limit = BodyLimit {
+        bytes: settings.max_asset_bytes,
+        setting: "max_asset_bytes",
+    };
+    let response = fetcher
+        .get_within(&parsed, hosts, validators.as_ref(), limit)
+        .await;
+    let (capture, validators) = match response {
+        Ok(Response::Page {
+            capture,
+            validators,
+        }) => (capture, validators),
+        Ok(Response::NotModified) => return Ok(Outcome::Unchanged),
+        Ok(Response::Gone { status }) => {
+            return Ok(Outcome::Failed(format!("{url}: HTTP {status}")));
+        }
+        Err(
+            error @ (FetchError::OffHost { .. }
+            | FetchError::Scheme { .. }
+            | FetchError::Robots { .. }
+            | FetchError::TooLarge { .. }),
+        ) => return Ok(Outcome::Skipped(error.to_string())),
+        Err(error) => return Ok(Outcome::Failed(error.to_string())),
+    };
+    archive.store_asset(AssetIngest {
+        url: url.to_string(),
+        capture,
+        fetched_at: Utc::now().fixed_offset(),
+        user_agent: settings.user_agent.clone(),
+        validators,
+    })?;
+    Ok(Outcome::Captured)
+}
+
+/// True when `captured_at` is within the last `days` days (never, for 0).
+fn recent(captured_at: DateTime<FixedOffset>, days: u32) -> bool {
+    days > 0 && Utc::now().fixed_offset() - captured_at < chrono::Duration::days(i64::from(days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ArticleId, Attachment, Image};
+
+    #[test]
+    fn only_the_configured_kinds_are_wanted_each_once() {
+        let article = Article {
+            id: ArticleId("s:1".into()),
+            source: "s".into(),
+            section: "x".into(),
+            url: "http://h/a".into(),
+            title: String::new(),
+            published: None,
+            published_inferred: false,
+            category: None,
+            credit: None,
+            summary: String::new(),
+            body_html: String::new(),
+            body_text: String::new(),
+            images: vec![Image {
+                url: "http://h/i.jpg".into(),
+                caption: None,
+            }],
+            attachments: ["http://h/a.pdf", "http://h/a.pdf", "http://h/b.doc"]
+                .map(|url| Attachment {
+                    url: url.into(),
+                    title: String::new(),
+                })
+                .to_vec(),
+            content_hash: String::new(),
+        };
+        assert_eq!(
+            wanted(&article, &[CaptureKind::Attachments]),
+            ["http://h/a.pdf", "http://h/b.doc"]
+        );
+        assert_eq!(wanted(&article, &[CaptureKind::Images]), ["http://h/i.jpg"]);
+        assert!(wanted(&article, &[]).is_empty());
+    }
+
+    #[test]
+    fn each_url_is_queued_once_and_an_article_linking_too_many_is_noted() {
+        let mut report = RunReport::default();
+        let mut queued = vec!["http://h/0".to_string()];
+        let many: Vec<String> = (0..MAX_ASSETS_PER_ARTICLE + 2)
+            .map(|i| format!("http://h/{i}"))
+            .collect();
+        queue(&mut queued, many, "http://h/article", &mut report);
+        assert_eq!(queued.len(), MAX_ASSETS_PER_ARTICLE);
+        assert_eq!(report.assets_skipped, 2);
+        assert!(
+            report.asset_errors[0].contains("http://h/article"),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn a_capture_is_recent_within_recheck_days_only() {
+        let now = Utc::now().fixed_offset();
+        assert!(recent(now, 3));
+        assert!(!recent(now, 0));
+        assert!(!recent(now - chrono::Duration::days(4), 3));
+    }
+}

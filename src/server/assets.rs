@@ -1,0 +1,110 @@
+//! `/api/assets?url=…`: an attachment or image captured beside an article, as it was received.
+//! The bytes are the portal's, so they are served as a download, sandboxed and never sniffed.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use url::Url;
+
+use super::AppState;
+use super::api::CAPTURE_POLICY;
+use super::query::Params;
+use crate::server::ApiError;
+
+/// The longest file name offered in `Content-Disposition`.
+const MAX_FILENAME: usize = 120;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/assets", get(asset))
+}
+
+async fn asset(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref(), &["url"])?;
+    let url = params
+        .get("url")
+        .ok_or_else(|| ApiError::bad("url", "required: the URL of the attachment or image"))?
+        .to_string();
+    let archive = state.archive.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let Some(info) = archive.asset(&url)? else {
+            return Ok::<_, ApiError>(None);
+        };
+        Ok(archive.asset_capture(&url)?.map(|capture| (info, capture)))
+    })
+    .await??;
+    let (info, capture) = found.ok_or_else(|| ApiError::NotFound("asset".into()))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&info.mime_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CAPTURE_POLICY),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    let disposition = format!("attachment; filename=\"{}\"", file_name(&info.url));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&info.digest) {
+        headers.insert("x-payload-digest", value);
+    }
+    Ok((StatusCode::OK, headers, capture.body).into_response())
+}
+
+/// The last segment of the asset's path as a safe file name: letters, digits, `-`, `_` and `.`
+/// kept, anything else `_`; `asset` when there is none.
+fn file_name(url: &str) -> String {
+    let last = Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut segments| segments.next_back().map(str::to_string))
+        })
+        .unwrap_or_default();
+    let last = percent_encoding::percent_decode_str(&last).decode_utf8_lossy();
+    let name: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_FILENAME)
+        .collect();
+    if name.trim_matches(['.', '_']).is_empty() {
+        "asset".to_string()
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_the_last_segment_made_safe() {
+        assert_eq!(file_name("http://h/a/BC-6T-2020.pdf"), "BC-6T-2020.pdf");
+        assert_eq!(
+            file_name("http://h/a/Ph%E1%BB%A5%20l%E1%BB%A5c.doc"),
+            "Ph__l_c.doc"
+        );
+        assert_eq!(file_name("http://h/x/\"a\";b.pdf"), "_a__b.pdf");
+        assert_eq!(file_name("http://h/"), "asset");
+        assert_eq!(file_name("not a url"), "asset");
+    }
+}
