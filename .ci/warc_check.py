@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Reads every WARC file of a directory with warcio, as web-archive tools do.
 
-Usage: warc_check.py DIR
+Usage: warc_check.py DIR [EXPECTED.json]
 
 Each *.warc.gz file is read with warcio's ArchiveIterator with digest checking on (the checks of
 `warcio check`): every block and payload digest must match, and every file must open with a
 warcinfo record. Prints the record counts by WARC-Type as JSON; exits 1 on any problem, naming
-the file, offset and record.
+the file, offset and record. With EXPECTED.json ({"files": N, "records": {type: count}}, as
+gazette's own reader counted them), the counts must be those.
 """
 
 import json
@@ -48,7 +49,7 @@ def check_file(path, counts, problems):
 
 
 def main(argv):
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     directory = Path(argv[1])
@@ -63,7 +64,13 @@ def main(argv):
             check_file(path, counts, problems)
         except ArchiveLoadFailed as error:
             problems.append("{}: warcio cannot read on: {}".format(path.name, str(error).strip()))
-    print(json.dumps({"files": len(files), "records": dict(sorted(counts.items()))}, sort_keys=True))
+    found = {"files": len(files), "records": dict(sorted(counts.items()))}
+    print(json.dumps(found, sort_keys=True))
+    if len(argv) == 3:
+        expected = json.loads(Path(argv[2]).read_text())
+        if found != expected:
+            problems.append("warcio counts {} where gazette wrote {}".format(
+                json.dumps(found, sort_keys=True), json.dumps(expected, sort_keys=True)))
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

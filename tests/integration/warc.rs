@@ -426,13 +426,13 @@ fn a_location_outside_the_directory_or_off_a_member_is_refused() {
     assert!(warc::read(dir.path(), &longer).is_err());
 }
 
-/// With `GAZETTE_WARC_SAMPLE=<dir>` set, leaves sample files there for independent readers
-/// (warcio check / index) and prints their sizes beside zstd-3 of page and article JSON.
+/// Leaves sample files in `GAZETTE_WARC_SAMPLE=<dir>` for independent readers (warcio check /
+/// index) and prints their sizes beside zstd-3 of page and article JSON.
 #[test]
+#[ignore = "writes sample files into the directory GAZETTE_WARC_SAMPLE names"]
 fn sample_files_for_independent_readers() {
-    let Some(out) = std::env::var_os("GAZETTE_WARC_SAMPLE") else {
-        return;
-    };
+    let out = std::env::var_os("GAZETTE_WARC_SAMPLE")
+        .expect("GAZETTE_WARC_SAMPLE names the directory for the sample files");
     let out = Path::new(&out);
     let date = at("2026-01-27T17:30:00+07:00");
     // Small files, so that the sample shows rotation too.
@@ -507,4 +507,45 @@ fn a_file_cut_inside_its_warcinfo_is_begun_again() {
     assert_eq!(scanned[0].1.kind(), &RecordType::Warcinfo);
     assert_eq!(scanned.len(), 4);
     assert_eq!(scanned[1].0, at[0]);
+}
+
+/// Crawls the recorded portal and leaves the archive's WARC files in `GAZETTE_WARC_CRAWL=<dir>`,
+/// with `expected.json`: the records by type as gazette's own reader counts them. `.ci/run` reads
+/// the files again with warcio and compares.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "writes the WARC files of a crawl into the directory GAZETTE_WARC_CRAWL names"]
+async fn crawl_files_for_independent_readers() {
+    let out = std::path::PathBuf::from(
+        std::env::var_os("GAZETTE_WARC_CRAWL")
+            .expect("GAZETTE_WARC_CRAWL names the directory for the WARC files"),
+    );
+    let portal = support::TestPortal::recorded().await;
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, true).await;
+    assert_eq!(report.new, 9, "{report:?}");
+    drop(archive);
+    let warc_dir = portal.config.storage.path.join("warc");
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for (_, record) in scan_all(&warc_dir) {
+        warc::verify_digests(&record).unwrap();
+        *counts
+            .entry(record.kind().as_str().to_string())
+            .or_default() += 1;
+    }
+    // Nine article pages: a request, a response and a metadata record each.
+    assert_eq!(counts.get("metadata"), Some(&9), "{counts:?}");
+    assert!(
+        counts.get("response").copied().unwrap_or(0) >= 9,
+        "{counts:?}"
+    );
+    assert_eq!(counts.get("request"), counts.get("response"), "{counts:?}");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut copied = 0;
+    for name in files(&warc_dir) {
+        std::fs::copy(warc_dir.join(&name), out.join(&name)).unwrap();
+        copied += 1;
+    }
+    let expected = serde_json::json!({"files": copied, "records": counts});
+    std::fs::write(out.join("expected.json"), expected.to_string()).unwrap();
+    println!("{expected}");
 }
