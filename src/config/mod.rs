@@ -123,6 +123,10 @@ pub struct StorageConfig {
     /// Seconds one write or flush may take before the archive reports itself stalled.
     #[serde(default = "default_stall_timeout_secs")]
     pub stall_timeout_secs: u64,
+    /// No longer used (every write is flushed before it is acknowledged); still read, so that
+    /// config files written for earlier versions load, with a warning.
+    #[serde(default)]
+    pub flush_every_ms: Option<u64>,
     /// The config file this came from, when loaded from one: messages name it.
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
@@ -135,6 +139,7 @@ impl Default for StorageConfig {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             warc_max_bytes: DEFAULT_WARC_MAX_BYTES,
             stall_timeout_secs: DEFAULT_STALL_TIMEOUT_SECS,
+            flush_every_ms: None,
             config_file: None,
         }
     }
@@ -305,6 +310,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     })?;
     let mut config = parse(&text, &file)?;
     config.storage.config_file = Some(path.to_path_buf());
+    if config.storage.flush_every_ms.is_some() {
+        tracing::warn!(
+            "{file}: storage.flush_every_ms is no longer used (every write is flushed before it is acknowledged); remove it"
+        );
+    }
     Ok(config)
 }
 

@@ -84,6 +84,15 @@ fn minimal_config_takes_the_documented_defaults() {
     assert_eq!(source.list.max_pages, config::DEFAULT_MAX_PAGES);
 }
 
+/// A config written for schema 1 (with `storage.flush_every_ms`, as the shipped file had it)
+/// still loads: the key is read and no longer used.
+#[test]
+fn a_config_of_the_first_archive_schema_still_loads() {
+    let text = format!("[storage]\nflush_every_ms = 1000\n{VALID}");
+    let config = config::parse(&text, "test.toml").unwrap();
+    assert_eq!(config.storage.flush_every_ms, Some(1000));
+}
+
 #[test]
 fn unknown_key_names_file_line_and_key() {
     let text = VALID.replace("language = \"vi\"", "language = \"vi\"\nlanguag = \"vi\"");
