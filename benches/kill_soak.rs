@@ -42,32 +42,51 @@ fn main() {
 
     let mut rng = rand::rng();
     let started = Instant::now();
-    let (mut kills, mut finished_early) = (0, 0);
+    let archive_dir = portal.dir.path().join("archive");
+    let (mut kills, mut cycles) = (0, 0);
+    // Cycles of one backfill each, from an empty archive, killed until a run gets to the end.
     while kills < kills_wanted {
-        let mut child = Command::new(&binary)
-            .args(["crawl", "--backfill", "--config", &config])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(20..600)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
+        let _ = std::fs::remove_dir_all(&archive_dir);
+        cycles += 1;
+        let mut cycle_kills = 0;
+        loop {
+            let mut child = Command::new(&binary)
+                .args(["crawl", "--backfill", "--config", &config])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(rng.random_range(20..400)));
+            let running = child.try_wait().unwrap().is_none();
+            if running {
+                child.kill().unwrap();
+            }
+            child.wait().unwrap();
+            if !running {
+                break;
+            }
             kills += 1;
-        } else {
-            finished_early += 1;
+            cycle_kills += 1;
         }
-        child.wait().unwrap();
-        if finished_early > kills_wanted {
-            break;
-        }
+        check_cycle(&gazette, &config, &archive_dir, cycles, cycle_kills);
     }
-    let killing = started.elapsed();
+    println!(
+        "{kills} kills in {cycles} backfills of {ARTICLES} articles, {:.1} s; every backfill ended with every article once and a verified archive",
+        started.elapsed().as_secs_f64()
+    );
+}
 
-    let last = gazette(&["crawl", "--backfill", "--config", &config]);
+/// After a backfill killed `kills` times: every article once, one revision each, verify passes.
+fn check_cycle(
+    gazette: &dyn Fn(&[&str]) -> std::process::Output,
+    config: &str,
+    archive_dir: &std::path::Path,
+    cycle: usize,
+    kills: usize,
+) {
+    let last = gazette(&["crawl", "--backfill", "--config", config]);
     let summary = String::from_utf8_lossy(&last.stdout);
-    println!("last run: {}", summary.trim());
-    let export = gazette(&["export", "--config", &config]);
+    let export = gazette(&["export", "--config", config]);
     assert!(
         export.status.success(),
         "{}",
@@ -86,21 +105,8 @@ fn main() {
         );
         extra_revisions += entry["revisions"].as_array().unwrap().len() - 1;
     }
-    let verify = gazette(&["verify", "--config", &config]);
-    println!(
-        "{kills} kills ({finished_early} runs ended before their kill) in {:.1} s",
-        killing.as_secs_f64()
-    );
-    println!(
-        "articles exported: {lines}, distinct ids: {}, revisions beyond the first: {extra_revisions}",
-        ids.len()
-    );
-    println!(
-        "gazette verify: exit {:?}: {}",
-        verify.status.code(),
-        String::from_utf8_lossy(&verify.stdout).trim()
-    );
-    let warc_bytes: u64 = std::fs::read_dir(portal.dir.path().join("archive/warc"))
+    let verify = gazette(&["verify", "--config", config]);
+    let warc_bytes: u64 = std::fs::read_dir(archive_dir.join("warc"))
         .map(|dir| {
             dir.flatten()
                 .filter_map(|e| e.metadata().ok())
@@ -108,7 +114,12 @@ fn main() {
                 .sum()
         })
         .unwrap_or(0);
-    println!("WARC bytes: {warc_bytes}");
+    println!(
+        "backfill {cycle}: {kills} kills; then {}; {lines} articles, {} ids, {extra_revisions} extra revisions, {warc_bytes} WARC bytes; verify exit {:?}",
+        summary.trim(),
+        ids.len(),
+        verify.status.code()
+    );
     assert_eq!(lines, ARTICLES, "every article is there");
     assert_eq!(ids.len(), ARTICLES, "no article twice");
     assert_eq!(extra_revisions, 0, "one revision each");
