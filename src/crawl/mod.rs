@@ -19,10 +19,10 @@ use futures_util::{FutureExt, StreamExt};
 use indicatif::ProgressBar;
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored, Validators};
+use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::fetch::{Fetcher, Response};
-use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport};
+use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport, Validators};
 
 /// How a run walks the lists.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,7 +47,7 @@ enum Fetched {
     Article {
         article: Box<Article>,
         capture: Capture,
-        validators: crate::archive::Validators,
+        validators: Validators,
         /// The page nested too deep or held too many elements; its text was kept.
         flattened: bool,
     },
