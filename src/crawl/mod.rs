@@ -23,6 +23,7 @@ use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::fetch::{Fetcher, Response};
 use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport, Validators};
+use crate::normalize::date::Published;
 
 /// How a run walks the lists.
 #[derive(Debug, Clone, Copy, Default)]
@@ -386,21 +387,11 @@ fn record(
     report.pages_fetched += u64::from(!matches!(&fetched, Fetched::Failed(_)));
     match fetched {
         Fetched::Article {
-            mut article,
+            article,
             capture,
             validators,
             flattened,
         } => {
-            if article.published.is_none() && candidate.listed_published.is_some() {
-                // The page shows no time; the list page does.
-                article.published = candidate.listed_published;
-                article.published_inferred = false;
-                article.content_hash = crate::normalize::content_hash(
-                    &article.title,
-                    article.published.as_ref(),
-                    &article.body_text,
-                );
-            }
             let ingest = Ingest {
                 article: *article,
                 capture,
@@ -477,10 +468,17 @@ async fn fetch_article(
     };
     let source = source.clone();
     let section = candidate.section.clone();
+    // When the page shows no time, the list page's is the article's.
+    let listed = candidate.listed_published.map(|at| Published {
+        at,
+        inferred: false,
+    });
     let extracted = read_capture(capture, move |page| {
-        crate::read_article_noted(page, &source, &section).map_err(|source| CrawlError::Extract {
-            url: page.url.to_string(),
-            source,
+        crate::read_article_noted(page, &source, &section, listed).map_err(|source| {
+            CrawlError::Extract {
+                url: page.url.to_string(),
+                source,
+            }
         })
     })
     .await;

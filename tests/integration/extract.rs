@@ -35,7 +35,7 @@ fn recorded_articles_match_expected_json_field_by_field() {
         let saved = recorded(file);
         let raw = gazette::extract::article(&saved.page(), source)
             .unwrap_or_else(|e| panic!("{file}: {e}"));
-        let article = gazette::normalize::article(&raw, source, "tin-ban-quan-ly");
+        let article = gazette::normalize::article(&raw, source, "tin-ban-quan-ly", None);
         let paras = paragraphs(&article.body_text);
         let published = if want["published_only_on_list_page"] == json!(true) {
             assert_eq!(
