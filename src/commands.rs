@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
 use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive};
 use gazette::config::{self, Config, Source};
-use gazette::crawl::{CrawlOptions, run_source};
+use gazette::crawl::{CrawlEvent, CrawlOptions, run_source};
 use gazette::daemon::{DaemonError, ServeRecord};
 use gazette::fetch::{Fetcher, Response};
 use gazette::model::{Archived, ArticleId, Page, RunReport};
@@ -137,7 +137,7 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
             source,
             &config.crawler,
             options,
-            &progress,
+            &|event| show_progress(&progress, event),
         ));
         match run {
             Ok(report) => reports.push(report),
@@ -175,6 +175,17 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         bail!("not every section was crawled: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// The crawl's spinner: the list page being read, a tick per article.
+fn show_progress(progress: &ProgressBar, event: CrawlEvent<'_>) {
+    match event {
+        CrawlEvent::ListPage { section, url } => progress.set_message(format!("{section} {url}")),
+        CrawlEvent::Rechecking { articles } => {
+            progress.set_message(format!("rechecking {articles} recent articles"))
+        }
+        CrawlEvent::Article { .. } => progress.inc(1),
+    }
 }
 
 /// The one line a run stopped by the archive ends with; a full disk says what is saved and what

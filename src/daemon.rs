@@ -188,7 +188,7 @@ pub async fn run(
                 source,
                 &config.crawler,
                 options,
-                &indicatif::ProgressBar::hidden(),
+                &crate::crawl::quiet,
             )
             .await;
             tracing::info!(source = %source.id, new = report.new, failed = report.failed, "first crawl done");

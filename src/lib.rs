@@ -41,7 +41,7 @@ pub fn read_article(
     source: &Source,
     section: &str,
 ) -> Result<Article, extract::ExtractError> {
-    read_article_noted(page, source, section).map(|read| read.article)
+    read_article_noted(page, source, section, None).map(|read| read.article)
 }
 
 /// An article read from its page, with what a run report notes about the page.
@@ -53,15 +53,17 @@ pub struct ArticleRead {
     pub flattened: bool,
 }
 
-/// [`read_article`], also saying whether the page was flattened.
+/// [`read_article`], with the published time to fall back on when the page shows none (the
+/// list page's, see [`normalize::article`]), also saying whether the page was flattened.
 pub fn read_article_noted(
     page: &Page<'_>,
     source: &Source,
     section: &str,
+    listed: Option<normalize::date::Published>,
 ) -> Result<ArticleRead, extract::ExtractError> {
     let raw = extract::article(page, source)?;
     Ok(ArticleRead {
-        article: normalize::article(&raw, source, section),
+        article: normalize::article(&raw, source, section, listed),
         flattened: raw.flattened,
     })
 }

@@ -7,6 +7,7 @@ use anyhow::bail;
 use gazette::archive::{self, Rebuilt};
 use gazette::config::{self, Config};
 use gazette::model::{Article, Capture, Page};
+use gazette::normalize::date::Published;
 use url::Url;
 
 use crate::cli::RebuildArgs;
@@ -58,19 +59,15 @@ fn reparse(config: &Config, capture: &Capture, before: &Article) -> Result<Artic
         content_type: capture.content_type(),
         bytes: &capture.body,
     };
-    let mut article =
-        gazette::read_article(&page, source, &before.section).map_err(|err| err.to_string())?;
-    if article.published.is_none() && before.published.is_some() {
-        // The page shows no time; the list page it was found on did, and that is not captured.
-        article.published = before.published;
-        article.published_inferred = before.published_inferred;
-        article.content_hash = gazette::normalize::content_hash(
-            &article.title,
-            article.published.as_ref(),
-            &article.body_text,
-        );
-    }
-    Ok(article)
+    // When the page shows no time, the one kept before stands: the list page it was found on
+    // showed it, and that page is not captured.
+    let kept = before.published.map(|at| Published {
+        at,
+        inferred: before.published_inferred,
+    });
+    gazette::read_article_noted(&page, source, &before.section, kept)
+        .map(|read| read.article)
+        .map_err(|err| err.to_string())
 }
 
 pub fn verify(path: &Path) -> anyhow::Result<()> {

@@ -197,3 +197,10 @@ pub struct RecordLocation {
     pub offset: u64,
     pub length: u64,
 }
+
+/// The validators of a fetched URL, for conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
-use indicatif::ProgressBar;
 use rand::RngExt;
 use serde::Serialize;
 use tokio::task::JoinSet;
@@ -355,7 +354,7 @@ async fn run_once(
                 source,
                 &config.crawler,
                 CrawlOptions::default(),
-                &ProgressBar::hidden(),
+                &crate::crawl::quiet,
             )
             .await
         }

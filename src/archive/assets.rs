@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use sled::Batch;
 use url::Url;
 
+use super::ArchiveError;
 use super::index::{self, Span};
 use super::warc::{self, Location, Original, ParsedRecord, Record, RecordId, RecordType};
-use super::{ArchiveError, Validators};
-use crate::model::{AssetInfo, Capture, RecordLocation};
+use crate::model::{AssetInfo, Capture, RecordLocation, Validators};
 
 /// One fetched asset to store.
 #[derive(Debug, Clone)]

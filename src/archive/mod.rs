@@ -25,7 +25,6 @@ mod writer_thread;
 use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use assets::{AssetIngest, mime_type};
@@ -36,7 +35,9 @@ pub use rebuild::{Rebuilt, Reparse, rebuild};
 pub use sled_store::{SCHEMA_VERSION, SledArchive};
 pub use verify::{Damage, Verified};
 
-use crate::model::{Archived, Article, ArticleId, AssetInfo, Capture, Revision, RunReport};
+use crate::model::{
+    Archived, Article, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators,
+};
 
 #[derive(Debug, Error)]
 pub enum ArchiveError {
@@ -162,13 +163,6 @@ pub struct Ingest {
     pub user_agent: String,
     /// Validators to keep for a URL (the listed one), written with the article, at once.
     pub validators: Option<(String, Validators)>,
-}
-
-/// The validators of a fetched URL, for conditional GET.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
 }
 
 /// Which archived articles to list, newest first.

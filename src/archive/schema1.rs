@@ -5,8 +5,8 @@ use std::path::Path;
 
 use sled::{Db, Tree};
 
-use super::{ArchiveError, ExportEntry, ExportedRevision, Validators};
-use crate::model::{Archived, Capture, Revision, RunReport};
+use super::{ArchiveError, ExportEntry, ExportedRevision};
+use crate::model::{Archived, Capture, Revision, RunReport, Validators};
 
 /// A schema-1 archive, opened to be read once.
 pub struct Schema1 {

@@ -16,9 +16,9 @@ use super::layout::{check_conf, check_directory, config_shown};
 use super::notes::{Note, RevisionNote};
 use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
-use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Stored, Validators, warc};
+use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Stored, warc};
 use crate::config::StorageConfig;
-use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport};
+use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
 
 /// Bumped when the layout changes; checked on open.
 pub const SCHEMA_VERSION: &str = "2";

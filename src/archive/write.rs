@@ -18,8 +18,8 @@ use super::index::{
 };
 use super::notes::{Note, RevisionNote};
 use super::warc::{Location, Record, WarcError, WarcWriter, payload_digest};
-use super::{ArchiveError, ExportEntry, Ingest, Stored, Validators};
-use crate::model::{ArticleId, AssetInfo, Capture, RunReport};
+use super::{ArchiveError, ExportEntry, Ingest, Stored};
+use crate::model::{ArticleId, AssetInfo, Capture, RunReport, Validators};
 
 /// One change to the archive.
 pub(super) enum Change {

@@ -16,13 +16,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::{FutureExt, StreamExt};
-use indicatif::ProgressBar;
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored, Validators};
+use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::fetch::{Fetcher, Response};
-use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport};
+use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport, Validators};
+use crate::normalize::date::Published;
 
 /// How a run walks the lists.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +33,23 @@ pub struct CrawlOptions {
     /// List pages per section in this run; the profile's `max_pages` when absent.
     pub max_pages: Option<u32>,
 }
+
+/// What a run is doing, as it goes, for whoever shows progress.
+#[derive(Debug, Clone, Copy)]
+pub enum CrawlEvent<'a> {
+    /// A list page of `section` is being read.
+    ListPage { section: &'a str, url: &'a Url },
+    /// `articles` recently archived ones are to be read again.
+    Rechecking { articles: usize },
+    /// One listed article has been handled (stored, unchanged or failed).
+    Article { url: &'a str },
+}
+
+/// Told of each [`CrawlEvent`] of a run.
+pub type OnEvent<'a> = &'a (dyn Fn(CrawlEvent<'_>) + Send + Sync);
+
+/// An [`OnEvent`] that shows nothing: the scheduler's and the tests'.
+pub fn quiet(_: CrawlEvent<'_>) {}
 
 /// One article to fetch: where it was listed and what the list said of it.
 struct Candidate {
@@ -47,7 +64,7 @@ enum Fetched {
     Article {
         article: Box<Article>,
         capture: Capture,
-        validators: crate::archive::Validators,
+        validators: Validators,
         /// The page nested too deep or held too many elements; its text was kept.
         flattened: bool,
     },
@@ -63,7 +80,7 @@ pub struct Crawl<'a> {
     source: Arc<Source>,
     settings: &'a CrawlerConfig,
     options: CrawlOptions,
-    progress: &'a ProgressBar,
+    on_event: OnEvent<'a>,
     report: RunReport,
     handled: HashSet<String>,
     /// Written beside each revision: which profile produced it.
@@ -82,9 +99,9 @@ pub async fn crawl_source(
     source: &Source,
     settings: &CrawlerConfig,
     options: CrawlOptions,
-    progress: &ProgressBar,
+    on_event: OnEvent<'_>,
 ) -> RunReport {
-    match run_source(fetcher, archive, source, settings, options, progress).await {
+    match run_source(fetcher, archive, source, settings, options, on_event).await {
         Ok(report) => report,
         Err(stopped) => stopped.report,
     }
@@ -98,7 +115,7 @@ pub async fn run_source(
     source: &Source,
     settings: &CrawlerConfig,
     options: CrawlOptions,
-    progress: &ProgressBar,
+    on_event: OnEvent<'_>,
 ) -> Result<RunReport, RunStopped> {
     let report = RunReport {
         source: source.id.to_string(),
@@ -112,7 +129,7 @@ pub async fn run_source(
         source: Arc::new(source.clone()),
         settings,
         options,
-        progress,
+        on_event,
         report,
         handled: HashSet::new(),
         profile: profile(source),
@@ -192,8 +209,10 @@ impl Crawl<'_> {
             if !visited.insert(page_url.clone()) {
                 break;
             }
-            self.progress
-                .set_message(format!("{} {}", section.id, page_url));
+            (self.on_event)(CrawlEvent::ListPage {
+                section: section.id.as_str(),
+                url: &page_url,
+            });
             // An incremental run asks for the first page conditionally: unchanged means nothing new.
             let conditional = !self.options.backfill && page_url == first;
             let Some((list, validators)) = self.list_page(&page_url, conditional).await? else {
@@ -309,8 +328,9 @@ impl Crawl<'_> {
             };
             candidates.push(candidate(item, section, Some(article.id.clone())));
         }
-        self.progress
-            .set_message(format!("rechecking {} recent articles", candidates.len()));
+        (self.on_event)(CrawlEvent::Rechecking {
+            articles: candidates.len(),
+        });
         self.process(candidates).await
     }
 
@@ -334,7 +354,9 @@ impl Crawl<'_> {
         let mut linked_assets = Vec::new();
         // Each result is stored as it comes, in list order, while later fetches go on.
         while let Some((candidate, fetched)) = fetches.next().await {
-            self.progress.inc(1);
+            (self.on_event)(CrawlEvent::Article {
+                url: &candidate.url,
+            });
             let url = candidate.url.clone();
             let linked = match &fetched {
                 Fetched::Article { article, .. } => assets::wanted(article, &self.settings.capture),
@@ -386,21 +408,11 @@ fn record(
     report.pages_fetched += u64::from(!matches!(&fetched, Fetched::Failed(_)));
     match fetched {
         Fetched::Article {
-            mut article,
+            article,
             capture,
             validators,
             flattened,
         } => {
-            if article.published.is_none() && candidate.listed_published.is_some() {
-                // The page shows no time; the list page does.
-                article.published = candidate.listed_published;
-                article.published_inferred = false;
-                article.content_hash = crate::normalize::content_hash(
-                    &article.title,
-                    article.published.as_ref(),
-                    &article.body_text,
-                );
-            }
             let ingest = Ingest {
                 article: *article,
                 capture,
@@ -477,10 +489,17 @@ async fn fetch_article(
     };
     let source = source.clone();
     let section = candidate.section.clone();
+    // When the page shows no time, the list page's is the article's.
+    let listed = candidate.listed_published.map(|at| Published {
+        at,
+        inferred: false,
+    });
     let extracted = read_capture(capture, move |page| {
-        crate::read_article_noted(page, &source, &section).map_err(|source| CrawlError::Extract {
-            url: page.url.to_string(),
-            source,
+        crate::read_article_noted(page, &source, &section, listed).map_err(|source| {
+            CrawlError::Extract {
+                url: page.url.to_string(),
+                source,
+            }
         })
     })
     .await;

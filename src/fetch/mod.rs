@@ -12,9 +12,8 @@ use reqwest::header::{self, HeaderMap};
 use thiserror::Error;
 use url::Url;
 
-use crate::archive::Validators;
 use crate::config::{AllowedHosts, CrawlerConfig, host_and_port};
-use crate::model::Capture;
+use crate::model::{Capture, Validators};
 use politeness::Gates;
 
 /// Redirects followed before giving up.

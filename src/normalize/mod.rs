@@ -21,15 +21,22 @@ pub const SUMMARY_MAX_CHARS: usize = 300;
 /// Credit lines start with one of these; the prefix is not part of the credit.
 const CREDIT_PREFIXES: &[&str] = &["nguồn:", "nguồn :", "source:"];
 
-/// Normalises an extracted article of `source`, listed in `section`.
-pub fn article(raw: &RawArticle, source: &Source, section: &str) -> Article {
+/// Normalises an extracted article of `source`, listed in `section`. Its published time is the
+/// one its page shows, else `listed` (the time the list page it was found on shows).
+pub fn article(
+    raw: &RawArticle,
+    source: &Source,
+    section: &str,
+    listed: Option<date::Published>,
+) -> Article {
     let canonical = canonical_url(&raw.url, source);
     let id = article_id(&canonical, source);
     let title = text::clean(&raw.title);
     let published = raw
         .published
         .as_deref()
-        .and_then(|t| date::parse(&text::clean(t), source.tz(), &source.article.date_formats));
+        .and_then(|t| date::parse(&text::clean(t), source.tz(), &source.article.date_formats))
+        .or(listed);
     let body_html = body::html(&raw.body, &raw.base);
     let body_text = body::paragraphs(&raw.body, &raw.base).join("\n\n");
     let summary = text::clean_option(raw.summary.as_deref())

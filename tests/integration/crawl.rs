@@ -549,7 +549,6 @@ async fn backfill_resumes_where_it_stopped() {
     let portal = TestPortal::start(Recording::synthetic(45), FAST_CRAWL).await;
     let archive = portal.open_archive();
     let fetcher = gazette::fetch::Fetcher::new(&portal.config.crawler).unwrap();
-    let progress = indicatif::ProgressBar::hidden();
     let two_pages = gazette::crawl::CrawlOptions {
         backfill: true,
         max_pages: Some(2),
@@ -560,7 +559,7 @@ async fn backfill_resumes_where_it_stopped() {
         portal.source(),
         &portal.config.crawler,
         two_pages,
-        &progress,
+        &gazette::crawl::quiet,
     )
     .await;
     assert_eq!(report.new, 20);

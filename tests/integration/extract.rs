@@ -35,7 +35,7 @@ fn recorded_articles_match_expected_json_field_by_field() {
         let saved = recorded(file);
         let raw = gazette::extract::article(&saved.page(), source)
             .unwrap_or_else(|e| panic!("{file}: {e}"));
-        let article = gazette::normalize::article(&raw, source, "tin-ban-quan-ly");
+        let article = gazette::normalize::article(&raw, source, "tin-ban-quan-ly", None);
         let paras = paragraphs(&article.body_text);
         let published = if want["published_only_on_list_page"] == json!(true) {
             assert_eq!(
@@ -343,4 +343,38 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
         Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
         _ => {}
     }
+}
+
+#[test]
+fn the_list_page_time_stands_in_only_when_the_page_shows_none_and_is_hashed() {
+    let config = support::shipped_config();
+    let source = support::portal_source(&config);
+    let listed_at = chrono::DateTime::parse_from_rfc3339("2020-07-28T14:00:00+07:00").unwrap();
+    let listed = Some(gazette::normalize::date::Published {
+        at: listed_at,
+        inferred: false,
+    });
+
+    let undated = gazette::extract::article(&recorded("article-1240.html").page(), source).unwrap();
+    let without = gazette::normalize::article(&undated, source, "tin-ban-quan-ly", None);
+    let with = gazette::normalize::article(&undated, source, "tin-ban-quan-ly", listed);
+    assert_eq!(without.published, None, "article-1240's page shows no time");
+    assert_eq!(with.published, Some(listed_at));
+    assert!(!with.published_inferred);
+    assert_eq!(
+        with.content_hash,
+        gazette::normalize::content_hash(&with.title, Some(&listed_at), &with.body_text),
+        "the hash covers the listed time"
+    );
+    assert_ne!(with.content_hash, without.content_hash);
+
+    let dated = gazette::extract::article(&recorded("article-1238.html").page(), source).unwrap();
+    let own = gazette::normalize::article(&dated, source, "tin-ban-quan-ly", None);
+    let both = gazette::normalize::article(&dated, source, "tin-ban-quan-ly", listed);
+    assert_eq!(
+        own.published.map(|p| p.to_rfc3339()).as_deref(),
+        Some("2020-07-21T10:05:00+07:00")
+    );
+    assert_eq!(both.published, own.published, "the page's own time wins");
+    assert_eq!(both.content_hash, own.content_hash);
 }

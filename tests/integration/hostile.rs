@@ -41,8 +41,8 @@ fn read(
         bytes,
     };
     let source = support::portal_source(&CONFIG);
-    let read =
-        gazette::read_article_noted(&page, source, "tin-ban-quan-ly").map_err(|e| e.to_string())?;
+    let read = gazette::read_article_noted(&page, source, "tin-ban-quan-ly", None)
+        .map_err(|e| e.to_string())?;
     Ok((read.article, read.flattened))
 }
 

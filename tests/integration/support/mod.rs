@@ -177,14 +177,13 @@ impl TestPortal {
             backfill,
             max_pages: None,
         };
-        let progress = indicatif::ProgressBar::hidden();
         gazette::crawl::crawl_source(
             &fetcher,
             archive,
             self.source(),
             &self.config.crawler,
             options,
-            &progress,
+            &gazette::crawl::quiet,
         )
         .await
     }
