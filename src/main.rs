@@ -14,6 +14,7 @@ use cli::{Cli, Command, LogFormat};
 use commands::UsageError;
 
 fn main() -> ExitCode {
+    fixed_mmap_threshold();
     let cli = Cli::parse();
     let daemon = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
     // The daemon says what it does at info; one-shot commands only warn.
@@ -64,3 +65,17 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc raises its mmap threshold each time a large block is freed, so after the first
+/// multi-megabyte feed is rendered, later ones come from the heap and fragment it: `serve` then
+/// holds twice its caches. A fixed threshold keeps large blocks in mmap, returned when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fixed_mmap_threshold() {
+    // SAFETY: mallopt only changes an allocator setting; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fixed_mmap_threshold() {}

@@ -1,7 +1,6 @@
 //! The archive on WARC files and a sled index (schema 2): opening and checking the layout, and
 //! every read. Writes go through the one [`Writer`](super::write::Writer).
 
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,8 +21,50 @@ use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport,
 
 /// Bumped when the layout changes; checked on open.
 pub const SCHEMA_VERSION: &str = "2";
-/// Decoded revisions kept in memory: the articles feeds and pages ask for again and again.
-const HOT_REVISIONS: usize = 4096;
+/// Bytes of decoded revisions kept in memory (counted as the size of their JSON): the articles
+/// feeds and pages ask for again and again.
+const HOT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Decoded revisions, least recently used dropped first once they pass [`HOT_BYTES`].
+struct Hot<V = Arc<RevisionNote>> {
+    revisions: Option<LruCache<(String, u64), (V, usize)>>,
+    bytes: usize,
+}
+
+impl<V> Default for Hot<V> {
+    fn default() -> Self {
+        Hot {
+            revisions: None,
+            bytes: 0,
+        }
+    }
+}
+
+impl<V: Clone> Hot<V> {
+    fn get(&mut self, key: &(String, u64)) -> Option<V> {
+        self.revisions
+            .as_mut()?
+            .get(key)
+            .map(|(note, _)| note.clone())
+    }
+
+    fn put(&mut self, key: (String, u64), note: V, bytes: usize) {
+        if bytes > HOT_BYTES {
+            return;
+        }
+        let revisions = self.revisions.get_or_insert_with(LruCache::unbounded);
+        if let Some((_, old)) = revisions.put(key, (note, bytes)) {
+            self.bytes -= old;
+        }
+        self.bytes += bytes;
+        while self.bytes > HOT_BYTES {
+            match revisions.pop_lru() {
+                Some((_, (_, dropped))) => self.bytes -= dropped,
+                None => break,
+            }
+        }
+    }
+}
 
 /// The archive: WARC files and the sled index over them.
 pub struct SledArchive {
@@ -31,7 +72,7 @@ pub struct SledArchive {
     warc_dir: PathBuf,
     db: Db,
     trees: Trees,
-    hot: Mutex<LruCache<(String, u64), Arc<RevisionNote>>>,
+    hot: Mutex<Hot>,
     writer: WriterThread,
 }
 
@@ -101,9 +142,7 @@ impl SledArchive {
             warc_dir,
             db,
             trees,
-            hot: Mutex::new(LruCache::new(
-                NonZeroUsize::new(HOT_REVISIONS).expect("nonzero"),
-            )),
+            hot: Mutex::new(Hot::default()),
             writer: WriterThread::start(writer, Duration::from_secs(storage.stall_timeout_secs))?,
         })
     }
@@ -185,7 +224,7 @@ impl SledArchive {
     fn note(&self, span: &Span) -> Result<Arc<RevisionNote>, ArchiveError> {
         let key = (span.0.clone(), span.1);
         if let Some(hit) = self.hot.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(hit.clone());
+            return Ok(hit);
         }
         let record = warc::read(&self.warc_dir, &span.location())?;
         let corrupt = |detail: String| ArchiveError::Corrupt {
@@ -198,10 +237,11 @@ impl SledArchive {
             return Err(corrupt("not the metadata record of a revision".into()));
         };
         let note: Arc<RevisionNote> = Arc::from(note);
-        self.hot
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(key, note.clone());
+        self.hot.lock().unwrap_or_else(|e| e.into_inner()).put(
+            key,
+            note.clone(),
+            record.block().len(),
+        );
         Ok(note)
     }
 
@@ -505,5 +545,30 @@ impl SledArchive {
             Some(bytes) => index::decode(url.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HOT_BYTES, Hot};
+
+    #[test]
+    fn hot_revisions_stay_within_their_byte_budget_dropping_the_least_recently_used() {
+        let mut hot = Hot::<u32>::default();
+        let tenth = HOT_BYTES / 10;
+        for n in 0..20u32 {
+            hot.put(("f".into(), u64::from(n)), n, tenth);
+            assert!(hot.bytes <= HOT_BYTES);
+            // The first one is asked for again and again: it stays.
+            assert_eq!(hot.get(&("f".into(), 0)), Some(0));
+        }
+        assert_eq!(hot.get(&("f".into(), 1)), None, "dropped");
+        assert_eq!(hot.get(&("f".into(), 19)), Some(19));
+        hot.put(("f".into(), 99), 99, HOT_BYTES + 1);
+        assert_eq!(
+            hot.get(&("f".into(), 99)),
+            None,
+            "larger than the budget: not kept"
+        );
     }
 }
