@@ -331,10 +331,22 @@ async fn raw(
         .content_type()
         .unwrap_or("application/octet-stream")
         .to_string();
+    let disposition = format!(
+        "inline; filename=\"{}-r{number}.{}\"",
+        safe_file_name(&id.0),
+        extension_of(&content_type)
+    );
+    let headers = captured_headers(&content_type, &disposition);
+    Ok((StatusCode::OK, headers, capture.body).into_response())
+}
+
+/// The headers of bytes captured from the portal: their own media type, sandboxed, never
+/// sniffed (nosniff is on every answer), offered under a file name.
+pub(super) fn captured_headers(content_type: &str, disposition: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type)
+        HeaderValue::from_str(content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     headers.insert(
@@ -345,20 +357,15 @@ async fn raw(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    let disposition = format!(
-        "inline; filename=\"{}-r{number}.{}\"",
-        file_stem(&id),
-        extension_of(&content_type)
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
+    if let Ok(value) = HeaderValue::from_str(disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok((StatusCode::OK, headers, capture.body).into_response())
+    headers
 }
 
-/// An article id as a file name: letters, digits, `-`, `_` and `.` kept, anything else `_`.
-fn file_stem(id: &ArticleId) -> String {
-    id.0.chars()
+/// Text as a file name: letters, digits, `-`, `_` and `.` kept, anything else `_`.
+pub(super) fn safe_file_name(text: &str) -> String {
+    text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
                 c

@@ -3,13 +3,13 @@
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use url::Url;
 
 use super::AppState;
-use super::api::CAPTURE_POLICY;
+use super::api::{captured_headers, safe_file_name};
 use super::query::Params;
 use crate::server::ApiError;
 
@@ -38,24 +38,8 @@ async fn asset(
     })
     .await??;
     let (info, capture) = found.ok_or_else(|| ApiError::NotFound("asset".into()))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&info.mime_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CAPTURE_POLICY),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
     let disposition = format!("attachment; filename=\"{}\"", file_name(&info.url));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
+    let mut headers = captured_headers(&info.mime_type, &disposition);
     if let Ok(value) = HeaderValue::from_str(&info.digest) {
         headers.insert("x-payload-digest", value);
     }
@@ -73,18 +57,7 @@ fn file_name(url: &str) -> String {
         })
         .unwrap_or_default();
     let last = percent_encoding::percent_decode_str(&last).decode_utf8_lossy();
-    let name: String = last
-        .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(MAX_FILENAME)
-        .collect();
+    let name: String = safe_file_name(&last).chars().take(MAX_FILENAME).collect();
     if name.trim_matches(['.', '_']).is_empty() {
         "asset".to_string()
     } else {

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::support;
+use crate::support::explain;
 
 const TOKEN: &str = "export-s3cret";
 
@@ -23,16 +24,6 @@ fn gazette_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
         command.env(name, value);
     }
     command.output().expect("the gazette binary runs")
-}
-
-fn explain(args: &[&str], out: &Output) -> String {
-    format!(
-        "gazette {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {

@@ -3,6 +3,7 @@
 use std::process::{Command, Output};
 
 use crate::support;
+use crate::support::explain;
 
 const SEED_URL: &str =
     "https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID=1234&l=TinBanQuanLy";
@@ -13,17 +14,6 @@ fn gazette(args: &[&str]) -> Output {
         .current_dir(support::root())
         .output()
         .expect("the gazette binary runs")
-}
-
-/// Fails with the command, its exit code and both streams, so a failure explains itself.
-fn explain(args: &[&str], out: &Output) -> String {
-    format!(
-        "gazette {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn assert_readable_error(stderr: &str) {

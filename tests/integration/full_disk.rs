@@ -2,35 +2,14 @@
 //! article it counted is on disk, and once there is room again the next run carries on.
 //! Needs root for `mount`; `.ci/run` mounts the tmpfs and names it in `GAZETTE_FULL_DISK_DIR`.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use gazette::archive::Archive;
 
 use crate::support;
+use crate::support::{explain, gazette_async};
 
 const ARTICLES: usize = 1500;
-
-async fn gazette(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_gazette"))
-            .args(args)
-            .output()
-            .expect("the gazette binary runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn shown(args: &[&str], out: &Output) -> String {
-    format!(
-        "gazette {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a small tmpfs named by GAZETTE_FULL_DISK_DIR (root; .ci/run mounts one)"]
@@ -54,20 +33,24 @@ async fn full_disk() {
     let config = config_path.to_str().unwrap().to_string();
     let args = ["crawl", "--backfill", "--config", &config];
 
-    let first = gazette(&args).await;
-    assert_eq!(first.status.code(), Some(1), "{}", shown(&args, &first));
+    let first = gazette_async(&args).await;
+    assert_eq!(first.status.code(), Some(1), "{}", explain(&args, &first));
     let stderr = String::from_utf8_lossy(&first.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line: {}", shown(&args, &first));
+    assert_eq!(lines.len(), 1, "one line: {}", explain(&args, &first));
     let expected = format!(
         "gazette: archive: no space left on device at {} (",
         archive_dir.display()
     );
-    assert!(lines[0].starts_with(&expected), "{}", shown(&args, &first));
+    assert!(
+        lines[0].starts_with(&expected),
+        "{}",
+        explain(&args, &first)
+    );
     assert!(
         lines[0].ends_with(" articles of this run are saved; free space and run again)"),
         "{}",
-        shown(&args, &first)
+        explain(&args, &first)
     );
     let saved: usize = lines[0][expected.len()..]
         .split(' ')
@@ -91,12 +74,12 @@ async fn full_disk() {
     );
 
     // Every article the run counted is there, each once, and readable.
-    let query = gazette(&["query", "--config", &config, "--format", "jsonl"]).await;
+    let query = gazette_async(&["query", "--config", &config, "--format", "jsonl"]).await;
     assert_eq!(
         query.status.code(),
         Some(0),
         "{}",
-        shown(&["query"], &query)
+        explain(&["query"], &query)
     );
     let listed = String::from_utf8_lossy(&query.stdout).lines().count();
     assert!(listed >= saved, "{listed} listed, {saved} counted");
@@ -118,8 +101,8 @@ async fn full_disk() {
     }
 
     // With room again, the next run carries on to the end.
-    let second = gazette(&args).await;
-    assert_eq!(second.status.code(), Some(0), "{}", shown(&args, &second));
+    let second = gazette_async(&args).await;
+    assert_eq!(second.status.code(), Some(0), "{}", explain(&args, &second));
     let storage = gazette::config::StorageConfig {
         path: archive_dir.clone(),
         ..gazette::config::StorageConfig::default()

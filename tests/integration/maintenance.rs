@@ -1,33 +1,10 @@
 //! The archive's upkeep commands through the binary: rebuild gives back the same archive, verify
 //! passes on a fresh crawl and finds a flipped byte.
 
-use std::process::{Command, Output};
-
 use gazette::archive::{self, Archive};
 
 use crate::support::{self, TestPortal};
-
-async fn gazette(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_gazette"))
-            .args(args)
-            .output()
-            .expect("the gazette binary runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn shown(args: &[&str], out: &Output) -> String {
-    format!(
-        "gazette {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::support::{explain, gazette_async};
 
 fn exported(archive: &dyn Archive) -> String {
     let mut out = Vec::new();
@@ -77,15 +54,15 @@ async fn rebuild_gives_back_the_same_export() {
     let (portal, before) = crawled().await;
     let config = portal.config_path.to_str().unwrap();
     let args = ["rebuild", "--config", config];
-    let out = gazette(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("9 articles, 10 revisions"),
         "{}",
-        shown(&args, &out)
+        explain(&args, &out)
     );
-    assert!(stdout.contains("start empty"), "{}", shown(&args, &out));
+    assert!(stdout.contains("start empty"), "{}", explain(&args, &out));
     {
         let archive = portal.open_archive();
         assert!(
@@ -106,18 +83,18 @@ async fn rebuild_gives_back_the_same_export() {
 
     // Extracted again, the revision whose title was edited by hand reads as its page says.
     let args = ["rebuild", "--config", config, "--reparse"];
-    let out = gazette(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("9 articles, 10 revisions"),
         "{}",
-        shown(&args, &out)
+        explain(&args, &out)
     );
     assert!(
         stdout.contains("1 revisions read differently"),
         "{}",
-        shown(&args, &out)
+        explain(&args, &out)
     );
     let archive = portal.open_archive();
     let revised = archive
@@ -136,12 +113,12 @@ async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
     let (portal, _) = crawled().await;
     let config = portal.config_path.to_str().unwrap();
     let args = ["verify", "--config", config];
-    let out = gazette(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("9 articles and 10 revisions indexed"),
         "{}",
-        shown(&args, &out)
+        explain(&args, &out)
     );
 
     let warc_dir = portal.dir.path().join("archive/warc");
@@ -154,20 +131,20 @@ async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
     std::fs::write(&file, bytes).unwrap();
-    let out = gazette(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", shown(&args, &out));
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let name = file.file_name().unwrap().to_string_lossy();
     assert!(
         stderr.starts_with(&format!("gazette: verify: {name} at byte ")),
         "{}",
-        shown(&args, &out)
+        explain(&args, &out)
     );
     assert_eq!(
         stderr.trim_end().lines().count(),
         1,
         "{}",
-        shown(&args, &out)
+        explain(&args, &out)
     );
     let _ = support::root();
 }
@@ -238,8 +215,8 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
     let config = portal.config_path.to_str().unwrap();
 
     let args = ["query", "--config", config];
-    let out = gazette(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", shown(&args, &out));
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
         format!(
@@ -249,12 +226,12 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
     );
 
     let args = ["migrate", "--config", config];
-    let out = gazette(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("9 articles, 10 revisions"),
         "{}",
-        shown(&args, &out)
+        explain(&args, &out)
     );
     assert!(portal.dir.path().join("archive.schema1/conf").is_file());
     let archive = portal.open_archive();
@@ -271,6 +248,6 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
     );
     drop(archive);
     let args = ["verify", "--config", config];
-    let out = gazette(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", shown(&args, &out));
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
 }

@@ -229,3 +229,27 @@ pub fn portal_config_text(base: &Url, archive: &Path, crawler: &[(&str, &str)]) 
     }
     out
 }
+
+/// The command, its exit code and both streams, so that a failure explains itself.
+pub fn explain(args: &[&str], out: &std::process::Output) -> String {
+    format!(
+        "gazette {}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs the built `gazette` binary off the async threads (the test's replay keeps answering).
+pub async fn gazette_async(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gazette"))
+            .args(args)
+            .output()
+            .expect("the gazette binary runs")
+    })
+    .await
+    .unwrap()
+}
