@@ -83,13 +83,19 @@ fn main() {
     let elapsed = started.elapsed();
     let on_disk = archive.size_on_disk().unwrap();
     println!(
-        "store_many ({batch} a call): {articles} articles in {:.2}s = {:.0} articles/s; {:.1} KiB on disk per article (sled + WARC); floor (zstd-3 page + zstd-3 article JSON) {:.1} KiB",
+        "store_many ({batch} a call): {articles} articles in {:.2}s = {:.0} articles/s; {:.2} KiB on disk per article (sled + WARC); floor (zstd-3 page + zstd-3 article JSON) {:.2} KiB; {:.3}x the floor",
         elapsed.as_secs_f64(),
         articles as f64 / elapsed.as_secs_f64(),
         on_disk as f64 / articles as f64 / 1024.0,
-        floor as f64 / articles as f64 / 1024.0
+        floor as f64 / articles as f64 / 1024.0,
+        on_disk as f64 / floor as f64
     );
     drop(archive);
+    if let Ok(keep) = std::env::var("KEEP") {
+        let from = dir.path().join("batched");
+        std::fs::rename(&from, &keep).unwrap();
+        println!("kept the batched archive at {keep}");
+    }
 
     let archive = Arc::new(open("concurrent"));
     let prepared = Arc::new(prepared);
@@ -107,9 +113,12 @@ fn main() {
         }
     });
     let elapsed = started.elapsed();
+    let on_disk = archive.size_on_disk().unwrap();
     println!(
-        "store from {callers} threads (one article a call): {articles} articles in {:.2}s = {:.0} articles/s",
+        "store from {callers} threads (one article a call): {articles} articles in {:.2}s = {:.0} articles/s; {:.2} KiB on disk per article; {:.3}x the floor",
         elapsed.as_secs_f64(),
         articles as f64 / elapsed.as_secs_f64(),
+        on_disk as f64 / articles as f64 / 1024.0,
+        on_disk as f64 / floor as f64
     );
 }

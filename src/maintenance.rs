@@ -43,9 +43,14 @@ fn print_rebuilt(config: &Config, rebuilt: &Rebuilt, reparse: bool) {
             eprintln!("  not extracted again (kept as it was): {failure}");
         }
     }
-    println!(
-        "validators, crawl state (backfill cursors) and the run log are not in the WARC files: they start empty"
-    );
+    match rebuilt.kept {
+        Some(kept) => println!(
+            "validators, crawl state (backfill cursors) and the run log taken over from the old index: {kept} records"
+        ),
+        None => println!(
+            "validators, crawl state (backfill cursors) and the run log are not in the WARC files and the old index could not be read: they start empty"
+        ),
+    }
 }
 
 /// A captured page read again with the source's current profile.
@@ -91,13 +96,16 @@ pub fn verify(path: &Path) -> anyhow::Result<()> {
 pub fn migrate(path: &Path) -> anyhow::Result<()> {
     let config = config::load(path)?;
     let migrated = archive::migrate(&config.storage)?;
-    println!(
-        "migrated {} to archive schema {}: {} articles, {} revisions; the schema-1 archive is kept at {}",
+    print!(
+        "migrated {} to archive schema {}: {} articles, {} revisions",
         config.storage.path.display(),
         archive::SCHEMA_VERSION,
         migrated.articles,
         migrated.revisions,
-        migrated.kept_at.display()
     );
+    match &migrated.kept_at {
+        Some(kept_at) => println!("; the schema-1 archive is kept at {}", kept_at.display()),
+        None => println!("; its index was rebuilt from its WARC files"),
+    }
     Ok(())
 }

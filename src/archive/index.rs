@@ -1,19 +1,20 @@
 //! The sled index: its trees, the compact records it keeps per article and per revision, and
 //! the keys of its indexes. Everything an article is lives in the WARC files; this only finds it.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use sled::{Db, Tree};
 
-use super::ArchiveError;
-use super::warc::{Location, RecordId};
+use super::warc::Location;
+use super::{ArchiveError, compact};
 use crate::model::ArticleId;
 
 /// The trees of the index.
 #[derive(Clone)]
 pub(super) struct Trees {
     pub articles: Tree,
-    pub revisions: Tree,
     pub by_url: Tree,
     pub by_time: Tree,
     pub validators: Tree,
@@ -27,22 +28,20 @@ pub(super) struct Trees {
 
 /// Positions of the trees in [`Trees::all`], for batches written in one transaction.
 pub(super) const ARTICLES: usize = 0;
-pub(super) const REVISIONS: usize = 1;
-pub(super) const BY_URL: usize = 2;
-pub(super) const BY_TIME: usize = 3;
-pub(super) const VALIDATORS: usize = 4;
-pub(super) const STATE: usize = 5;
-pub(super) const RUNS: usize = 6;
-pub(super) const ASSETS: usize = 7;
-pub(super) const PAYLOADS: usize = 8;
-pub(super) const TREES: usize = 9;
+pub(super) const BY_URL: usize = 1;
+pub(super) const BY_TIME: usize = 2;
+pub(super) const VALIDATORS: usize = 3;
+pub(super) const STATE: usize = 4;
+pub(super) const RUNS: usize = 5;
+pub(super) const ASSETS: usize = 6;
+pub(super) const PAYLOADS: usize = 7;
+pub(super) const TREES: usize = 8;
 
 impl Trees {
     pub fn open(db: &Db) -> Result<Trees, sled::Error> {
         let tree = |name: &str| db.open_tree(name);
         Ok(Trees {
             articles: tree("articles")?,
-            revisions: tree("revisions")?,
             by_url: tree("by_url")?,
             by_time: tree("by_time")?,
             validators: tree("validators")?,
@@ -56,7 +55,6 @@ impl Trees {
     pub fn all(&self) -> [Tree; TREES] {
         [
             self.articles.clone(),
-            self.revisions.clone(),
             self.by_url.clone(),
             self.by_time.clone(),
             self.validators.clone(),
@@ -68,59 +66,63 @@ impl Trees {
     }
 }
 
-/// Per article: what listing and ordering need, and where its latest revision is.
+/// Per article: what listing and ordering need, and where its latest revision is. Stored with
+/// [`compact::pack`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Entry {
-    #[serde(rename = "s")]
     pub source: String,
-    #[serde(rename = "c")]
     pub section: String,
-    #[serde(rename = "u")]
-    pub url: String,
-    #[serde(rename = "p")]
+    #[serde(with = "compact::optional_time")]
     pub published: Option<DateTime<FixedOffset>>,
-    #[serde(rename = "f")]
+    #[serde(with = "compact::time")]
     pub first_seen: DateTime<FixedOffset>,
-    #[serde(rename = "d")]
+    #[serde(with = "compact::time")]
     pub updated: DateTime<FixedOffset>,
-    #[serde(rename = "n")]
     pub revisions: u32,
-    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    /// Where each revision is, by number. Kept in the article's own record: sled's space on
+    /// disk grows with every key far more than with the bytes of a value.
+    pub kept: BTreeMap<u32, RevisionEntry>,
+    #[serde(with = "compact::optional_time")]
     pub gone_at: Option<DateTime<FixedOffset>>,
-    #[serde(rename = "h")]
+    #[serde(with = "compact::content_hash")]
     pub content_hash: String,
     /// The metadata record of the latest revision.
-    #[serde(rename = "l")]
     pub latest: Span,
 }
 
 impl Entry {
+    pub fn pack(&self) -> Vec<u8> {
+        compact::pack(self)
+    }
+
+    pub fn unpack(key: &[u8], bytes: &[u8]) -> Result<Entry, ArchiveError> {
+        compact::unpack(key, bytes)
+    }
+
     /// The time the article is ordered by: published, or first seen when the portal gave none.
     pub fn sort_time(&self) -> DateTime<FixedOffset> {
         self.published.unwrap_or(self.first_seen)
     }
 }
 
-/// Per revision: when, what content, and where its records are.
+/// Per revision: when, and where its records are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct RevisionEntry {
-    #[serde(rename = "t")]
+    #[serde(with = "compact::time")]
     pub fetched_at: DateTime<FixedOffset>,
-    #[serde(rename = "h")]
-    pub content_hash: String,
-    #[serde(rename = "i")]
-    pub metadata_id: RecordId,
-    #[serde(rename = "m")]
+    /// Its metadata record (which holds its content hash and names its response).
     pub metadata: Span,
-    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Span>,
-    #[serde(rename = "q", default, skip_serializing_if = "Option::is_none")]
     pub request: Option<Span>,
 }
 
 /// A [`Location`] in few bytes: file, offset, length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Span(pub String, pub u64, pub u64);
+pub(super) struct Span(
+    #[serde(with = "compact::file_name")] pub String,
+    pub u64,
+    pub u64,
+);
 
 impl From<&Location> for Span {
     fn from(at: &Location) -> Span {
@@ -152,42 +154,46 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("index records serialise")
 }
 
-/// `<id>\0<revision, big-endian>`: revisions of an article sort together, in order.
-pub(super) fn revision_key(id: &ArticleId, number: u32) -> Vec<u8> {
-    let mut key = revision_prefix(id);
-    key.extend_from_slice(&number.to_be_bytes());
+/// The `by_url` key of a canonical URL: the first 16 bytes of its SHA-256 (two URLs sharing one
+/// is a 2^-64 chance even among billions of URLs). The URL itself is in the article's records.
+pub(super) fn url_key(url: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(url.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
     key
 }
 
-pub(super) fn revision_prefix(id: &ArticleId) -> Vec<u8> {
-    let mut key = id.0.as_bytes().to_vec();
+/// `<source>\0<inverted time><section>\0<id>`: one key per article, a source's articles newest
+/// first, ties by section and id. A section's articles are the source's with that section.
+pub(super) fn time_key(id: &ArticleId, entry: &Entry) -> Vec<u8> {
+    let mut key = time_prefix(&entry.source);
+    key.extend_from_slice(&inverted(entry.sort_time()));
+    key.extend_from_slice(entry.section.as_bytes());
+    key.push(0);
+    key.extend_from_slice(id.0.as_bytes());
+    key
+}
+
+pub(super) fn time_prefix(source: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(source.len() + 1);
+    key.extend_from_slice(source.as_bytes());
     key.push(0);
     key
 }
 
-/// Section ids are `[a-z0-9-]+`, so this never collides with one: it marks the source-wide index.
-pub(super) const ALL_SECTIONS: &str = "*";
-
-/// `<source>\0<section>\0<inverted time>\0<id>`, for the article's section and for the whole
-/// source (`*`): newest first, ties by id.
-pub(super) fn time_keys(id: &ArticleId, entry: &Entry) -> [Vec<u8>; 2] {
-    let key = |section: &str| {
-        let mut key = time_prefix(&entry.source, section);
-        key.extend_from_slice(&inverted(entry.sort_time()));
-        key.push(0);
-        key.extend_from_slice(id.0.as_bytes());
-        key
-    };
-    [key(&entry.section), key(ALL_SECTIONS)]
-}
-
-pub(super) fn time_prefix(source: &str, section: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(source.len() + section.len() + 2);
-    for part in [source.as_bytes(), section.as_bytes()] {
-        key.extend_from_slice(part);
-        key.push(0);
-    }
-    key
+/// What a `by_time` key under `prefix` holds: the article's sort time (whole seconds), its
+/// section and its id.
+pub(super) fn parse_time_key<'k>(
+    prefix: &[u8],
+    key: &'k [u8],
+) -> Option<(DateTime<FixedOffset>, &'k [u8], &'k [u8])> {
+    let rest = key.strip_prefix(prefix)?;
+    let (time, rest) = rest.split_at_checked(8)?;
+    let inverted = i64::from_be_bytes(time.try_into().ok()?);
+    let time = DateTime::from_timestamp(i64::MAX - inverted, 0)?.fixed_offset();
+    let split = rest.iter().position(|b| *b == 0)?;
+    Some((time, &rest[..split], &rest[split + 1..]))
 }
 
 pub(super) fn inverted(time: DateTime<FixedOffset>) -> [u8; 8] {

@@ -1,5 +1,6 @@
 //! `gazette migrate`: a schema-1 archive copied into the WARC layout in a new directory, swapped
-//! in at the end; the old directory is kept beside it as `<path>.schema1`.
+//! in at the end; the old directory is kept beside it as `<path>.schema1`. An archive of schema 2
+//! (the WARC layout with its first, larger index) has its index rebuilt from the WARC files.
 
 use std::path::{Path, PathBuf};
 
@@ -19,14 +20,17 @@ const GROUP: usize = 256;
 pub struct Migrated {
     pub articles: usize,
     pub revisions: usize,
-    /// Where the schema-1 directory was kept.
-    pub kept_at: PathBuf,
+    /// Where the schema-1 directory was kept (a schema-2 archive keeps its WARC files in place).
+    pub kept_at: Option<PathBuf>,
 }
 
 /// Migrates the schema-1 archive at `storage.path`.
 pub fn migrate(storage: &StorageConfig) -> Result<Migrated, ArchiveError> {
     let root = storage.path.clone();
     let shown = root.display().to_string();
+    if root.join("db").join("conf").is_file() && root.join("warc").is_dir() {
+        return from_schema2(storage);
+    }
     if !root.join("conf").is_file() {
         return Err(ArchiveError::Open {
             path: shown,
@@ -67,7 +71,31 @@ pub fn migrate(storage: &StorageConfig) -> Result<Migrated, ArchiveError> {
     Ok(Migrated {
         articles,
         revisions,
-        kept_at,
+        kept_at: Some(kept_at),
+    })
+}
+
+/// A schema-2 archive: the same WARC files, a new index. Refused unless its index says 2.
+fn from_schema2(storage: &StorageConfig) -> Result<Migrated, ArchiveError> {
+    let shown = storage.path.display().to_string();
+    match SledArchive::open(storage) {
+        Err(ArchiveError::OldIndex { .. }) => {}
+        Ok(_) => {
+            return Err(ArchiveError::Open {
+                path: shown,
+                detail: format!(
+                    "already of archive schema {}; nothing to migrate",
+                    super::SCHEMA_VERSION
+                ),
+            });
+        }
+        Err(err) => return Err(err),
+    }
+    let rebuilt = super::rebuild::rebuild(storage, None)?;
+    Ok(Migrated {
+        articles: rebuilt.articles,
+        revisions: rebuilt.revisions,
+        kept_at: None,
     })
 }
 

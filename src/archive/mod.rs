@@ -8,6 +8,7 @@
 //! rebuild the index.
 
 mod assets;
+mod compact;
 mod export;
 mod index;
 mod layout;
@@ -48,6 +49,14 @@ pub enum ArchiveError {
         path: String,
         found: String,
         expected: String,
+    },
+    #[error(
+        "{path}: its index is of archive schema {found}: run gazette migrate --config {config} (it rebuilds the index from the WARC files)"
+    )]
+    OldIndex {
+        path: String,
+        found: String,
+        config: String,
     },
     #[error("{path}: archive schema 1: run gazette migrate --config {config}")]
     Schema1 { path: String, config: String },

@@ -32,6 +32,9 @@ pub struct Rebuilt {
     pub reparse_failures: Vec<String>,
     /// Attachment and image URLs indexed.
     pub assets: usize,
+    /// Validators, crawl state and run records taken over from the index replaced; `None` when
+    /// there was no index to take them from or it could not be read (they then start empty).
+    pub kept: Option<usize>,
 }
 
 /// A revision as the scan found it.
@@ -46,6 +49,8 @@ struct Found {
 #[derive(Default)]
 struct ArticleState {
     entry: Option<Entry>,
+    /// The canonical URL of the newest revision.
+    url: String,
     revisions: BTreeMap<u32, Found>,
 }
 
@@ -139,6 +144,42 @@ pub fn rebuild(
     Ok(rebuilt)
 }
 
+/// What is not in the WARC files (validators, crawl state, the run log), copied from the index
+/// being replaced when it can be read: their encoding is the same in schemas 2 and 3.
+fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<usize> {
+    if !old.join("conf").is_file() || super::layout::check_conf(old, "").is_err() {
+        return None;
+    }
+    let db = sled::Config::new()
+        .path(old)
+        .flush_every_ms(None)
+        .open()
+        .ok()?;
+    let mut kept = 0;
+    for (name, into) in [
+        ("validators", &trees.validators),
+        ("state", &trees.state),
+        ("runs", &trees.runs),
+    ] {
+        if !db
+            .tree_names()
+            .iter()
+            .any(|t| t.as_ref() == name.as_bytes())
+        {
+            continue;
+        }
+        let from = db.open_tree(name).ok()?;
+        let mut batch = Batch::default();
+        for item in from.iter() {
+            let (key, value) = item.ok()?;
+            batch.insert(key, value);
+            kept += 1;
+        }
+        into.apply_batch(batch).ok()?;
+    }
+    Some(kept)
+}
+
 /// What one metadata record says, applied in file order: the last word on a revision wins.
 fn apply(
     state: &mut ArticleState,
@@ -155,6 +196,7 @@ fn apply(
                 .is_none_or(|entry| note.revision >= entry.revisions);
             if newest {
                 state.entry = Some(entry_of(&note, at.clone()));
+                state.url = note.article.url.clone();
             }
             state.revisions.insert(
                 note.revision,
@@ -184,7 +226,6 @@ fn entry_of(note: &RevisionNote, latest: Span) -> Entry {
     Entry {
         source: note.article.source.clone(),
         section: note.article.section.clone(),
-        url: note.article.url.clone(),
         published: note.article.published,
         first_seen: note.first_seen,
         updated: note.updated,
@@ -192,6 +233,7 @@ fn entry_of(note: &RevisionNote, latest: Span) -> Entry {
         gone_at: None,
         content_hash: note.article.content_hash.clone(),
         latest,
+        kept: Default::default(),
     }
 }
 
@@ -286,37 +328,29 @@ fn write_index(
     let meta = db.open_tree("meta").map_err(index_error)?;
     let trees = index::Trees::open(&db).map_err(index_error)?;
     let mut entries = Batch::default();
-    let mut revisions = Batch::default();
     let mut by_url = Batch::default();
     let mut by_time = Batch::default();
     for (id, state) in articles {
         let Some(entry) = &state.entry else { continue };
         rebuilt.articles += 1;
-        let key = id.0.as_bytes();
-        entries.insert(key, index::encode(entry));
-        by_url.insert(entry.url.as_bytes(), key);
-        for time_key in index::time_keys(id, entry) {
-            by_time.insert(time_key, key);
-        }
+        let mut entry = entry.clone();
         for (number, found) in &state.revisions {
             rebuilt.revisions += 1;
             let response_id = found.response_id.as_ref();
             let revision = RevisionEntry {
                 fetched_at: found.fetched_at,
-                content_hash: found.content_hash.clone(),
-                metadata_id: found.metadata_id.clone(),
                 metadata: found.metadata.clone(),
                 response: response_id.and_then(|r| responses.get(r)).cloned(),
                 request: response_id.and_then(|r| requests.get(r)).cloned(),
             };
-            revisions.insert(index::revision_key(id, *number), index::encode(&revision));
+            entry.kept.insert(*number, revision);
         }
+        let key = id.0.as_bytes();
+        entries.insert(key, entry.pack());
+        by_url.insert(&index::url_key(&state.url)[..], key);
+        by_time.insert(index::time_key(id, &entry), Vec::new());
     }
     trees.articles.apply_batch(entries).map_err(index_error)?;
-    trees
-        .revisions
-        .apply_batch(revisions)
-        .map_err(index_error)?;
     trees.by_url.apply_batch(by_url).map_err(index_error)?;
     trees.by_time.apply_batch(by_time).map_err(index_error)?;
     let pages = articles
@@ -331,6 +365,7 @@ fn write_index(
         .payloads
         .apply_batch(payload_batch)
         .map_err(index_error)?;
+    rebuilt.kept = keep_side_trees(&root.join("db"), &trees);
     meta.insert("schema_version", SCHEMA_VERSION)
         .map_err(index_error)?;
     db.flush().map_err(index_error)?;

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, SubsecRound};
 use lru::LruCache;
 use sled::Db;
 
 use super::assets::{self, AssetIngest};
-use super::index::{self, ALL_SECTIONS, Entry, RevisionEntry, Span, Trees};
+use super::index::{self, Entry, RevisionEntry, Span, Trees};
 use super::layout::{check_conf, check_directory, config_shown};
 use super::notes::{Note, RevisionNote};
 use super::write::{Change, Outcome, Writer, storage_error};
@@ -20,7 +20,7 @@ use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
 
 /// Bumped when the layout changes; checked on open.
-pub const SCHEMA_VERSION: &str = "2";
+pub const SCHEMA_VERSION: &str = "3";
 /// Bytes of decoded revisions kept in memory (counted as the size of their JSON): the articles
 /// feeds and pages ask for again and again.
 const HOT_BYTES: usize = 16 * 1024 * 1024;
@@ -110,6 +110,13 @@ impl SledArchive {
         let meta = db.open_tree("meta").map_err(index_error)?;
         match meta.get("schema_version").map_err(index_error)? {
             Some(found) if found.as_ref() == SCHEMA_VERSION.as_bytes() => {}
+            Some(found) if found.as_ref() == b"2" => {
+                return Err(ArchiveError::OldIndex {
+                    path: shown,
+                    found: "2".into(),
+                    config: config_shown(storage),
+                });
+            }
             Some(found) => {
                 return Err(ArchiveError::Schema {
                     path: shown,
@@ -197,7 +204,7 @@ impl SledArchive {
             .get(key)
             .map_err(|err| self.index_error(err))?
         {
-            Some(bytes) => index::decode(key, &bytes).map(Some),
+            Some(bytes) => Entry::unpack(key, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -207,16 +214,9 @@ impl SledArchive {
         id: &ArticleId,
         number: u32,
     ) -> Result<Option<RevisionEntry>, ArchiveError> {
-        let key = index::revision_key(id, number);
-        match self
-            .trees
-            .revisions
-            .get(&key)
-            .map_err(|err| self.index_error(err))?
-        {
-            Some(bytes) => index::decode(&key, &bytes).map(Some),
-            None => Ok(None),
-        }
+        Ok(self
+            .entry(id)?
+            .and_then(|mut entry| entry.kept.remove(&number)))
     }
 
     /// A revision's metadata record, decoded: one positioned read and one gzip member, or none
@@ -266,12 +266,15 @@ impl Archive for SledArchive {
     }
 
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ArticleId>, ArchiveError> {
-        Ok(self
+        let Some(id) = self
             .trees
             .by_url
-            .get(canonical_url.as_bytes())
+            .get(index::url_key(canonical_url))
             .map_err(|err| self.index_error(err))?
-            .map(|id| ArticleId(String::from_utf8_lossy(&id).into_owned())))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ArticleId(String::from_utf8_lossy(&id).into_owned())))
     }
 
     fn store_many(&self, items: Vec<Ingest>) -> Result<Vec<Stored>, ArchiveError> {
@@ -298,12 +301,13 @@ impl Archive for SledArchive {
     }
 
     fn revisions(&self, id: &ArticleId) -> Result<Vec<Revision>, ArchiveError> {
-        self.trees
-            .revisions
-            .scan_prefix(index::revision_prefix(id))
-            .map(|entry| {
-                let (key, value) = entry.map_err(|err| self.index_error(err))?;
-                let revision: RevisionEntry = index::decode(&key, &value)?;
+        let Some(entry) = self.entry(id)? else {
+            return Ok(Vec::new());
+        };
+        entry
+            .kept
+            .values()
+            .map(|revision| {
                 let note = self.note(&revision.metadata)?;
                 Ok(Revision {
                     number: note.revision,
@@ -339,20 +343,8 @@ impl Archive for SledArchive {
     fn articles(&self, query: &Query) -> Result<Vec<Archived>, ArchiveError> {
         let Some(source) = &query.source else {
             // Every source: each one's own index, merged by time.
-            let mut sources: Vec<String> = Vec::new();
-            for entry in self.trees.by_time.iter() {
-                let (key, _) = entry.map_err(|err| self.index_error(err))?;
-                let mut parts = key.splitn(3, |b| *b == 0);
-                let (Some(src), Some(section)) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let src = String::from_utf8_lossy(src).into_owned();
-                if section == ALL_SECTIONS.as_bytes() && !sources.contains(&src) {
-                    sources.push(src);
-                }
-            }
             let mut found = Vec::new();
-            for source in sources {
+            for source in self.sources()? {
                 found.extend(self.articles(&Query {
                     source: Some(source),
                     section: None,
@@ -369,7 +361,7 @@ impl Archive for SledArchive {
             }
             return Ok(found);
         };
-        let prefix = index::time_prefix(source, query.section.as_deref().unwrap_or(ALL_SECTIONS));
+        let prefix = index::time_prefix(source);
         // Newest first: start at `until`, stop at `since` or the limit.
         let mut start = prefix.clone();
         if let Some(until) = query.until {
@@ -378,21 +370,34 @@ impl Archive for SledArchive {
         let mut end = prefix.clone();
         end.extend_from_slice(&[0xff; 9]);
         let limit = query.limit.unwrap_or(usize::MAX);
+        let section = query.section.as_deref().map(str::as_bytes);
         let mut found: Vec<Archived> = Vec::new();
         for item in self.trees.by_time.range(start..end) {
             if found.len() >= limit {
                 break;
             }
-            let (_, id) = item.map_err(|err| self.index_error(err))?;
+            let (key, _) = item.map_err(|err| self.index_error(err))?;
+            let Some((time, in_section, id)) = index::parse_time_key(&prefix, &key) else {
+                continue;
+            };
+            if query
+                .since
+                .is_some_and(|since| time < since.trunc_subsecs(0))
+            {
+                break;
+            }
+            if section.is_some_and(|section| section != in_section) {
+                continue;
+            }
             let Some(bytes) = self
                 .trees
                 .articles
-                .get(&id)
+                .get(id)
                 .map_err(|err| self.index_error(err))?
             else {
                 continue;
             };
-            let entry: Entry = index::decode(&id, &bytes)?;
+            let entry = Entry::unpack(id, &bytes)?;
             let time = entry.sort_time();
             if query.since.is_some_and(|since| time < since) {
                 break;
@@ -410,7 +415,7 @@ impl Archive for SledArchive {
         source: &str,
         before: DateTime<FixedOffset>,
     ) -> Result<Option<DateTime<FixedOffset>>, ArchiveError> {
-        let prefix = index::time_prefix(source, ALL_SECTIONS);
+        let prefix = index::time_prefix(source);
         let mut start = prefix.clone();
         start.extend_from_slice(&index::inverted(before - chrono::Duration::seconds(1)));
         let mut end = prefix.clone();
@@ -419,11 +424,7 @@ impl Archive for SledArchive {
             return Ok(None);
         };
         let (key, _) = entry.map_err(|err| self.index_error(err))?;
-        let Some(bytes) = key.get(prefix.len()..prefix.len() + 8) else {
-            return Ok(None);
-        };
-        let inverted = i64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]));
-        Ok(chrono::DateTime::from_timestamp(i64::MAX - inverted, 0).map(|t| t.fixed_offset()))
+        Ok(index::parse_time_key(&prefix, &key).map(|(time, _, _)| time))
     }
 
     fn all(&self) -> Result<Vec<Archived>, ArchiveError> {
@@ -432,7 +433,7 @@ impl Archive for SledArchive {
             .iter()
             .map(|item| {
                 let (key, value) = item.map_err(|err| self.index_error(err))?;
-                let entry: Entry = index::decode(&key, &value)?;
+                let entry = Entry::unpack(&key, &value)?;
                 self.archived(&entry)
             })
             .collect()
@@ -535,6 +536,23 @@ impl Archive for SledArchive {
 }
 
 impl SledArchive {
+    /// The sources that have articles: one seek per source, not a scan of the index.
+    fn sources(&self) -> Result<Vec<String>, ArchiveError> {
+        let mut sources = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(item) = self.trees.by_time.range(from.clone()..).next() {
+            let (key, _) = item.map_err(|err| self.index_error(err))?;
+            let Some(end) = key.iter().position(|b| *b == 0) else {
+                break;
+            };
+            sources.push(String::from_utf8_lossy(&key[..end]).into_owned());
+            // The next source sorts after every key of this one.
+            from = key[..end].to_vec();
+            from.push(1);
+        }
+        Ok(sources)
+    }
+
     fn asset_entry(&self, url: &str) -> Result<Option<assets::AssetEntry>, ArchiveError> {
         match self
             .trees

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::assets::AssetEntry;
-use super::index::{self, Entry, RevisionEntry, Span};
+use super::index::{self, Entry, Span};
 use super::warc::{self, RecordId, RecordType, WarcError};
 use super::{ArchiveError, SledArchive};
 
@@ -90,44 +90,42 @@ impl SledArchive {
         };
         for item in self.trees().articles.iter() {
             let (key, value) = item.map_err(|err| self.index_error(err))?;
-            let entry: Entry = index::decode(&key, &value)?;
+            let entry = Entry::unpack(&key, &value)?;
             verified.articles += 1;
             let what = format!("the latest revision of {}", String::from_utf8_lossy(&key));
             if let Err(damage) = expect(&entry.latest, RecordType::Metadata, None, &what) {
                 verified.damage = Some(damage);
                 return Ok(verified);
             }
-        }
-        for item in self.trees().revisions.iter() {
-            let (key, value) = item.map_err(|err| self.index_error(err))?;
-            let revision: RevisionEntry = index::decode(&key, &value)?;
-            verified.revisions += 1;
-            let name = String::from_utf8_lossy(&key[..key.len().saturating_sub(5)]).into_owned();
-            let checks = [
-                (
-                    Some(&revision.metadata),
-                    RecordType::Metadata,
-                    Some(&revision.metadata_id),
-                    "metadata record",
-                ),
-                (
-                    revision.response.as_ref(),
-                    RecordType::Response,
-                    None,
-                    "response record",
-                ),
-                (
-                    revision.request.as_ref(),
-                    RecordType::Request,
-                    None,
-                    "request record",
-                ),
-            ];
-            for (span, kind, id, what) in checks {
-                let Some(span) = span else { continue };
-                if let Err(damage) = expect(span, kind, id, &format!("a {what} of {name}")) {
-                    verified.damage = Some(damage);
-                    return Ok(verified);
+            let name = String::from_utf8_lossy(&key).into_owned();
+            for revision in entry.kept.values() {
+                verified.revisions += 1;
+                let checks = [
+                    (
+                        Some(&revision.metadata),
+                        RecordType::Metadata,
+                        None,
+                        "metadata record",
+                    ),
+                    (
+                        revision.response.as_ref(),
+                        RecordType::Response,
+                        None,
+                        "response record",
+                    ),
+                    (
+                        revision.request.as_ref(),
+                        RecordType::Request,
+                        None,
+                        "request record",
+                    ),
+                ];
+                for (span, kind, id, what) in checks {
+                    let Some(span) = span else { continue };
+                    if let Err(damage) = expect(span, kind, id, &format!("a {what} of {name}")) {
+                        verified.damage = Some(damage);
+                        return Ok(verified);
+                    }
                 }
             }
         }

@@ -13,11 +13,11 @@ use url::Url;
 
 use super::assets::{self, AssetIngest, PayloadEntry};
 use super::index::{
-    self, ARTICLES, ASSETS, BY_TIME, BY_URL, Entry, PAYLOADS, REVISIONS, RUNS, RevisionEntry,
-    STATE, Span, TREES, Trees, VALIDATORS,
+    self, ARTICLES, ASSETS, BY_TIME, BY_URL, Entry, PAYLOADS, RUNS, RevisionEntry, STATE, Span,
+    TREES, Trees, VALIDATORS,
 };
 use super::notes::{Note, RevisionNote};
-use super::warc::{Location, Record, WarcError, WarcWriter, payload_digest};
+use super::warc::{self, Location, Record, RecordId, WarcError, WarcWriter, payload_digest};
 use super::{ArchiveError, ExportEntry, Ingest, Stored};
 use crate::model::{ArticleId, AssetInfo, Capture, RunReport, Validators};
 
@@ -67,7 +67,6 @@ pub(super) struct Writer {
 struct Group {
     batches: [Batch; TREES],
     entries: HashMap<ArticleId, Entry>,
-    revisions: HashMap<Vec<u8>, RevisionEntry>,
     /// Payloads first stored in this group, by digest.
     payloads: HashMap<String, PayloadEntry>,
     appended: bool,
@@ -91,7 +90,6 @@ impl Writer {
         let mut group = Group {
             batches: Default::default(),
             entries: HashMap::new(),
-            revisions: HashMap::new(),
             payloads: HashMap::new(),
             appended: false,
         };
@@ -373,7 +371,6 @@ impl Writer {
         let entry = Entry {
             source: note.article.source.clone(),
             section: note.article.section.clone(),
-            url: url.clone(),
             published: note.article.published,
             first_seen: note.first_seen,
             updated: note.updated,
@@ -381,6 +378,7 @@ impl Writer {
             gone_at: None,
             content_hash: content_hash.clone(),
             latest: Span(String::new(), 0, 0),
+            kept: Default::default(),
         };
         let metadata = Record::note(
             Note::Revision(Box::new(note)).to_json(),
@@ -388,7 +386,6 @@ impl Writer {
             &url,
             date,
         );
-        let metadata_id = metadata.id().clone();
         let mut records: Vec<Record> = Vec::with_capacity(3);
         records.extend(request);
         let has_request = records.len() == 1;
@@ -400,28 +397,31 @@ impl Writer {
         let span = |i: usize| locations.get(i).map(Span::from);
         let revision = RevisionEntry {
             fetched_at: date,
-            content_hash,
-            metadata_id,
             metadata: span(locations.len() - 1).unwrap_or(Span(String::new(), 0, 0)),
             response: has_response
                 .then(|| span(usize::from(has_request)))
                 .flatten(),
             request: has_request.then(|| span(0)).flatten(),
         };
-        let key = index::revision_key(&id, number);
-        group.batches[REVISIONS].insert(key.clone(), index::encode(&revision));
+        let mut kept = previous.map(|p| p.kept.clone()).unwrap_or_default();
+        let latest_span = revision.metadata.clone();
+        kept.insert(number, revision);
         let becomes_latest = latest.unwrap_or(true);
         let entry = if becomes_latest {
             let entry = Entry {
-                latest: revision.metadata.clone(),
+                latest: latest_span,
+                kept,
                 ..entry
             };
-            self.index_entry(&id, previous, &entry, group);
+            self.index_entry(&id, previous, &entry, Some(&url), group);
             entry
         } else {
-            previous.cloned().unwrap_or(entry)
+            // Restored out of order: indexed with the latest revision, which comes last.
+            Entry {
+                kept,
+                ..previous.cloned().unwrap_or(entry)
+            }
         };
-        group.revisions.insert(key, revision);
         Ok(entry)
     }
 
@@ -438,44 +438,54 @@ impl Writer {
             Note::Back { at, .. } => (*at, None),
             Note::Revision(note) => (note.fetched_at, None),
         };
-        let latest = self.revision(&id, previous.revisions, group)?;
-        let record = Record::note(
-            note.to_json(),
-            latest.as_ref().map(|r| &r.metadata_id),
-            &previous.url,
-            date,
-        );
+        let (latest, url) = self.latest_of(&previous)?;
+        let record = Record::note(note.to_json(), Some(&latest), &url, date);
         self.append(&[record])?;
         group.appended = true;
         let entry = Entry {
             gone_at,
             ..previous.clone()
         };
-        self.index_entry(&id, Some(&previous), &entry, group);
+        self.index_entry(&id, Some(&previous), &entry, None, group);
         Ok(())
     }
 
+    /// The article's latest revision's metadata record (already written to the file, synced or
+    /// not): its id and the article's URL.
+    fn latest_of(&self, entry: &Entry) -> Result<(RecordId, String), ArchiveError> {
+        let at = entry.latest.location();
+        let record = warc::read(&self.warc_dir, &at)?;
+        match serde_json::from_slice::<Note>(record.block()) {
+            Ok(Note::Revision(note)) => Ok((record.id().clone(), note.article.url)),
+            _ => Err(ArchiveError::Corrupt {
+                key: format!("{} at byte {}", at.file, at.offset),
+                detail: "not the metadata record of a revision".into(),
+            }),
+        }
+    }
+
+    /// Indexes an article's entry; `url` is given when it is new or may have changed.
     fn index_entry(
         &self,
         id: &ArticleId,
         previous: Option<&Entry>,
         entry: &Entry,
+        url: Option<&str>,
         group: &mut Group,
     ) {
         let key = id.0.as_bytes();
-        group.batches[ARTICLES].insert(key, index::encode(entry));
-        group.batches[BY_URL].insert(entry.url.as_bytes(), key);
-        let new_keys = index::time_keys(id, entry);
+        group.batches[ARTICLES].insert(key, entry.pack());
+        if let Some(url) = url {
+            group.batches[BY_URL].insert(&index::url_key(url)[..], key);
+        }
+        let new_key = index::time_key(id, entry);
         if let Some(previous) = previous {
-            for old in index::time_keys(id, previous) {
-                if !new_keys.contains(&old) {
-                    group.batches[BY_TIME].remove(old);
-                }
+            let old = index::time_key(id, previous);
+            if old != new_key {
+                group.batches[BY_TIME].remove(old);
             }
         }
-        for new in new_keys {
-            group.batches[BY_TIME].insert(new, key);
-        }
+        group.batches[BY_TIME].insert(new_key, Vec::new());
         group.entries.insert(id.clone(), entry.clone());
     }
 
@@ -490,28 +500,7 @@ impl Writer {
             .get(key)
             .map_err(|err| storage_error(&self.root, err))?
         {
-            Some(bytes) => index::decode(key, &bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn revision(
-        &self,
-        id: &ArticleId,
-        number: u32,
-        group: &Group,
-    ) -> Result<Option<RevisionEntry>, ArchiveError> {
-        let key = index::revision_key(id, number);
-        if let Some(revision) = group.revisions.get(&key) {
-            return Ok(Some(revision.clone()));
-        }
-        match self
-            .trees
-            .revisions
-            .get(&key)
-            .map_err(|err| storage_error(&self.root, err))?
-        {
-            Some(bytes) => index::decode(&key, &bytes).map(Some),
+            Some(bytes) => Entry::unpack(key, &bytes).map(Some),
             None => Ok(None),
         }
     }

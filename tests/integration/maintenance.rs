@@ -49,9 +49,27 @@ async fn crawled() -> (TestPortal, String) {
     (portal, before)
 }
 
+/// What the WARC files do not hold: validators of every article URL, the run log.
+fn side_state(archive: &dyn Archive) -> (Vec<String>, usize) {
+    let validators = archive
+        .all()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{:?}", archive.validators(&a.article.url).unwrap()))
+        .collect();
+    (validators, archive.runs("bqlkkt", 100).unwrap().len())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rebuild_gives_back_the_same_export() {
     let (portal, before) = crawled().await;
+    let side_before = side_state(&portal.open_archive());
+    assert!(side_before.1 > 0, "the crawl recorded its run");
+    assert!(
+        side_before.0.iter().any(|v| v.starts_with("Some")),
+        "the crawl kept validators: {:?}",
+        side_before.0
+    );
     let config = portal.config_path.to_str().unwrap();
     let args = ["rebuild", "--config", config];
     let out = gazette_async(&args).await;
@@ -62,12 +80,21 @@ async fn rebuild_gives_back_the_same_export() {
         "{}",
         explain(&args, &out)
     );
-    assert!(stdout.contains("start empty"), "{}", explain(&args, &out));
+    assert!(
+        stdout.contains("taken over from the old index"),
+        "{}",
+        explain(&args, &out)
+    );
     {
         let archive = portal.open_archive();
         assert!(
             exported(&archive) == before,
             "the rebuilt archive exports differently"
+        );
+        assert_eq!(
+            side_state(&archive),
+            side_before,
+            "validators and run log kept"
         );
         let any = &archive.all().unwrap()[0].article;
         assert_eq!(
@@ -250,4 +277,57 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
     let args = ["verify", "--config", config];
     let out = gazette_async(&args).await;
     assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+}
+
+/// An archive whose index is of schema 2 (the first WARC layout): every command but migrate
+/// names migrate; migrate rebuilds the index from the WARC files and keeps what they do not hold.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_rebuilds_a_schema_2_index() {
+    let (portal, before) = crawled().await;
+    let side_before = side_state(&portal.open_archive());
+    let path = portal.dir.path().join("archive");
+    {
+        let db = sled::open(path.join("db")).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", "2")
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let config = portal.config_path.to_str().unwrap();
+    let args = ["query", "--config", config];
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "gazette: {}: its index is of archive schema 2: run gazette migrate --config {config} (it rebuilds the index from the WARC files)",
+            path.display()
+        )
+    );
+
+    let args = ["migrate", "--config", config];
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("9 articles, 10 revisions; its index was rebuilt"),
+        "{}",
+        explain(&args, &out)
+    );
+    let archive = portal.open_archive();
+    assert!(
+        exported(&archive) == before,
+        "migrated archive exports differently"
+    );
+    assert_eq!(side_state(&archive), side_before);
+    drop(archive);
+
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already of archive schema 3"),
+        "{}",
+        explain(&args, &out)
+    );
 }
