@@ -23,6 +23,8 @@ pub(super) struct Trees {
     pub assets: Tree,
     /// Payload digest -> the first response record holding those bytes.
     pub payloads: Tree,
+    /// `<topic>\0<callback>` -> a verified WebSub subscription ([`super::websub`]).
+    pub websub: Tree,
 }
 
 /// Positions of the trees in [`Trees::all`], for batches written in one transaction.
@@ -35,7 +37,8 @@ pub(super) const STATE: usize = 5;
 pub(super) const RUNS: usize = 6;
 pub(super) const ASSETS: usize = 7;
 pub(super) const PAYLOADS: usize = 8;
-pub(super) const TREES: usize = 9;
+pub(super) const WEBSUB: usize = 9;
+pub(super) const TREES: usize = 10;
 
 impl Trees {
     pub fn open(db: &Db) -> Result<Trees, sled::Error> {
@@ -50,6 +53,7 @@ impl Trees {
             runs: tree("runs")?,
             assets: tree("assets")?,
             payloads: tree("payloads")?,
+            websub: tree("websub")?,
         })
     }
 
@@ -64,6 +68,7 @@ impl Trees {
             self.runs.clone(),
             self.assets.clone(),
             self.payloads.clone(),
+            self.websub.clone(),
         ]
     }
 }
