@@ -700,3 +700,122 @@ async fn requests_are_rate_limited_per_callback_and_subscriptions_are_capped() {
     assert_eq!(body["error"], "too many subscriptions");
     assert_eq!(hub.subscriptions(), 0, "pending is not subscribed");
 }
+
+/// The shipped config with `[server]` changed by `configure`, parsed.
+fn shipped_with(
+    configure: impl FnOnce(&mut toml_edit::Table),
+) -> Result<gazette::config::Config, String> {
+    let text = std::fs::read_to_string(crate::support::root().join("config/gazette.toml")).unwrap();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    configure(doc["server"].as_table_mut().unwrap());
+    gazette::config::parse(&doc.to_string(), "gazette.toml").map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_websub_keys_take_their_defaults_and_are_checked() {
+    let config = crate::support::shipped_config();
+    assert!(config.server.websub_hubs.is_empty());
+    assert!(!config.server.websub_builtin && !config.server.websub_allow_private);
+    assert_eq!(config.server.websub_max_subscriptions, 1000);
+    assert_eq!(config.server.websub_lease_secs, 864_000);
+    assert!(gazette::websub::hub_urls(&config).is_empty());
+
+    let config = shipped_with(|server| {
+        let mut hubs = toml_edit::Array::new();
+        hubs.push("https://hub.example/");
+        server["websub_hubs"] = toml_edit::value(hubs);
+        server["websub_builtin"] = toml_edit::value(true);
+    })
+    .unwrap();
+    let hubs: Vec<String> = gazette::websub::hub_urls(&config)
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    assert_eq!(
+        hubs,
+        ["https://hub.example/", "http://127.0.0.1:8080/websub"]
+    );
+
+    for (key, value, message) in [
+        (
+            "websub_lease_secs",
+            toml_edit::value(59),
+            "server.websub_lease_secs: expected from 60",
+        ),
+        (
+            "websub_lease_secs",
+            toml_edit::value(31_536_001),
+            "server.websub_lease_secs: expected from 60",
+        ),
+        (
+            "websub_max_subscriptions",
+            toml_edit::value(0),
+            "server.websub_max_subscriptions: expected from 1",
+        ),
+        (
+            "websub_builtin",
+            toml_edit::value("yes"),
+            "server.websub_builtin",
+        ),
+    ] {
+        let err = shipped_with(|server| server[key] = value).unwrap_err();
+        assert!(err.contains(message), "{key}: {err}");
+        assert!(err.starts_with("gazette.toml:"), "{err}");
+    }
+    let mut hubs = toml_edit::Array::new();
+    hubs.push("ftp://hub.example/");
+    let err = shipped_with(|server| server["websub_hubs"] = toml_edit::value(hubs)).unwrap_err();
+    assert!(
+        err.contains("server.websub_hubs") && err.contains("http(s)"),
+        "{err}"
+    );
+    let mut twice = toml_edit::Array::new();
+    twice.push("https://hub.example/");
+    twice.push("https://hub.example/");
+    let err = shipped_with(|server| server["websub_hubs"] = toml_edit::value(twice)).unwrap_err();
+    assert!(err.contains("listed twice"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscriptions_survive_a_restart_and_ended_leases_are_dropped() {
+    use gazette::archive::Subscription;
+    let portal = TestPortal::recorded().await;
+    let now = chrono::Utc::now().fixed_offset();
+    let kept = Subscription {
+        topic: ATOM.into(),
+        callback: "https://reader.example/cb".into(),
+        secret: Some("s3cret".into()),
+        expires: now + chrono::Duration::days(3),
+        failures: 1,
+    };
+    let ended = Subscription {
+        callback: "https://reader.example/old".into(),
+        secret: None,
+        expires: now - chrono::Duration::seconds(1),
+        ..kept.clone()
+    };
+    {
+        let archive = portal.open_archive();
+        for s in [&kept, &ended] {
+            archive
+                .set_subscription(&s.topic, &s.callback, Some(s))
+                .unwrap();
+        }
+        assert_eq!(archive.subscriptions().unwrap().len(), 2);
+    }
+    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    assert_eq!(
+        archive.subscriptions().unwrap().len(),
+        2,
+        "kept across a reopen"
+    );
+    let mut config = portal.config.clone();
+    config.server.websub_builtin = true;
+    let hub = Hub::open(Arc::new(config), archive.clone()).unwrap();
+    assert_eq!(hub.subscriptions(), 1, "the ended lease is not held");
+    assert_eq!(archive.subscriptions().unwrap(), vec![kept.clone()]);
+    archive
+        .set_subscription(&kept.topic, &kept.callback, None)
+        .unwrap();
+    assert!(archive.subscriptions().unwrap().is_empty());
+}
