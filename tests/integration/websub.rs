@@ -46,7 +46,8 @@ impl Call {
     }
 }
 
-/// Records every request. A GET echoes `hub.challenge` unless its path starts with `/deaf`.
+/// Records every request. A GET echoes `hub.challenge` unless its path starts with `/deaf`; a
+/// POST is answered 410 under `/gone`, 500 the first time under `/flaky`, 200 otherwise.
 #[derive(Clone, Default)]
 struct Recorder {
     calls: Arc<Mutex<Vec<Call>>>,
@@ -77,8 +78,19 @@ impl Recorder {
                     Some(challenge) if !call.path.starts_with("/deaf") => challenge.to_string(),
                     _ => "no".to_string(),
                 };
-                calls.lock().unwrap().push(call);
-                answer
+                let mut calls = calls.lock().unwrap();
+                let posted_before = calls
+                    .iter()
+                    .any(|c| c.method == "POST" && c.path == call.path);
+                let status = match (call.method.as_str(), call.path.as_str()) {
+                    ("POST", path) if path.starts_with("/gone") => StatusCode::GONE,
+                    ("POST", path) if path.starts_with("/flaky") && !posted_before => {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                    _ => StatusCode::OK,
+                };
+                calls.push(call);
+                (status, answer)
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -280,7 +292,14 @@ async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
         subscriber.url("/plain"),
         subscriber.url("/deaf"),
     );
-    for (callback, secret) in [(&signed, "s3cret"), (&plain, ""), (&deaf, "")] {
+    let (gone, flaky) = (subscriber.url("/gone"), subscriber.url("/flaky"));
+    for (callback, secret) in [
+        (&signed, "s3cret"),
+        (&plain, ""),
+        (&deaf, ""),
+        (&gone, ""),
+        (&flaky, ""),
+    ] {
         let mut form = vec![
             ("hub.mode", "subscribe"),
             ("hub.topic", ATOM),
@@ -303,7 +322,7 @@ async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
     );
     assert!(check.param("hub.challenge").is_some_and(|c| c.len() >= 16));
     subscriber.until("GET", "/deaf", 1, within).await;
-    daemon.until_metric(SUBSCRIPTIONS, 2.0).await;
+    daemon.until_metric(SUBSCRIPTIONS, 4.0).await;
     assert!(
         subscriber.calls("POST", "/signed").is_empty(),
         "nothing is delivered before a run changes the feed"
@@ -360,6 +379,13 @@ async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
         "",
         "no secret, no signature"
     );
+    // 410 Gone ends a subscription at once; a 500 is retried (after 1 s).
+    subscriber.until("POST", "/gone", 1, within).await;
+    let retried = subscriber.until("POST", "/flaky", 2, within).await;
+    assert_eq!(retried[0].body, retried[1].body);
+    daemon.until_metric(SUBSCRIPTIONS, 3.0).await;
+    let dropped = "gazette_websub_deliveries_total{outcome=\"dropped\"}";
+    assert_eq!(daemon.metric(dropped).await, 1.0);
 
     let (status, body) = daemon
         .websub(&[
@@ -372,7 +398,7 @@ async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
     let checks = subscriber.until("GET", "/signed", 2, within).await;
     assert_eq!(checks[1].param("hub.mode"), Some("unsubscribe"));
     assert_eq!(checks[1].param("hub.lease_seconds"), None);
-    daemon.until_metric(SUBSCRIPTIONS, 1.0).await;
+    daemon.until_metric(SUBSCRIPTIONS, 2.0).await;
 
     portal.server.add_article(
         1251,
@@ -393,12 +419,15 @@ async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
         subscriber.calls("POST", "/deaf").is_empty(),
         "a callback that did not echo the challenge never gets a delivery"
     );
+    subscriber.until("POST", "/flaky", 3, within).await;
     assert_eq!(
-        daemon
-            .metric("gazette_websub_deliveries_total{outcome=\"ok\"}")
-            .await,
-        3.0
+        subscriber.calls("POST", "/gone").len(),
+        1,
+        "dropped after its 410"
     );
+    // signed 1, plain 2, flaky 2 (the first after a retry).
+    let ok = "gazette_websub_deliveries_total{outcome=\"ok\"}";
+    daemon.until_metric(ok, 5.0).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
