@@ -11,30 +11,22 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{FixedOffset, Utc};
-use hmac::{Hmac, KeyInit, Mac};
 use lru::LruCache;
-use sha2::Sha256;
 use tokio::sync::Semaphore;
-use url::Url;
 
-use super::address::{self, AddressError};
-use super::publish::backoff;
-use super::{Document, MAX_REQUESTS_IN_FLIGHT, REQUEST_TIMEOUT, Topic, all_topics, hub_urls};
+use super::address;
+use super::intent::{Intent, Mode, Refusal};
+use super::{MAX_REQUESTS_IN_FLIGHT, REQUEST_TIMEOUT, all_topics, hub_urls};
 use crate::archive::{Archive, ArchiveError, Subscription};
 use crate::config::Config;
 use crate::metrics::METRICS;
 
-/// `hub.secret` must be shorter than this (the recommendation's limit).
-pub const MAX_SECRET_BYTES: usize = 200;
-/// The longest `hub.callback` accepted.
-pub const MAX_CALLBACK_BYTES: usize = 2048;
+mod delivery;
+
+pub use delivery::{DELIVERY_ATTEMPTS, MAX_FAILED_DELIVERIES, sign};
+
 /// The shortest lease granted, whatever `hub.lease_seconds` asks.
 pub const MIN_LEASE_SECS: u64 = 60;
-/// Tries of one delivery: the first and three retries (after 1 s, 4 s, 16 s).
-pub const DELIVERY_ATTEMPTS: u32 = 4;
-/// A subscriber whose deliveries failed this many times in a row (each after its retries) is
-/// dropped; one that answers 410 Gone is dropped at once.
-pub const MAX_FAILED_DELIVERIES: u32 = 5;
 /// Subscription requests accepted per callback per minute.
 pub const CALLBACK_REQUESTS_PER_MINUTE: u32 = 6;
 /// Subscription requests accepted per topic per minute.
@@ -47,55 +39,6 @@ const WINDOW: Duration = Duration::from_secs(60);
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// The most of a verification answer read: a challenge is 32 characters.
 const MAX_ANSWER_BYTES: usize = 1024;
-
-/// `hub.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Subscribe,
-    Unsubscribe,
-}
-
-impl Mode {
-    fn as_str(self) -> &'static str {
-        match self {
-            Mode::Subscribe => "subscribe",
-            Mode::Unsubscribe => "unsubscribe",
-        }
-    }
-}
-
-/// A subscription request, its parameters checked.
-#[derive(Debug, Clone)]
-pub struct Intent {
-    pub mode: Mode,
-    pub topic: Url,
-    pub callback: Url,
-    pub lease_seconds: Option<u64>,
-    pub secret: Option<String>,
-}
-
-/// Why a subscription request is refused; the server answers it as JSON.
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    #[error("bad parameter {param}: {detail}")]
-    BadParameter { param: &'static str, detail: String },
-    #[error("hub.callback: {0}")]
-    Callback(#[source] AddressError),
-    #[error("too many subscription requests for this {what}; retry in {retry_after} s")]
-    RateLimited {
-        what: &'static str,
-        retry_after: u64,
-    },
-    #[error("the hub holds its maximum of {0} subscriptions")]
-    Full(usize),
-}
-
-fn bad(param: &'static str, detail: impl Into<String>) -> Refusal {
-    Refusal::BadParameter {
-        param,
-        detail: detail.into(),
-    }
-}
 
 /// Requests counted in the current minute.
 struct Window {
@@ -167,87 +110,9 @@ impl Hub {
         self.state().active.len()
     }
 
-    /// Reads a form-encoded request body. Parameters the recommendation does not name are
-    /// ignored, as it asks; a named one given twice is refused.
+    /// Reads a subscription request's form (see [`Intent::parse`]).
     pub fn intent(&self, body: &[u8]) -> Result<Intent, Refusal> {
-        let mut fields: [Option<String>; 5] = Default::default();
-        const NAMES: [&str; 5] = [
-            "hub.mode",
-            "hub.topic",
-            "hub.callback",
-            "hub.lease_seconds",
-            "hub.secret",
-        ];
-        for (name, value) in url::form_urlencoded::parse(body) {
-            if let Some(at) = NAMES.iter().position(|n| *n == name) {
-                if fields[at].is_some() {
-                    return Err(bad(NAMES[at], "given more than once"));
-                }
-                fields[at] = Some(value.into_owned());
-            }
-        }
-        let [mode, topic, callback, lease, secret] = fields;
-        let mode = match mode.as_deref() {
-            Some("subscribe") => Mode::Subscribe,
-            Some("unsubscribe") => Mode::Unsubscribe,
-            Some(other) => {
-                return Err(bad(
-                    "hub.mode",
-                    format!("expected subscribe or unsubscribe, got {other:?}"),
-                ));
-            }
-            None => return Err(bad("hub.mode", "missing")),
-        };
-        let topic = topic.ok_or_else(|| bad("hub.topic", "missing"))?;
-        let topic = Url::parse(&topic)
-            .ok()
-            .filter(|url| self.topics.contains(url.as_str()))
-            .ok_or_else(|| {
-                bad(
-                    "hub.topic",
-                    format!("{topic:?} is not a feed of this server (see /feeds.opml)"),
-                )
-            })?;
-        let callback = callback.ok_or_else(|| bad("hub.callback", "missing"))?;
-        if callback.len() > MAX_CALLBACK_BYTES {
-            return Err(bad(
-                "hub.callback",
-                format!("longer than {MAX_CALLBACK_BYTES} bytes"),
-            ));
-        }
-        let callback = Url::parse(&callback)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-            .ok_or_else(|| {
-                bad(
-                    "hub.callback",
-                    format!("expected an absolute http(s) URL, got {callback:?}"),
-                )
-            })?;
-        let lease_seconds = match lease.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(text.parse::<u64>().map_err(|_| {
-                bad(
-                    "hub.lease_seconds",
-                    format!("expected a number of seconds, got {text:?}"),
-                )
-            })?),
-        };
-        if let Some(secret) = &secret
-            && secret.len() >= MAX_SECRET_BYTES
-        {
-            return Err(bad(
-                "hub.secret",
-                format!("expected fewer than {MAX_SECRET_BYTES} bytes"),
-            ));
-        }
-        Ok(Intent {
-            mode,
-            topic,
-            callback,
-            lease_seconds,
-            secret: secret.filter(|s| !s.is_empty()),
-        })
+        Intent::parse(body, &self.topics)
     }
 
     /// Admits a request: rate limits, the callback's addresses, room for it; then verifies it
@@ -438,141 +303,6 @@ impl Hub {
             }
         }
     }
-
-    /// Delivers `document` to every subscriber of `topic`, each on a task of its own.
-    pub fn deliver(self: &Arc<Self>, topic: &Topic, document: &Document) {
-        let topic_url = topic.url.to_string();
-        let subscribers: Vec<Subscription> = self
-            .state()
-            .active
-            .range((topic_url.clone(), String::new())..)
-            .take_while(|((t, _), _)| *t == topic_url)
-            .map(|(_, s)| s.clone())
-            .collect();
-        for subscription in subscribers {
-            let hub = self.clone();
-            let document = document.clone();
-            tokio::spawn(async move {
-                let Ok(_permit) = hub.permits.clone().acquire_owned().await else {
-                    return;
-                };
-                hub.deliver_one(subscription, &document).await;
-            });
-        }
-    }
-
-    async fn deliver_one(&self, subscription: Subscription, document: &Document) {
-        if subscription.expires <= Utc::now().fixed_offset() {
-            self.drop_expired().await;
-            return;
-        }
-        let delivered = self.post(&subscription, document).await;
-        let key = (subscription.topic.clone(), subscription.callback.clone());
-        // The subscription as it is now: it may have been renewed or ended meanwhile.
-        let Some(mut current) = self.state().active.get(&key).cloned() else {
-            return;
-        };
-        let outcome = match &delivered {
-            Delivered::Ok if current.failures == 0 => {
-                METRICS.websub_delivered("ok");
-                return;
-            }
-            Delivered::Ok => {
-                current.failures = 0;
-                "ok"
-            }
-            Delivered::Failed(_) if current.failures + 1 < MAX_FAILED_DELIVERIES => {
-                current.failures += 1;
-                "failed"
-            }
-            Delivered::Failed(_) | Delivered::Gone => "dropped",
-        };
-        METRICS.websub_delivered(outcome);
-        let kept = (outcome != "dropped").then_some(current);
-        if let Delivered::Failed(reason) = &delivered {
-            tracing::warn!(callback = %subscription.callback, topic = %subscription.topic,
-                %reason, dropped = kept.is_none(), "WebSub: delivery failed");
-        }
-        if let Err(err) = self.keep(&key.0, &key.1, kept.clone()).await {
-            tracing::error!(error = %crate::describe(&err), "WebSub: cannot update a subscription");
-        }
-        let mut state = self.state();
-        match kept {
-            Some(subscription) => {
-                if let Some(slot) = state.active.get_mut(&key) {
-                    *slot = subscription;
-                }
-            }
-            None => {
-                state.active.remove(&key);
-                tracing::info!(callback = %key.1, topic = %key.0, "WebSub: subscriber dropped");
-            }
-        }
-        METRICS.websub_subscriptions(state.active.len());
-    }
-
-    /// One delivery with its retries. The callback's addresses are checked again each time.
-    async fn post(&self, subscription: &Subscription, document: &Document) -> Delivered {
-        let Ok(callback) = Url::parse(&subscription.callback) else {
-            return Delivered::Gone;
-        };
-        let links = format!("{}, <{}>; rel=\"self\"", self.hub_links, subscription.topic);
-        let signature = subscription
-            .secret
-            .as_deref()
-            .map(|secret| format!("sha256={}", sign(secret.as_bytes(), &document.body)));
-        let mut failure = String::new();
-        for attempt in 1..=DELIVERY_ATTEMPTS {
-            if attempt > 1 {
-                tokio::time::sleep(backoff(attempt - 1)).await;
-            }
-            let checked =
-                match address::check(&callback, self.config.server.websub_allow_private).await {
-                    Ok(checked) => checked,
-                    Err(err) => {
-                        failure = crate::describe(&err);
-                        continue;
-                    }
-                };
-            let client = match checked.client(&self.config.crawler.user_agent, REQUEST_TIMEOUT) {
-                Ok(client) => client,
-                Err(err) => return Delivered::Failed(crate::describe(&err)),
-            };
-            let mut request = client
-                .post(callback.clone())
-                .header(reqwest::header::CONTENT_TYPE, &document.content_type)
-                .header(reqwest::header::LINK, &links)
-                .body(document.body.clone());
-            if let Some(signature) = &signature {
-                request = request.header("X-Hub-Signature", signature);
-            }
-            match request.send().await {
-                Ok(response) if response.status().is_success() => return Delivered::Ok,
-                Ok(response) if response.status() == reqwest::StatusCode::GONE => {
-                    return Delivered::Gone;
-                }
-                Ok(response) => failure = format!("the callback answered {}", response.status()),
-                Err(err) => failure = crate::describe(&err),
-            }
-        }
-        Delivered::Failed(failure)
-    }
-}
-
-/// How a delivery ended.
-enum Delivered {
-    Ok,
-    /// 410 Gone: the subscriber asks to be forgotten.
-    Gone,
-    Failed(String),
-}
-
-/// Hex HMAC-SHA256 of `body` with `secret`: the `X-Hub-Signature` value after `sha256=`.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
 }
 
 fn in_seconds(seconds: u64) -> chrono::DateTime<FixedOffset> {
@@ -609,15 +339,6 @@ fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signatures_are_hmac_sha256_in_hex() {
-        // RFC 4231, test case 2.
-        assert_eq!(
-            sign(b"Jefe", b"what do ya want for nothing?"),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 
     #[test]
     fn the_rate_limit_counts_per_key_per_minute_within_its_memory() {

@@ -15,6 +15,7 @@
 
 pub mod address;
 pub mod hub;
+mod intent;
 mod publish;
 
 use std::collections::HashMap;
@@ -31,7 +32,8 @@ use tower::ServiceExt;
 use url::Url;
 
 pub use address::AddressError;
-pub use hub::{Hub, Intent, Mode, Refusal};
+pub use hub::Hub;
+pub use intent::{Intent, MAX_CALLBACK_BYTES, MAX_SECRET_BYTES, Mode, Refusal};
 
 use crate::config::{Config, Source};
 use crate::feed::Format;
