@@ -55,23 +55,20 @@ impl Hub {
         let Some(mut current) = self.state().active.get(&key).cloned() else {
             return;
         };
-        let outcome = match &delivered {
-            Delivered::Ok if current.failures == 0 => {
-                METRICS.websub_delivered("ok");
-                return;
-            }
-            Delivered::Ok => {
-                current.failures = 0;
-                "ok"
-            }
-            Delivered::Failed(_) if current.failures + 1 < MAX_FAILED_DELIVERIES => {
-                current.failures += 1;
-                "failed"
-            }
-            Delivered::Failed(_) | Delivered::Gone => "dropped",
+        let next = failures_after(&delivered, current.failures);
+        let outcome = match (&delivered, next) {
+            (_, None) => "dropped",
+            (Delivered::Ok, _) => "ok",
+            _ => "failed",
         };
         METRICS.websub_delivered(outcome);
-        let kept = (outcome != "dropped").then_some(current);
+        if next == Some(current.failures) {
+            return;
+        }
+        let kept = next.map(|failures| {
+            current.failures = failures;
+            current
+        });
         if let Delivered::Failed(reason) = &delivered {
             tracing::warn!(callback = %subscription.callback, topic = %subscription.topic,
                 %reason, dropped = kept.is_none(), "WebSub: delivery failed");
@@ -150,6 +147,16 @@ enum Delivered {
     Failed(String),
 }
 
+/// What a delivery leaves of a subscriber whose deliveries had failed `failures` times in a row:
+/// the count to keep, or `None` when the subscriber is dropped.
+fn failures_after(delivered: &Delivered, failures: u32) -> Option<u32> {
+    match delivered {
+        Delivered::Ok => Some(0),
+        Delivered::Failed(_) if failures + 1 < MAX_FAILED_DELIVERIES => Some(failures + 1),
+        Delivered::Failed(_) | Delivered::Gone => None,
+    }
+}
+
 /// Hex HMAC-SHA256 of `body` with `secret`: the `X-Hub-Signature` value after `sha256=`.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac =
@@ -161,6 +168,23 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subscriber_is_dropped_after_failures_in_a_row_or_at_once_when_gone() {
+        let failed = Delivered::Failed("answered 500".into());
+        let mut failures = 0;
+        for _ in 1..MAX_FAILED_DELIVERIES {
+            failures = failures_after(&failed, failures).expect("kept");
+        }
+        assert_eq!(failures, MAX_FAILED_DELIVERIES - 1);
+        assert_eq!(failures_after(&Delivered::Ok, failures), Some(0), "reset");
+        assert_eq!(
+            failures_after(&failed, failures),
+            None,
+            "the last failure drops"
+        );
+        assert_eq!(failures_after(&Delivered::Gone, 0), None);
+    }
 
     #[test]
     fn signatures_are_hmac_sha256_in_hex() {
