@@ -15,7 +15,7 @@ use gazette::websub::{Hub, hub::sign};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use crate::support::{TestPortal, explain_lines};
+use crate::support::TestPortal;
 
 const PUBLIC: &str = "http://gazette.test";
 const ATOM: &str = "http://gazette.test/feeds/bqlkkt.atom";
@@ -270,8 +270,14 @@ impl Daemon {
     }
 }
 
+/// What `serve` wrote, numbered, for a failure message.
 fn logs_of(logs: &Mutex<Vec<String>>) -> String {
-    explain_lines(&logs.lock().unwrap())
+    let lines = logs.lock().unwrap();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| format!("{:>4} {line}\n", i + 1))
+        .collect()
 }
 
 const SUBSCRIPTIONS: &str = "gazette_websub_subscriptions";

@@ -253,12 +253,3 @@ pub async fn gazette_async(args: &[&str]) -> std::process::Output {
     .await
     .unwrap()
 }
-
-/// Lines a child process wrote, numbered, for a failure message.
-pub fn explain_lines(lines: &[String]) -> String {
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, line)| format!("{:>4} {line}\n", i + 1))
-        .collect()
-}
