@@ -14,6 +14,7 @@ use crate::crawl::{CrawlOptions, crawl_source};
 use crate::fetch::Fetcher;
 use crate::schedule::Scheduler;
 use crate::server::{AppState, app};
+use crate::websub::{self, Documents, Hub, WebSub};
 
 /// Spreads the sources' runs so they do not all start at the same second.
 pub const JITTER: Duration = Duration::from_secs(5);
@@ -39,6 +40,8 @@ pub enum DaemonError {
         #[source]
         cause: std::io::Error,
     },
+    #[error("cannot start WebSub")]
+    WebSub(#[from] websub::WebSubError),
     #[error("the archive is stalled: {reason}; exiting for the supervisor to restart gazette")]
     Stalled { reason: String },
 }
@@ -206,16 +209,26 @@ pub async fn run(
     let cache = state.cache.clone();
 
     let shutdown = CancellationToken::new();
+    let (router, announce) = with_websub(&config, &archive, &state, &shutdown)?;
     tokio::spawn(signals(shutdown.clone()));
     let stall = tokio::spawn(watch_stall(archive.clone(), shutdown.clone()));
     let scheduling = tokio::spawn({
         let scheduler = scheduler.clone();
         let shutdown = shutdown.clone();
-        async move { scheduler.run(shutdown, move |_| cache.clear()).await }
+        async move {
+            scheduler
+                .run(shutdown, move |report| {
+                    cache.clear();
+                    if let Some(announce) = &announce {
+                        announce.run_finished(report);
+                    }
+                })
+                .await
+        }
     });
     ready(local);
     tracing::info!(%local, "serving");
-    let served = axum::serve(listener, app(state))
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
     shutdown.cancel();
@@ -230,6 +243,37 @@ pub async fn run(
     drop(pid_file);
     tracing::info!("stopped");
     served.map_err(DaemonError::Serve)
+}
+
+/// The server's router, with the builtin WebSub hub when configured, and what announces changed
+/// feeds after each run (`None` without hubs). Documents are rendered by the same router.
+fn with_websub(
+    config: &Arc<Config>,
+    archive: &Arc<dyn Archive>,
+    state: &AppState,
+    shutdown: &CancellationToken,
+) -> Result<(axum::Router, Option<WebSub>), DaemonError> {
+    let router = app(state.clone());
+    if config.server.websub_hubs.is_empty() && !config.server.websub_builtin {
+        return Ok((router, None));
+    }
+    let hub = if config.server.websub_builtin {
+        Some(Hub::open(config.clone(), archive.clone())?)
+    } else {
+        None
+    };
+    let announce = WebSub::start(
+        config.clone(),
+        Documents::new(router.clone()),
+        hub.clone(),
+        shutdown.clone(),
+    )?;
+    tracing::info!(hubs = ?websub::hub_urls(config).iter().map(url::Url::as_str).collect::<Vec<_>>(), "WebSub on");
+    let router = match hub {
+        Some(hub) => router.layer(axum::Extension(hub)),
+        None => router,
+    };
+    Ok((router, Some(announce)))
 }
 
 /// Cancels `shutdown` on SIGTERM or SIGINT.

@@ -14,6 +14,7 @@
 //! - [`server`]: the HTTP interface, `app(state) -> Router`.
 //! - [`daemon`]: `serve`, the scheduler and the server together until a signal.
 //! - [`metrics`]: the Prometheus counters both of them feed.
+//! - [`websub`]: WebSub: external hubs told of changed feeds, and a builtin hub that delivers them.
 //! - [`html`]: HTML escaping shared by every stage that writes HTML.
 //! - [`replay`]: a local replay of a recorded portal, for the demo, the tests and the benchmarks.
 
@@ -31,6 +32,7 @@ pub mod normalize;
 pub mod replay;
 pub mod schedule;
 pub mod server;
+pub mod websub;
 
 use config::Source;
 use model::{Article, ListPage, Page};

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -21,6 +22,10 @@ pub struct Metrics {
     articles_archived: Family<Labels, Counter>,
     feed_requests: Family<Labels, Counter>,
     not_modified: Counter,
+    websub_publish: Family<Labels, Counter>,
+    websub_verifications: Family<Labels, Counter>,
+    websub_deliveries: Family<Labels, Counter>,
+    websub_subscriptions: Gauge,
 }
 
 /// The one registry of the process.
@@ -42,6 +47,10 @@ impl Metrics {
         let articles_archived = Family::<Labels, Counter>::default();
         let feed_requests = Family::<Labels, Counter>::default();
         let not_modified = Counter::default();
+        let websub_publish = Family::<Labels, Counter>::default();
+        let websub_verifications = Family::<Labels, Counter>::default();
+        let websub_deliveries = Family::<Labels, Counter>::default();
+        let websub_subscriptions = Gauge::default();
         registry.register(
             "crawl_runs",
             "Crawl runs by source and outcome",
@@ -72,6 +81,26 @@ impl Metrics {
             "Feed requests answered 304 Not Modified",
             not_modified.clone(),
         );
+        registry.register(
+            "websub_publish",
+            "Publish notices sent to external WebSub hubs, by outcome (ok, failed)",
+            websub_publish.clone(),
+        );
+        registry.register(
+            "websub_verifications",
+            "Intent verifications of the builtin WebSub hub, by outcome (verified, refused)",
+            websub_verifications.clone(),
+        );
+        registry.register(
+            "websub_deliveries",
+            "Feed deliveries of the builtin WebSub hub, by outcome (ok, failed, dropped)",
+            websub_deliveries.clone(),
+        );
+        registry.register(
+            "websub_subscriptions",
+            "Verified subscriptions the builtin WebSub hub holds",
+            websub_subscriptions.clone(),
+        );
         Metrics {
             registry,
             runs,
@@ -80,6 +109,10 @@ impl Metrics {
             articles_archived,
             feed_requests,
             not_modified,
+            websub_publish,
+            websub_verifications,
+            websub_deliveries,
+            websub_subscriptions,
         }
     }
 
@@ -116,6 +149,36 @@ impl Metrics {
         if not_modified {
             self.not_modified.inc();
         }
+    }
+
+    /// A publish notice to an external hub, after its retries.
+    pub fn websub_published(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.websub_publish
+            .get_or_create(&label(&[("outcome", outcome)]))
+            .inc();
+    }
+
+    /// An intent verification of the builtin hub: the callback echoed the challenge or not.
+    pub fn websub_verified(&self, verified: bool) {
+        let outcome = if verified { "verified" } else { "refused" };
+        self.websub_verifications
+            .get_or_create(&label(&[("outcome", outcome)]))
+            .inc();
+    }
+
+    /// A delivery to a subscriber, after its retries: `ok`, `failed`, or `dropped` when the
+    /// failure ended the subscription.
+    pub fn websub_delivered(&self, outcome: &'static str) {
+        self.websub_deliveries
+            .get_or_create(&label(&[("outcome", outcome)]))
+            .inc();
+    }
+
+    /// How many verified subscriptions the builtin hub holds now.
+    pub fn websub_subscriptions(&self, count: usize) {
+        self.websub_subscriptions
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// The text exposition format.

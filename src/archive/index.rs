@@ -24,6 +24,8 @@ pub(super) struct Trees {
     pub assets: Tree,
     /// Payload digest -> the first response record holding those bytes.
     pub payloads: Tree,
+    /// `<topic>\0<callback>` -> a verified WebSub subscription ([`super::websub`]).
+    pub websub: Tree,
 }
 
 /// Positions of the trees in [`Trees::all`], for batches written in one transaction.
@@ -35,7 +37,8 @@ pub(super) const STATE: usize = 4;
 pub(super) const RUNS: usize = 5;
 pub(super) const ASSETS: usize = 6;
 pub(super) const PAYLOADS: usize = 7;
-pub(super) const TREES: usize = 8;
+pub(super) const WEBSUB: usize = 8;
+pub(super) const TREES: usize = 9;
 
 impl Trees {
     pub fn open(db: &Db) -> Result<Trees, sled::Error> {
@@ -49,6 +52,7 @@ impl Trees {
             runs: tree("runs")?,
             assets: tree("assets")?,
             payloads: tree("payloads")?,
+            websub: tree("websub")?,
         })
     }
 
@@ -62,6 +66,7 @@ impl Trees {
             self.runs.clone(),
             self.assets.clone(),
             self.payloads.clone(),
+            self.websub.clone(),
         ]
     }
 }

@@ -20,6 +20,7 @@ mod sled_store;
 mod verify;
 pub mod warc;
 mod watchdog;
+mod websub;
 mod write;
 mod writer_thread;
 
@@ -35,6 +36,7 @@ pub use notes::Profile;
 pub use rebuild::{Rebuilt, Reparse, rebuild};
 pub use sled_store::{SCHEMA_VERSION, SledArchive};
 pub use verify::{Damage, Verified};
+pub use websub::Subscription;
 
 use crate::model::{
     Archived, Article, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators,
@@ -254,6 +256,22 @@ pub trait Archive: Send + Sync {
     /// the response it refers to: the same bytes, that capture's headers).
     fn asset_capture(&self, _url: &str) -> Result<Option<Capture>, ArchiveError> {
         Ok(None)
+    }
+    /// The builtin WebSub hub's verified subscriptions.
+    fn subscriptions(&self) -> Result<Vec<Subscription>, ArchiveError> {
+        Ok(Vec::new())
+    }
+    /// Keeps (`Some`) or drops (`None`) the subscription of `callback` to `topic`; answers once
+    /// it is on disk.
+    fn set_subscription(
+        &self,
+        topic: &str,
+        callback: &str,
+        _kept: Option<&Subscription>,
+    ) -> Result<(), ArchiveError> {
+        Err(ArchiveError::Writer(format!(
+            "{callback} to {topic}: this archive does not keep subscriptions"
+        )))
     }
     /// Returns once everything written before is on disk.
     fn flush(&self) -> Result<(), ArchiveError>;

@@ -32,7 +32,7 @@ pub struct Rebuilt {
     pub reparse_failures: Vec<String>,
     /// Attachment and image URLs indexed.
     pub assets: usize,
-    /// Validators, crawl state and run records taken over from the index replaced; `None` when
+    /// Validators, crawl state, run records and WebSub subscriptions taken over from the index replaced; `None` when
     /// there was no index to take them from or it could not be read (they then start empty).
     pub kept: Option<usize>,
 }
@@ -144,8 +144,9 @@ pub fn rebuild(
     Ok(rebuilt)
 }
 
-/// What is not in the WARC files (validators, crawl state, the run log), copied from the index
-/// being replaced when it can be read: their encoding is the same in schemas 2 and 3.
+/// What is not in the WARC files (validators, crawl state, the run log, WebSub subscriptions),
+/// copied from the index being replaced when it can be read: their encoding is the same in
+/// schemas 2 and 3.
 fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<usize> {
     if !old.join("conf").is_file() || super::layout::check_conf(old, "").is_err() {
         return None;
@@ -160,6 +161,7 @@ fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<usize> {
         ("validators", &trees.validators),
         ("state", &trees.state),
         ("runs", &trees.runs),
+        ("websub", &trees.websub),
     ] {
         if !db
             .tree_names()

@@ -508,6 +508,20 @@ impl Archive for SledArchive {
         self.commit_one(Change::Flush).map(drop)
     }
 
+    fn subscriptions(&self) -> Result<Vec<super::Subscription>, ArchiveError> {
+        self.read_subscriptions()
+    }
+
+    fn set_subscription(
+        &self,
+        topic: &str,
+        callback: &str,
+        kept: Option<&super::Subscription>,
+    ) -> Result<(), ArchiveError> {
+        self.commit_one(super::websub::change(topic, callback, kept))
+            .map(drop)
+    }
+
     fn stalled(&self) -> Option<String> {
         self.writer.stalled()
     }

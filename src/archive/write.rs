@@ -14,7 +14,7 @@ use url::Url;
 use super::assets::{self, AssetIngest, PayloadEntry};
 use super::index::{
     self, ARTICLES, ASSETS, BY_TIME, BY_URL, Entry, PAYLOADS, RUNS, RevisionEntry, STATE, Span,
-    TREES, Trees, VALIDATORS,
+    TREES, Trees, VALIDATORS, WEBSUB,
 };
 use super::notes::{Note, RevisionNote};
 use super::warc::{self, Location, Record, RecordId, WarcError, WarcWriter, payload_digest};
@@ -39,6 +39,11 @@ pub(super) enum Change {
     },
     Run(Box<RunReport>),
     Asset(Box<AssetIngest>),
+    /// Keeps (`Some`) or drops (`None`) a WebSub subscription ([`super::websub`]).
+    Subscription {
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    },
     /// Nothing to write: answered once everything before it is on disk.
     Flush,
 }
@@ -179,6 +184,13 @@ impl Writer {
             Change::Asset(asset) => self
                 .asset(*asset, group)
                 .map(|info| Outcome::Asset(Box::new(info))),
+            Change::Subscription { key, value } => {
+                match value {
+                    Some(value) => group.batches[WEBSUB].insert(key, value),
+                    None => group.batches[WEBSUB].remove(key),
+                }
+                Ok(Outcome::Done)
+            }
             Change::Flush => Ok(Outcome::Done),
         }
     }

@@ -42,6 +42,17 @@ pub const DEFAULT_MAX_ASSET_BYTES: u64 = 50 * 1024 * 1024;
 pub const MAX_ASSET_BYTES_CEILING: u64 = 255 * 1024 * 1024;
 /// What is captured beside each article by default (`crawler.capture`).
 pub const DEFAULT_CAPTURE: &[CaptureKind] = &[CaptureKind::Attachments];
+/// Verified subscriptions (and verifications pending) the builtin WebSub hub holds at most.
+pub const DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS: usize = 1000;
+/// The lease the builtin WebSub hub grants when a subscriber asks for none, and the longest it
+/// grants (10 days).
+pub const DEFAULT_WEBSUB_LEASE_SECS: u64 = 864_000;
+/// The bounds of `websub_lease_secs`: a minute to a year.
+pub const WEBSUB_LEASE_SECS_RANGE: std::ops::RangeInclusive<u64> = 60..=31_536_000;
+/// The most `websub_max_subscriptions` may be: each takes memory and a delivery per change.
+pub const WEBSUB_MAX_SUBSCRIPTIONS_CEILING: usize = 1_000_000;
+/// The most hubs `websub_hubs` may list.
+pub const WEBSUB_MAX_HUBS: usize = 16;
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +84,22 @@ pub struct ServerConfig {
     /// Bytes of rendered feeds (bodies and compressed forms) kept in memory; at least 1.
     #[serde(default = "default_feed_cache_bytes")]
     pub feed_cache_bytes: u64,
+    /// External WebSub hubs told (`hub.mode=publish`) of every feed a run changed.
+    #[serde(default)]
+    pub websub_hubs: Vec<HttpUrl>,
+    /// Serve a WebSub hub at `/websub` that delivers changed feeds to verified subscribers.
+    #[serde(default)]
+    pub websub_builtin: bool,
+    /// Let the builtin hub call back loopback, private and other special addresses (tests, a
+    /// closed network); off, such callbacks are refused.
+    #[serde(default)]
+    pub websub_allow_private: bool,
+    /// Subscriptions the builtin hub holds at most, verifications pending included.
+    #[serde(default = "default_websub_max_subscriptions")]
+    pub websub_max_subscriptions: usize,
+    /// The lease granted when a subscriber asks for none, and the longest granted.
+    #[serde(default = "default_websub_lease_secs")]
+    pub websub_lease_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +110,11 @@ impl Default for ServerConfig {
             admin_token_env: None,
             feed_ttl_minutes: DEFAULT_FEED_TTL_MINUTES,
             feed_cache_bytes: DEFAULT_FEED_CACHE_BYTES,
+            websub_hubs: Vec::new(),
+            websub_builtin: false,
+            websub_allow_private: false,
+            websub_max_subscriptions: DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS,
+            websub_lease_secs: DEFAULT_WEBSUB_LEASE_SECS,
         }
     }
 }
@@ -457,6 +489,7 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
             "expected at least 1".into(),
         ));
     }
+    validate_websub(&config.server)?;
     let crawler = &config.crawler;
     if crawler.max_concurrency_per_host == 0 {
         return Err((
@@ -480,6 +513,50 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
         ));
     }
     Ok(())
+}
+
+fn validate_websub(server: &ServerConfig) -> Result<(), (String, String)> {
+    if server.websub_hubs.len() > WEBSUB_MAX_HUBS {
+        return Err((
+            "server.websub_hubs".into(),
+            format!("expected at most {WEBSUB_MAX_HUBS} hubs"),
+        ));
+    }
+    for (i, hub) in server.websub_hubs.iter().enumerate() {
+        if server.websub_hubs[..i].iter().any(|h| h.0 == hub.0) {
+            return Err((
+                "server.websub_hubs".into(),
+                format!("hub {} is listed twice", hub.0),
+            ));
+        }
+    }
+    if server.websub_max_subscriptions == 0
+        || server.websub_max_subscriptions > WEBSUB_MAX_SUBSCRIPTIONS_CEILING
+    {
+        return Err((
+            "server.websub_max_subscriptions".into(),
+            format!("expected from 1 to {WEBSUB_MAX_SUBSCRIPTIONS_CEILING}"),
+        ));
+    }
+    if !WEBSUB_LEASE_SECS_RANGE.contains(&server.websub_lease_secs) {
+        return Err((
+            "server.websub_lease_secs".into(),
+            format!(
+                "expected from {} (a minute) to {} (a year) seconds",
+                WEBSUB_LEASE_SECS_RANGE.start(),
+                WEBSUB_LEASE_SECS_RANGE.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn default_websub_max_subscriptions() -> usize {
+    DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS
+}
+
+fn default_websub_lease_secs() -> u64 {
+    DEFAULT_WEBSUB_LEASE_SECS
 }
 
 fn default_listen() -> SocketAddr {

@@ -12,6 +12,7 @@ mod feeds;
 mod months;
 mod pages;
 mod query;
+mod websub;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +36,8 @@ use crate::schedule::Status;
 
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest request body accepted (only the admin endpoint takes a POST, with no body).
+/// The largest request body accepted (the admin endpoint's POST has none; a WebSub request is a
+/// small form).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The longest request target (path and query) answered; longer ones get 414. No URL gazette
 /// writes comes near it.
@@ -95,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(export::router())
         .merge(assets::router())
+        .merge(websub::router())
         .fallback(|| async { ApiError::NotFound("path".into()) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

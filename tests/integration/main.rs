@@ -16,3 +16,4 @@ mod schedule;
 mod server;
 mod support;
 mod warc;
+mod websub;

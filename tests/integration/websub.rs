@@ -1,0 +1,856 @@
+//! WebSub: the builtin hub end to end against `gazette serve` (subscribe, verify, signed
+//! deliveries after a crawl, unsubscribe), its refusals in process, and publish notices to an
+//! external hub. Subscribers and hubs are small servers on loopback.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use gazette::archive::Archive;
+use gazette::server::{AppState, app};
+use gazette::websub::{Hub, hub::sign};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::support::TestPortal;
+
+const PUBLIC: &str = "http://gazette.test";
+const ATOM: &str = "http://gazette.test/feeds/bqlkkt.atom";
+const TOKEN: &str = "websub-test-token";
+
+/// A request a loopback server received.
+#[derive(Debug, Clone)]
+struct Call {
+    method: String,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Call {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Records every request. A GET echoes `hub.challenge` unless its path starts with `/deaf`; a
+/// POST is answered 410 under `/gone`, 500 the first time under `/flaky`, 200 otherwise.
+#[derive(Clone, Default)]
+struct Recorder {
+    calls: Arc<Mutex<Vec<Call>>>,
+    addr: Option<SocketAddr>,
+}
+
+impl Recorder {
+    async fn start() -> Recorder {
+        let mut recorder = Recorder::default();
+        let calls = recorder.calls.clone();
+        let router = Router::new().fallback(move |request: Request<Body>| {
+            let calls = calls.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = body.collect().await.unwrap().to_bytes().to_vec();
+                let query: Vec<(String, String)> =
+                    url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                        .into_owned()
+                        .collect();
+                let call = Call {
+                    method: parts.method.to_string(),
+                    path: parts.uri.path().to_string(),
+                    query,
+                    headers: parts.headers,
+                    body,
+                };
+                let answer = match call.param("hub.challenge") {
+                    Some(challenge) if !call.path.starts_with("/deaf") => challenge.to_string(),
+                    _ => "no".to_string(),
+                };
+                let mut calls = calls.lock().unwrap();
+                let posted_before = calls
+                    .iter()
+                    .any(|c| c.method == "POST" && c.path == call.path);
+                let status = match (call.method.as_str(), call.path.as_str()) {
+                    ("POST", path) if path.starts_with("/gone") => StatusCode::GONE,
+                    ("POST", path) if path.starts_with("/flaky") && !posted_before => {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                    _ => StatusCode::OK,
+                };
+                calls.push(call);
+                (status, answer)
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        recorder.addr = Some(listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        recorder
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr.unwrap())
+    }
+
+    fn calls(&self, method: &str, path: &str) -> Vec<Call> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.method == method && c.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `path` has received `count` requests of `method`, and returns them.
+    async fn until(&self, method: &str, path: &str, count: usize, within: Duration) -> Vec<Call> {
+        let start = Instant::now();
+        loop {
+            let calls = self.calls(method, path);
+            if calls.len() >= count {
+                return calls;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{method} {path}: {} of {count} requests within {within:?}; all received: {:#?}",
+                calls.len(),
+                self.calls.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// `gazette serve` on the portal's config with WebSub settings, killed on drop.
+struct Daemon {
+    child: std::process::Child,
+    base: String,
+    logs: Arc<Mutex<Vec<String>>>,
+    client: reqwest::Client,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    /// Serves the portal's config with `public_url` set, the source scheduled once a year (runs
+    /// come from the admin endpoint), and `configure`'s changes to `[server]`.
+    fn start(portal: &TestPortal, configure: impl FnOnce(&mut toml_edit::Table)) -> Daemon {
+        use std::io::BufRead;
+        let text = std::fs::read_to_string(&portal.config_path).unwrap();
+        let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+        let server = doc["server"].as_table_mut().unwrap();
+        server["public_url"] = toml_edit::value(PUBLIC);
+        configure(server);
+        let sources = doc["sources"].as_array_of_tables_mut().unwrap();
+        sources.get_mut(0).unwrap()["schedule"] = toml_edit::value("0 0 0 1 1 *");
+        let path = portal.dir.path().join("websub.toml");
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gazette"))
+            .args(["serve", "--config", path.to_str().unwrap()])
+            .env("GAZETTE_ADMIN_TOKEN", TOKEN)
+            .env("RUST_LOG", "gazette=info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let kept = logs.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.strip_prefix("gazette: serving on http://") {
+                    let _ = tx.send(rest.split('/').next().unwrap_or_default().to_string());
+                }
+                kept.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("serve did not start:\n{}", logs_of(&logs)));
+        Daemon {
+            child,
+            base: format!("http://{addr}"),
+            logs,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn logs(&self) -> String {
+        logs_of(&self.logs)
+    }
+
+    async fn health(&self) -> serde_json::Value {
+        let answer = self.client.get(format!("{}/healthz", self.base)).send();
+        let bytes = answer.await.unwrap().bytes().await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// Starts a crawl through the admin endpoint and waits for its report.
+    async fn crawl(&self) -> serde_json::Value {
+        let before = self.health().await["sources"]["bqlkkt"]["last_run"].clone();
+        let started = self
+            .client
+            .post(format!("{}/api/sources/bqlkkt/crawl", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), 202, "{}", self.logs());
+        let start = Instant::now();
+        loop {
+            let source = self.health().await["sources"]["bqlkkt"].clone();
+            if source["running"] == false && source["last_run"] != before {
+                return source["last_run"].clone();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the crawl did not finish:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn websub(&self, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let answer = self
+            .client
+            .post(format!("{}/websub", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+        (status, answer.text().await.unwrap())
+    }
+
+    /// A metric's value as `/metrics` shows it (`name{labels}` exactly), 0 when absent.
+    async fn metric(&self, series: &str) -> f64 {
+        let text = self.client.get(format!("{}/metrics", self.base)).send();
+        let text = text.await.unwrap().text().await.unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |v| v.trim().parse().unwrap())
+    }
+
+    async fn until_metric(&self, series: &str, value: f64) {
+        let start = Instant::now();
+        while self.metric(series).await != value {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{series} is {} not {value}:\n{}",
+                self.metric(series).await,
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// What `serve` wrote, numbered, for a failure message.
+fn logs_of(logs: &Mutex<Vec<String>>) -> String {
+    let lines = logs.lock().unwrap();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| format!("{:>4} {line}\n", i + 1))
+        .collect()
+}
+
+const SUBSCRIPTIONS: &str = "gazette_websub_subscriptions";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
+    let portal = TestPortal::recorded().await;
+    let subscriber = Recorder::start().await;
+    let daemon = Daemon::start(&portal, |server| {
+        server["websub_builtin"] = toml_edit::value(true);
+        server["websub_allow_private"] = toml_edit::value(true);
+    });
+    let first = daemon.crawl().await;
+    assert_eq!(first["new"], 9, "{first}");
+
+    let (signed, plain, deaf) = (
+        subscriber.url("/signed"),
+        subscriber.url("/plain"),
+        subscriber.url("/deaf"),
+    );
+    let (gone, flaky) = (subscriber.url("/gone"), subscriber.url("/flaky"));
+    for (callback, secret) in [
+        (&signed, "s3cret"),
+        (&plain, ""),
+        (&deaf, ""),
+        (&gone, ""),
+        (&flaky, ""),
+    ] {
+        let mut form = vec![
+            ("hub.mode", "subscribe"),
+            ("hub.topic", ATOM),
+            ("hub.callback", callback.as_str()),
+        ];
+        if !secret.is_empty() {
+            form.push(("hub.secret", secret));
+        }
+        let (status, body) = daemon.websub(&form).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{callback}: {body}");
+    }
+    let within = Duration::from_secs(10);
+    let check = &subscriber.until("GET", "/signed", 1, within).await[0];
+    assert_eq!(check.param("hub.mode"), Some("subscribe"));
+    assert_eq!(check.param("hub.topic"), Some(ATOM));
+    assert_eq!(
+        check.param("hub.lease_seconds"),
+        Some("864000"),
+        "the default lease"
+    );
+    assert!(check.param("hub.challenge").is_some_and(|c| c.len() >= 16));
+    subscriber.until("GET", "/deaf", 1, within).await;
+    daemon.until_metric(SUBSCRIPTIONS, 4.0).await;
+    assert!(
+        subscriber.calls("POST", "/signed").is_empty(),
+        "nothing is delivered before a run changes the feed"
+    );
+
+    portal.server.add_article(
+        1250,
+        "Bài mới về khu công nghiệp",
+        "(09:00 | 05/08/2020)",
+        &["Đoạn một của bài mới.", "Đoạn hai."],
+    );
+    let crawled = Instant::now();
+    let second = daemon.crawl().await;
+    assert_eq!(second["new"], 1, "{second}");
+    let delivery = subscriber.until("POST", "/signed", 1, within).await[0].clone();
+    eprintln!("delivered {:?} after the run began", crawled.elapsed());
+    assert_eq!(
+        delivery.header("x-hub-signature"),
+        format!("sha256={}", sign(b"s3cret", &delivery.body)),
+        "the body signed with the subscriber's secret"
+    );
+    assert!(
+        delivery
+            .header("content-type")
+            .starts_with("application/atom+xml")
+    );
+    let link = delivery.header("link");
+    assert!(
+        link.contains("<http://gazette.test/websub>; rel=\"hub\"")
+            && link.contains(&format!("<{ATOM}>; rel=\"self\"")),
+        "{link}"
+    );
+    let feed = feed_rs::parser::parse(&delivery.body[..]).expect("the delivery is a feed");
+    assert!(
+        feed.entries.iter().any(|e| e
+            .title
+            .as_ref()
+            .is_some_and(|t| t.content == "Bài mới về khu công nghiệp")),
+        "the new article is in the delivered feed"
+    );
+    let served = daemon
+        .client
+        .get(format!("{}/feeds/bqlkkt.atom", daemon.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(served, delivery.body, "the delivery is the feed as served");
+    let unsigned = subscriber.until("POST", "/plain", 1, within).await;
+    assert_eq!(
+        unsigned[0].header("x-hub-signature"),
+        "",
+        "no secret, no signature"
+    );
+    // 410 Gone ends a subscription at once; a 500 is retried (after 1 s).
+    subscriber.until("POST", "/gone", 1, within).await;
+    let retried = subscriber.until("POST", "/flaky", 2, within).await;
+    assert_eq!(retried[0].body, retried[1].body);
+    daemon.until_metric(SUBSCRIPTIONS, 3.0).await;
+    let dropped = "gazette_websub_deliveries_total{outcome=\"dropped\"}";
+    assert_eq!(daemon.metric(dropped).await, 1.0);
+
+    let (status, body) = daemon
+        .websub(&[
+            ("hub.mode", "unsubscribe"),
+            ("hub.topic", ATOM),
+            ("hub.callback", signed.as_str()),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let checks = subscriber.until("GET", "/signed", 2, within).await;
+    assert_eq!(checks[1].param("hub.mode"), Some("unsubscribe"));
+    assert_eq!(checks[1].param("hub.lease_seconds"), None);
+    daemon.until_metric(SUBSCRIPTIONS, 2.0).await;
+
+    portal.server.add_article(
+        1251,
+        "Một bài nữa",
+        "(10:00 | 06/08/2020)",
+        &["Đoạn một.", "Đoạn hai."],
+    );
+    let third = daemon.crawl().await;
+    assert_eq!(third["new"], 1, "{third}");
+    let plain_deliveries = subscriber.until("POST", "/plain", 2, within).await;
+    assert!(String::from_utf8_lossy(&plain_deliveries[1].body).contains("Một bài nữa"));
+    assert_eq!(
+        subscriber.calls("POST", "/signed").len(),
+        1,
+        "no delivery after unsubscribing"
+    );
+    assert!(
+        subscriber.calls("POST", "/deaf").is_empty(),
+        "a callback that did not echo the challenge never gets a delivery"
+    );
+    subscriber.until("POST", "/flaky", 3, within).await;
+    assert_eq!(
+        subscriber.calls("POST", "/gone").len(),
+        1,
+        "dropped after its 410"
+    );
+    // signed 1, plain 2, flaky 2 (the first after a retry).
+    let ok = "gazette_websub_deliveries_total{outcome=\"ok\"}";
+    daemon.until_metric(ok, 5.0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn external_hubs_hear_of_changed_feeds_and_of_nothing_else() {
+    let portal = TestPortal::recorded().await;
+    let hub = Recorder::start().await;
+    let hub_url = hub.url("/hub");
+    let daemon = Daemon::start(&portal, |server| {
+        let mut hubs = toml_edit::Array::new();
+        hubs.push(hub_url.as_str());
+        server["websub_hubs"] = toml_edit::value(hubs);
+    });
+    let first = daemon.crawl().await;
+    assert_eq!(first["new"], 9, "{first}");
+    let source = portal.source();
+    // Every live feed of the source: 3 formats, the source's and each section's.
+    let expected = 3 * (1 + source.sections.len());
+    let notices = hub
+        .until("POST", "/hub", expected, Duration::from_secs(10))
+        .await;
+    let mut topics: Vec<String> = notices
+        .iter()
+        .map(|call| {
+            assert_eq!(
+                call.header("content-type"),
+                "application/x-www-form-urlencoded"
+            );
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(&call.body)
+                .into_owned()
+                .collect();
+            assert_eq!(form[0], ("hub.mode".into(), "publish".into()), "{form:?}");
+            assert_eq!(form[1].0, "hub.url");
+            form[1].1.clone()
+        })
+        .collect();
+    topics.sort();
+    topics.dedup();
+    assert_eq!(topics.len(), expected, "one notice per feed: {topics:#?}");
+    for feed in ["bqlkkt.rss", "bqlkkt.atom", "bqlkkt.json"] {
+        assert!(
+            topics.contains(&format!("{PUBLIC}/feeds/{feed}")),
+            "{topics:#?}"
+        );
+    }
+    let section = &source.sections[0];
+    assert!(topics.contains(&format!("{PUBLIC}/feeds/bqlkkt/{}.rss", section.id)));
+    daemon
+        .until_metric(
+            "gazette_websub_publish_total{outcome=\"ok\"}",
+            expected as f64,
+        )
+        .await;
+
+    let second = daemon.crawl().await;
+    assert_eq!(
+        (second["new"].clone(), second["revised"].clone()),
+        (0.into(), 0.into())
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        hub.calls("POST", "/hub").len(),
+        expected,
+        "a run that archived nothing is not announced"
+    );
+}
+
+/// The app with the builtin hub as `serve` makes it, on the portal's archive, and the app
+/// without it.
+fn hub_app(
+    portal: &TestPortal,
+    configure: impl FnOnce(&mut gazette::config::Config),
+) -> (Router, Arc<Hub>, Router) {
+    let mut config = portal.config.clone();
+    config.server.public_url = Some(gazette::config::HttpUrl(url::Url::parse(PUBLIC).unwrap()));
+    config.server.websub_builtin = true;
+    configure(&mut config);
+    let config = Arc::new(config);
+    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    let state = AppState::new(
+        config.clone(),
+        archive.clone(),
+        gazette::schedule::Status::default(),
+    );
+    let hub = Hub::open(config, archive).unwrap();
+    let with_hub = app(state.clone()).layer(axum::Extension(hub.clone()));
+    (with_hub, hub, app(state))
+}
+
+async fn post_form(
+    app: &Router,
+    content_type: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, serde_json::Value) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = Request::post("/websub")
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, json)
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn internal_callbacks_are_refused_before_any_connection() {
+    let portal = TestPortal::recorded().await;
+    let (app, hub, _) = hub_app(&portal, |_| ());
+    // A real listener on loopback that counts connections: it must see none.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = format!("http://{}/cb", listener.local_addr().unwrap());
+    let connections = Arc::new(Mutex::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            *counted.lock().unwrap() += 1;
+        }
+    });
+    for (callback, kind) in [
+        ("http://10.0.0.1/cb", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        (local.as_str(), "loopback"),
+        ("http://[::ffff:10.0.0.1]/cb", "private"),
+        ("http://localhost:9/cb", "loopback"),
+    ] {
+        let started = Instant::now();
+        let (status, body) = post_form(
+            &app,
+            FORM,
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", ATOM),
+                ("hub.callback", callback),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{callback}: {body}");
+        assert_eq!(body["error"], "bad parameter: hub.callback", "{body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(kind), "{callback}: {detail}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "refused at once"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hub.subscriptions(), 0);
+    assert_eq!(*connections.lock().unwrap(), 0, "no callback was contacted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_are_refused_naming_the_parameter() {
+    let portal = TestPortal::recorded().await;
+    let (app, _hub, without_hub) = hub_app(&portal, |_| ());
+    let cb = "https://example.org/cb";
+    for (form, param) in [
+        (vec![("hub.topic", ATOM), ("hub.callback", cb)], "hub.mode"),
+        (
+            vec![
+                ("hub.mode", "publish"),
+                ("hub.topic", ATOM),
+                ("hub.callback", cb),
+            ],
+            "hub.mode",
+        ),
+        (
+            vec![
+                ("hub.mode", "subscribe"),
+                ("hub.topic", "http://gazette.test/feeds/other.rss"),
+                ("hub.callback", cb),
+            ],
+            "hub.topic",
+        ),
+        (
+            vec![
+                ("hub.mode", "subscribe"),
+                ("hub.topic", "https://elsewhere.example/feed"),
+                ("hub.callback", cb),
+            ],
+            "hub.topic",
+        ),
+        (
+            vec![
+                ("hub.mode", "subscribe"),
+                ("hub.topic", ATOM),
+                ("hub.callback", "ftp://example.org/"),
+            ],
+            "hub.callback",
+        ),
+        (
+            vec![
+                ("hub.mode", "subscribe"),
+                ("hub.topic", ATOM),
+                ("hub.callback", cb),
+                ("hub.lease_seconds", "soon"),
+            ],
+            "hub.lease_seconds",
+        ),
+        (
+            vec![
+                ("hub.mode", "subscribe"),
+                ("hub.topic", ATOM),
+                ("hub.callback", cb),
+                ("hub.topic", ATOM),
+            ],
+            "hub.topic",
+        ),
+    ] {
+        let (status, body) = post_form(&app, FORM, &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{form:?}: {body}");
+        assert_eq!(
+            body["error"],
+            format!("bad parameter: {param}"),
+            "{form:?}: {body}"
+        );
+    }
+    let secret = "x".repeat(200);
+    let (status, body) = post_form(
+        &app,
+        FORM,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", ATOM),
+            ("hub.callback", cb),
+            ("hub.secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad parameter: hub.secret"))
+    );
+    let (status, body) = post_form(&app, "application/json", &[("hub.mode", "subscribe")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "bad parameter: Content-Type");
+
+    // Without the builtin hub the path is not there.
+    let (status, _) = post_form(&without_hub, FORM, &[("hub.mode", "subscribe")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_are_rate_limited_per_callback_and_subscriptions_are_capped() {
+    let portal = TestPortal::recorded().await;
+    let (app, _hub, _) = hub_app(&portal, |config| config.server.websub_max_subscriptions = 1);
+    let form = [
+        ("hub.mode", "subscribe"),
+        ("hub.topic", ATOM),
+        ("hub.callback", "http://10.0.0.1/cb"),
+    ];
+    let limit = gazette::websub::hub::CALLBACK_REQUESTS_PER_MINUTE;
+    for _ in 0..limit {
+        assert_eq!(
+            post_form(&app, FORM, &form).await.0,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let (status, body) = post_form(&app, FORM, &form).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "too many requests");
+
+    drop((app, _hub));
+    let (app, hub, _) = hub_app(&portal, |config| {
+        config.server.websub_max_subscriptions = 1;
+        config.server.websub_allow_private = true;
+    });
+    // A callback that accepts and never answers: its verification stays pending.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/cb", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let first = [
+        ("hub.mode", "subscribe"),
+        ("hub.topic", ATOM),
+        ("hub.callback", silent_url.as_str()),
+    ];
+    assert_eq!(post_form(&app, FORM, &first).await.0, StatusCode::ACCEPTED);
+    let second = [
+        ("hub.mode", "subscribe"),
+        ("hub.topic", ATOM),
+        ("hub.callback", "http://127.0.0.1:9/other"),
+    ];
+    let (status, body) = post_form(&app, FORM, &second).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "too many subscriptions");
+    assert_eq!(hub.subscriptions(), 0, "pending is not subscribed");
+}
+
+/// The shipped config with `[server]` changed by `configure`, parsed.
+fn shipped_with(
+    configure: impl FnOnce(&mut toml_edit::Table),
+) -> Result<gazette::config::Config, String> {
+    let text = std::fs::read_to_string(crate::support::root().join("config/gazette.toml")).unwrap();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    configure(doc["server"].as_table_mut().unwrap());
+    gazette::config::parse(&doc.to_string(), "gazette.toml").map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_websub_keys_take_their_defaults_and_are_checked() {
+    let config = crate::support::shipped_config();
+    assert!(config.server.websub_hubs.is_empty());
+    assert!(!config.server.websub_builtin && !config.server.websub_allow_private);
+    assert_eq!(config.server.websub_max_subscriptions, 1000);
+    assert_eq!(config.server.websub_lease_secs, 864_000);
+    assert!(gazette::websub::hub_urls(&config).is_empty());
+
+    let config = shipped_with(|server| {
+        let mut hubs = toml_edit::Array::new();
+        hubs.push("https://hub.example/");
+        server["websub_hubs"] = toml_edit::value(hubs);
+        server["websub_builtin"] = toml_edit::value(true);
+    })
+    .unwrap();
+    let hubs: Vec<String> = gazette::websub::hub_urls(&config)
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    assert_eq!(
+        hubs,
+        ["https://hub.example/", "http://127.0.0.1:8080/websub"]
+    );
+
+    for (key, value, message) in [
+        (
+            "websub_lease_secs",
+            toml_edit::value(59),
+            "server.websub_lease_secs: expected from 60",
+        ),
+        (
+            "websub_lease_secs",
+            toml_edit::value(31_536_001),
+            "server.websub_lease_secs: expected from 60",
+        ),
+        (
+            "websub_max_subscriptions",
+            toml_edit::value(0),
+            "server.websub_max_subscriptions: expected from 1",
+        ),
+        (
+            "websub_builtin",
+            toml_edit::value("yes"),
+            "server.websub_builtin",
+        ),
+    ] {
+        let err = shipped_with(|server| server[key] = value).unwrap_err();
+        assert!(err.contains(message), "{key}: {err}");
+        assert!(err.starts_with("gazette.toml:"), "{err}");
+    }
+    let mut hubs = toml_edit::Array::new();
+    hubs.push("ftp://hub.example/");
+    let err = shipped_with(|server| server["websub_hubs"] = toml_edit::value(hubs)).unwrap_err();
+    assert!(
+        err.contains("server.websub_hubs") && err.contains("http(s)"),
+        "{err}"
+    );
+    let mut twice = toml_edit::Array::new();
+    twice.push("https://hub.example/");
+    twice.push("https://hub.example/");
+    let err = shipped_with(|server| server["websub_hubs"] = toml_edit::value(twice)).unwrap_err();
+    assert!(err.contains("listed twice"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscriptions_survive_a_restart_and_ended_leases_are_dropped() {
+    use gazette::archive::Subscription;
+    let portal = TestPortal::recorded().await;
+    let now = chrono::Utc::now().fixed_offset();
+    let kept = Subscription {
+        topic: ATOM.into(),
+        callback: "https://reader.example/cb".into(),
+        secret: Some("s3cret".into()),
+        expires: now + chrono::Duration::days(3),
+        failures: 1,
+    };
+    let ended = Subscription {
+        callback: "https://reader.example/old".into(),
+        secret: None,
+        expires: now - chrono::Duration::seconds(1),
+        ..kept.clone()
+    };
+    {
+        let archive = portal.open_archive();
+        for s in [&kept, &ended] {
+            archive
+                .set_subscription(&s.topic, &s.callback, Some(s))
+                .unwrap();
+        }
+        assert_eq!(archive.subscriptions().unwrap().len(), 2);
+    }
+    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    assert_eq!(
+        archive.subscriptions().unwrap().len(),
+        2,
+        "kept across a reopen"
+    );
+    let mut config = portal.config.clone();
+    config.server.websub_builtin = true;
+    let hub = Hub::open(Arc::new(config), archive.clone()).unwrap();
+    assert_eq!(hub.subscriptions(), 1, "the ended lease is not held");
+    assert_eq!(archive.subscriptions().unwrap(), vec![kept.clone()]);
+    archive
+        .set_subscription(&kept.topic, &kept.callback, None)
+        .unwrap();
+    assert!(archive.subscriptions().unwrap().is_empty());
+}
