@@ -57,6 +57,9 @@ pub struct AppState {
     /// `None`: no admin token configured, and the admin endpoint answers 404.
     pub admin_token: Option<String>,
     pub crawl: Option<CrawlTrigger>,
+    /// WebSub hubs every feed advertises (`rel="hub"` in the body and the `Link` header); empty
+    /// unless set.
+    pub hubs: Vec<Url>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             cache,
             admin_token,
             crawl: None,
+            hubs: Vec::new(),
         }
     }
 

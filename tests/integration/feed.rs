@@ -84,14 +84,12 @@ fn meta(extension: &str, items: &[Archived], history: History) -> FeedMeta {
         tag_authority: AUTHORITY.into(),
         feed_key: format!("bqlkkt/{SECTION}"),
         author: source.name.clone(),
-        updated: items
-            .iter()
-            .map(|item| item.updated)
-            .max()
-            .unwrap_or_else(|| at("2020-08-02T03:30:00+00:00")),
+        updated: feed::newest_change(items).unwrap_or_else(|| at("2020-08-02T03:30:00+00:00")),
         ttl_minutes: 30,
         zone: source.tz(),
         history,
+        hubs: Vec::new(),
+        assets: feed::Assets::new(),
     }
 }
 
@@ -308,13 +306,15 @@ fn rss_round_trips_every_archived_field() {
             "{name}: pubDate is the published instant"
         );
         let body = entry.content.as_ref().and_then(|c| c.body.as_deref());
-        assert_eq!(
-            body,
-            Some(article.body_html.as_str()),
-            "{name}: content:encoded"
-        );
+        let content = feed::content_html(&article.body_html, &article.attachments);
+        assert_eq!(body, Some(content.as_str()), "{name}: content:encoded");
         let summary = entry.summary.as_ref().map(|s| s.content.as_str());
-        assert_eq!(summary, Some(article.summary.trim()), "{name}: description");
+        let description = gazette::html::escape(&article.summary);
+        assert_eq!(
+            summary,
+            Some(description.trim()),
+            "{name}: description, the summary as HTML"
+        );
         let categories: Vec<&str> = entry.categories.iter().map(|c| c.term.as_str()).collect();
         assert_eq!(categories, article.category.as_slice(), "{name}: category");
         let creators: Vec<&str> = entry
@@ -338,7 +338,12 @@ fn rss_raw_text_has_what_feed_rs_hides() {
     assert!(doc.contains(r#"xmlns:content="http://purl.org/rss/1.0/modules/content/""#));
     assert!(doc.contains("<language>vi</language>"));
     assert!(doc.contains("<ttl>30</ttl>"));
-    assert!(doc.contains("<lastBuildDate>Sun, 02 Aug 2020 10:30:00 +0700</lastBuildDate>"));
+    // The newest entry's time (article 1240, first seen 1 Aug: its page gives no date), not the
+    // time its revision was fetched (2 Aug).
+    assert!(
+        doc.contains("<lastBuildDate>Sat, 01 Aug 2020 10:00:00 +0700</lastBuildDate>"),
+        "{doc}"
+    );
     let self_links = links_with_rel(&doc, "self");
     assert_eq!(self_links.len(), 1, "one self link: {self_links:?}");
     assert!(self_links[0].starts_with("<atom:link "));
@@ -437,7 +442,7 @@ fn atom_round_trips_every_archived_field() {
         assert_eq!(title(entry), article.title, "{name}: title");
         assert_eq!(
             entry.updated,
-            Some(item.updated.to_utc()),
+            Some(feed::entry_updated(item).to_utc()),
             "{name}: updated"
         );
         assert_eq!(
@@ -452,7 +457,7 @@ fn atom_round_trips_every_archived_field() {
         assert_eq!(content.content_type.to_string(), "text/html", "{name}");
         assert_eq!(
             content.body.as_deref(),
-            Some(article.body_html.as_str()),
+            Some(feed::content_html(&article.body_html, &article.attachments).as_str()),
             "{name}: content"
         );
         let summary = entry.summary.as_ref().map(|s| s.content.as_str());
@@ -483,7 +488,10 @@ fn atom_raw_text_has_what_feed_rs_hides() {
     let before_entries = &doc[..doc.find("<entry>").expect("entries")];
     assert_eq!(count(before_entries, "<id>"), 1, "exactly one feed id");
     assert_eq!(count(&doc, "<id>"), 1 + items.len(), "one id per entry");
-    assert!(before_entries.contains("<updated>2020-08-02T10:30:00+07:00</updated>"));
+    assert!(
+        before_entries.contains("<updated>2020-08-01T10:00:00+07:00</updated>"),
+        "the feed's updated is its newest entry's: {before_entries}"
+    );
 
     let self_links = links_with_rel(&doc, "self");
     assert_eq!(self_links.len(), 1, "{self_links:?}");
@@ -500,11 +508,11 @@ fn atom_raw_text_has_what_feed_rs_hides() {
     assert!(!doc.contains(r#"type="xhtml""#));
     assert!(doc.contains(r#"<content type="html">&lt;p"#), "{doc}");
 
-    // 1234: published as the portal gives it, updated converted from UTC to the portal's zone.
+    // 1234: published as the portal gives it; a first revision is updated when published.
     let entry_1234 = &doc[doc.find("bqlkkt:1234</id>").unwrap()..];
     let entry_1234 = &entry_1234[..entry_1234.find("</entry>").unwrap()];
     assert!(entry_1234.contains("<published>2020-07-08T13:54:00+07:00</published>"));
-    assert!(entry_1234.contains("<updated>2020-08-02T10:30:00+07:00</updated>"));
+    assert!(entry_1234.contains("<updated>2020-07-08T13:54:00+07:00</updated>"));
     let date = Regex::new(r"<(updated|published)>([^<]*)</").unwrap();
     let with_offset = Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$").unwrap();
     for found in date.captures_iter(&doc) {
@@ -556,7 +564,11 @@ fn json_feed_meets_the_checklist() {
         assert_eq!(entry["id"], entry_id(item), "{name}: id");
         assert_eq!(entry["url"], article.url.as_str(), "{name}: url");
         assert_eq!(entry["title"], article.title.as_str(), "{name}: title");
-        assert_eq!(entry["content_html"], article.body_html.as_str(), "{name}");
+        assert_eq!(
+            entry["content_html"],
+            feed::content_html(&article.body_html, &article.attachments),
+            "{name}"
+        );
         assert_eq!(
             entry["summary"],
             article.summary.as_str(),
@@ -575,7 +587,10 @@ fn json_feed_meets_the_checklist() {
             at(entry["date_published"].as_str().unwrap()),
             item.sort_time()
         );
-        assert_eq!(at(entry["date_modified"].as_str().unwrap()), item.updated);
+        assert_eq!(
+            at(entry["date_modified"].as_str().unwrap()),
+            feed::entry_updated(item)
+        );
         let tags: Vec<&str> = article.category.iter().map(String::as_str).collect();
         assert_eq!(entry["tags"], serde_json::json!(tags), "{name}: tags");
         let author = article.credit.as_deref().unwrap_or(&meta.author);
@@ -653,6 +668,32 @@ fn an_article_passed_twice_is_written_once_in_every_format() {
 }
 
 #[test]
+fn crawl_times_never_reach_updated() {
+    // Every recorded article was fetched at the same instant: none of it may show.
+    let items = recorded_archive();
+    let crawled = items[0].updated;
+    assert!(items.iter().all(|item| item.updated == crawled));
+    let doc = render("atom", &meta("atom", &items, History::default()), &items);
+    let parsed = parse("atom", &doc);
+    let mut updated: Vec<_> = parsed.entries.iter().map(|e| e.updated).collect();
+    updated.sort();
+    updated.dedup();
+    assert_eq!(updated.len(), items.len(), "no two entries share updated");
+    assert_ne!(parsed.updated, Some(crawled.to_utc()), "{doc}");
+    let json = json_value(
+        "json",
+        &render("json", &meta("json", &items, History::default()), &items),
+    );
+    for (entry, item) in json["items"].as_array().unwrap().iter().zip(&items) {
+        assert_eq!(
+            entry["date_modified"], entry["date_published"],
+            "{}",
+            item.article.id
+        );
+    }
+}
+
+#[test]
 fn ids_never_change_when_an_article_is_revised() {
     let original = one("article-1234.html");
     let mut revised = original.clone();
@@ -698,6 +739,11 @@ fn ids_never_change_when_an_article_is_revised() {
             assert_eq!(
                 old.entries[0].published, new.entries[0].published,
                 "{extension}"
+            );
+            assert_eq!(
+                old.entries[0].updated,
+                Some(original.sort_time().to_utc()),
+                "{extension}: a first revision is updated when it is published"
             );
         }
     }
@@ -880,6 +926,7 @@ fn archive_history(extension: &str, prev: Option<&str>, next: Option<&str>) -> H
         current: Some(self_url(extension)),
         prev_archive: prev.map(|m| archive_url(m, extension)),
         next_archive: next.map(|m| archive_url(m, extension)),
+        next_page: None,
     }
 }
 
@@ -985,9 +1032,16 @@ fn the_subscription_feed_links_to_the_newest_archive_and_is_no_archive() {
             "{extension}: no fh:complete with archive links"
         );
         if extension == "json" {
-            // JSON Feed pages with `next_url` (older items).
+            // JSON Feed's `next_url` is the next page of this feed, never an archive month.
             let feed = json_value(extension, &doc);
-            assert_eq!(feed["next_url"], archive_url("2020-07", "json").as_str());
+            assert!(feed.get("next_url").is_none(), "{doc}");
+            let next = Url::parse(&format!("{}?before=x", self_url("json"))).unwrap();
+            let paged = History {
+                next_page: Some(next.clone()),
+                ..History::default()
+            };
+            let doc = render(extension, &meta(extension, &items, paged), &items);
+            assert_eq!(json_value(extension, &doc)["next_url"], next.as_str());
             continue;
         }
         assert_well_formed(extension, &doc);
