@@ -397,3 +397,82 @@ async fn a_source_with_several_sections_lists_its_section_feeds_in_opml() {
         ]
     );
 }
+
+/// A crawl as `gazette demo` makes it: the shipped config, the portal's own URLs, requests sent
+/// to a replay of the bundled recording on a port of its own. Answers the Atom and RSS feeds.
+async fn demo_crawl() -> (String, String) {
+    let replay = gazette::replay::ReplayServer::start(
+        gazette::replay::Recording::bundled().expect("the bundled recording"),
+    )
+    .await
+    .expect("the replay starts");
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::shipped_config();
+    config.storage.path = dir.path().join("archive");
+    config.crawler.min_delay_ms = 0;
+    let source = config.sources[0].clone();
+    let fetcher = gazette::fetch::Fetcher::new(&config.crawler)
+        .unwrap()
+        .reaching_origin_at(source.base_url(), &replay.base_url());
+    let archive = gazette::archive::open(&config.storage).unwrap();
+    let report = gazette::crawl::crawl_source(
+        &fetcher,
+        &archive,
+        &source,
+        &config.crawler,
+        gazette::crawl::CrawlOptions {
+            backfill: true,
+            max_pages: None,
+        },
+        &gazette::crawl::quiet,
+    )
+    .await;
+    assert_eq!(report.new, 9, "{report:?}");
+    assert!(
+        replay.hits("/robots.txt") >= 1,
+        "robots.txt is read through the replay"
+    );
+    let state = AppState::new(
+        std::sync::Arc::new(config),
+        std::sync::Arc::new(archive),
+        gazette::schedule::Status::default(),
+    );
+    let app = app(state);
+    let atom = ok(&app, "/feeds/bqlkkt.atom").await.text();
+    let rss = ok(&app, "/feeds/bqlkkt.rss").await.text();
+    (atom, rss)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_crawls_from_replays_on_different_ports_give_the_same_feeds() {
+    let (atom_a, rss_a) = demo_crawl().await;
+    let (atom_b, rss_b) = demo_crawl().await;
+    assert_eq!(atom_a, atom_b, "identical Atom documents");
+    assert_eq!(rss_a, rss_b, "identical RSS documents");
+    let elements = xml::elements("atom", &atom_a);
+    let ids: Vec<&str> = elements
+        .iter()
+        .filter(|e| e.name == "id")
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(ids.len(), 10);
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("tag:bqlkkt.kiengiang.gov.vn,2026:")),
+        "{ids:?}"
+    );
+    let article_links: Vec<&str> = elements
+        .iter()
+        .filter(|e| e.name == "link" && e.attr("rel") == "alternate")
+        .map(|e| e.attr("href"))
+        .collect();
+    assert!(
+        article_links
+            .iter()
+            .all(|l| l.starts_with("https://bqlkkt.kiengiang.gov.vn/")),
+        "the portal's own URLs: {article_links:?}"
+    );
+    // The server's own address (public_url) is the only loopback one: nothing of the replay.
+    let without_self = atom_a.replace("http://127.0.0.1:8080/", "");
+    assert!(!without_self.contains("127.0.0.1"), "{atom_a}");
+}
