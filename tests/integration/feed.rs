@@ -1,4 +1,4 @@
-//! The feed renderers against `FEEDS.md`: real archived articles from the recorded portal are
+//! The feed renderers against `docs/FEEDS.md`: real archived articles from the recorded portal are
 //! rendered in every format, parsed back with feed-rs (an independent parser) and compared field
 //! by field with the archive; what feed-rs hides is checked in the raw text.
 

@@ -1,5 +1,5 @@
 //! The HTTP interface, through `app(state)` with `oneshot` (no socket) and a few times through a
-//! real listener: feeds parsed back by an independent parser, FEEDS.md's HTTP rules, RFC 5005
+//! real listener: feeds parsed back by an independent parser, docs/FEEDS.md's HTTP rules, RFC 5005
 //! history, the API and its errors.
 
 use std::collections::HashSet;
