@@ -140,11 +140,12 @@ pub fn entry_updated(item: &Archived) -> DateTime<FixedOffset> {
     }
 }
 
-/// The newest change among `items`: the latest [`entry_updated`], or withdrawal (`gone_at`).
-pub fn newest_change(items: &[Archived]) -> Option<DateTime<FixedOffset>> {
+/// The newest change among `items`: the latest [`entry_updated`], or, in a live feed (where a
+/// withdrawn article changes the document), the latest withdrawal (`gone_at`).
+pub fn newest_change(items: &[Archived], live: bool) -> Option<DateTime<FixedOffset>> {
     items
         .iter()
-        .flat_map(|item| [Some(entry_updated(item)), item.gone_at])
+        .flat_map(|item| [Some(entry_updated(item)), item.gone_at.filter(|_| live)])
         .flatten()
         .max()
 }

@@ -283,7 +283,7 @@ fn last_change(
         limit: Some(DEFAULT_FEED_ITEMS),
         ..ArchiveQuery::default()
     })?;
-    if let Some(newest) = feed::newest_change(&items) {
+    if let Some(newest) = feed::newest_change(&items, true) {
         return Ok(Some(newest));
     }
     let runs = state.archive.runs(source.id.as_str(), 1)?;
@@ -325,7 +325,7 @@ fn meta(
     key: &Document,
 ) -> Result<FeedMeta, ApiError> {
     let tz = source.tz();
-    let updated = match feed::newest_change(items) {
+    let updated = match feed::newest_change(items, !history.archive) {
         Some(newest) => newest,
         None => last_change(state, source)?
             .unwrap_or_else(|| DateTime::<Utc>::UNIX_EPOCH.fixed_offset()),
@@ -403,7 +403,8 @@ fn archive_url(
 /// The WebSub discovery header (W3C WebSub §4): every hub, then the document's own URL as
 /// `rel="self"`, the same URL its body names; `None` without hubs.
 fn websub_links(state: &AppState, key: &Document) -> Option<String> {
-    if state.hubs.is_empty() {
+    // A list of feeds is no topic.
+    if state.hubs.is_empty() || matches!(key, Document::Opml { .. }) {
         return None;
     }
     let mut links: Vec<String> = state

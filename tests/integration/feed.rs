@@ -84,7 +84,8 @@ fn meta(extension: &str, items: &[Archived], history: History) -> FeedMeta {
         tag_authority: AUTHORITY.into(),
         feed_key: format!("bqlkkt/{SECTION}"),
         author: source.name.clone(),
-        updated: feed::newest_change(items).unwrap_or_else(|| at("2020-08-02T03:30:00+00:00")),
+        updated: feed::newest_change(items, !history.archive)
+            .unwrap_or_else(|| at("2020-08-02T03:30:00+00:00")),
         ttl_minutes: 30,
         zone: source.tz(),
         history,

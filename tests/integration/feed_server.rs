@@ -303,6 +303,11 @@ async fn hubs_are_advertised_in_every_format_and_in_the_link_header() {
     state.hubs = vec![hub.clone()];
     state.cache = std::sync::Arc::new(gazette::server::FeedCache::new(1 << 20));
     let with_hubs = app(state);
+    let opml = ok(&with_hubs, "/feeds.opml").await;
+    assert!(
+        opml.headers.get(header::LINK).is_none(),
+        "a list of feeds is no topic"
+    );
     for extension in ["atom", "rss", "json"] {
         let path = format!("/feeds/bqlkkt.{extension}");
         let answer = ok(&with_hubs, &path).await;
