@@ -1,5 +1,5 @@
-//! `/feeds/...`: RSS, Atom and JSON Feed per source and section, RFC 5005 monthly archives, and
-//! OPML. Documents come from the [`FeedCache`](super::FeedCache); answers carry ETag (one per
+//! `/feeds/...`: RSS, Atom and JSON Feed per source and section, JSON Feed pages, RFC 5005
+//! monthly archives (OPML is in `opml.rs`). Documents come from the [`FeedCache`](super::FeedCache); answers carry ETag (one per
 //! content encoding), Last-Modified, Cache-Control and Vary, and conditional requests get 304.
 
 use axum::Router;
@@ -15,7 +15,7 @@ use super::query::{self, Cursor, Params};
 use super::{AppState, DEFAULT_FEED_ITEMS, months};
 use crate::archive::Query as ArchiveQuery;
 use crate::config::{Section, Source};
-use crate::feed::{self, AssetFacts, Assets, FeedMeta, Format, History, OpmlFeed};
+use crate::feed::{self, AssetFacts, Assets, FeedMeta, Format, History};
 use crate::model::Archived;
 use crate::server::ApiError;
 
@@ -25,7 +25,6 @@ const ARCHIVE_CACHE: &str = "public, max-age=86400";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/feeds.opml", get(opml))
         .route("/feeds/{file}", get(source_feed))
         .route("/feeds/{source}/{file}", get(section_feed))
         .route("/feeds/{source}/archive/{file}", get(archive_feed))
@@ -210,71 +209,9 @@ async fn archive_feed(
     .await
 }
 
-/// `/feeds.opml?format=atom|rss`: one outline per feed, all in one format, so that a reader
-/// importing it gets each article once; section feeds only where a source has more than one
-/// section (else the section feed repeats the source feed).
-async fn opml(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), &["format"])?;
-    let format = match params.get("format") {
-        None => Format::Atom,
-        Some(text) => match Format::from_extension(text) {
-            Some(format @ (Format::Atom | Format::Rss)) => format,
-            _ => {
-                return Err(ApiError::bad(
-                    "format",
-                    format!("expected atom or rss, got {text:?}"),
-                ));
-            }
-        },
-    };
-    serve(&state, &Document::Opml { format }, &headers, move |state| {
-        let mut feeds = Vec::new();
-        let mut created = None;
-        for source in &state.config.sources {
-            feeds.push(OpmlFeed {
-                title: format!("{} ({})", source.name, format.name()),
-                xml_url: state.public(&format!("/feeds/{}.{}", source.id, format.extension())),
-                html_url: source.base_url().clone(),
-                format,
-            });
-            if source.sections.len() > 1 {
-                for section in &source.sections {
-                    feeds.push(OpmlFeed {
-                        title: format!("{} — {} ({})", source.name, section.name, format.name()),
-                        xml_url: state.public(&format!(
-                            "/feeds/{}/{}.{}",
-                            source.id,
-                            section.id,
-                            format.extension()
-                        )),
-                        html_url: source.list_url(section),
-                        format,
-                    });
-                }
-            }
-            created = created.max(last_change(state, source)?);
-        }
-        // An empty archive has no change to tell: the list is as new as this answer.
-        let created = created.unwrap_or_else(|| Utc::now().fixed_offset());
-        let body = feed::opml("gazette feeds", &feeds, created);
-        Ok(Rendered::new(
-            body,
-            created,
-            "text/x-opml; charset=utf-8",
-            live(state),
-            "opml",
-        ))
-    })
-    .await
-}
-
 /// The newest change of a source: its live feed's newest entry (or withdrawal), else its last
 /// finished crawl.
-fn last_change(
+pub(super) fn last_change(
     state: &AppState,
     source: &Source,
 ) -> Result<Option<DateTime<FixedOffset>>, ApiError> {
@@ -290,7 +227,7 @@ fn last_change(
     Ok(runs.first().and_then(|run| run.finished))
 }
 
-fn live(state: &AppState) -> String {
+pub(super) fn live(state: &AppState) -> String {
     format!(
         "public, max-age={}",
         u64::from(state.config.server.feed_ttl_minutes) * 60
@@ -417,7 +354,7 @@ fn websub_links(state: &AppState, key: &Document) -> Option<String> {
 }
 
 /// Answers from the cache, rendering on a miss; a 304 needs no compressed form.
-async fn serve<F>(
+pub(super) async fn serve<F>(
     state: &AppState,
     key: &Document,
     headers: &HeaderMap,

@@ -10,6 +10,7 @@ mod export;
 mod feed_cache;
 mod feeds;
 mod months;
+mod opml;
 mod pages;
 mod query;
 
@@ -96,6 +97,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(feeds::router())
+        .merge(opml::router())
         .merge(api::router())
         .merge(export::router())
         .merge(assets::router())
