@@ -1186,3 +1186,39 @@ fn check_with_w3m(content: &str, captions: &[String]) {
         );
     }
 }
+
+#[test]
+fn every_rss_item_has_an_html_description_before_its_content() {
+    // 1238: a summary with markup characters; 1211 without a summary but with a caption; 1225
+    // with neither.
+    let mut with_markup = one("article-1238.html");
+    with_markup.article.summary = "Vốn < 5 tỷ & \"mới\"".into();
+    let mut captioned = one("article-1211.html");
+    captioned.article.summary = String::new();
+    let mut bare = one("article-1225.html");
+    bare.article.summary = " ".into();
+    let items = [with_markup, captioned.clone(), bare.clone()];
+    let doc = render("rss", &meta("rss", &items, History::default()), &items);
+    let elements = support::xml::elements("rss", &doc);
+    let descriptions: Vec<&str> = elements
+        .iter()
+        .filter(|e| e.name == "description")
+        .skip(1) // the channel's
+        .map(|e| e.text.as_str())
+        .collect();
+    let caption = captioned.article.images[0].caption.clone().unwrap();
+    assert_eq!(
+        descriptions,
+        [
+            "Vốn &lt; 5 tỷ &amp; &quot;mới&quot;",
+            caption.as_str(),
+            bare.article.title.as_str()
+        ],
+        "{doc}"
+    );
+    for item in doc.split("<item>").skip(1) {
+        let description = item.find("<description>").expect("a description");
+        let content = item.find("<content:encoded>").expect("content");
+        assert!(description < content, "description first: {item}");
+    }
+}
