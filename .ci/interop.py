@@ -2,7 +2,9 @@
 
 For each feed, and each RFC 5005 archive reached through prev-archive links: the document must
 not be bozo (ill-formed), every entry's date must equal the archive's instant for that article,
-and ids must be unique within the document. Usage: python3 interop.py path/to/gazette
+ids must be unique within the document, and every attachment must be read as an enclosure (in
+Atom each one, in RSS the first). For each JSON feed: following next_url from it must reach every
+archived article of that feed exactly once. Usage: python3 interop.py path/to/gazette
 """
 
 import calendar
@@ -46,12 +48,41 @@ def check(url, articles_by_url, label, failures):
         if article is None:
             failures.append(f"{label} {url}: entry {entry.get('link')} is not in the archive")
             continue
+        attachments = [a["url"] for a in article["article"]["attachments"]]
+        want = attachments[:1] if label.startswith("rss") else attachments
+        got = [e.get("href") for e in entry.get("enclosures", [])]
+        if got != want:
+            failures.append(f"{label} {url}: {entry.get('link')} has enclosures {got}, attachments {want}")
+        global enclosures_read
+        enclosures_read += len(got)
         parsed_date = entry.get("published_parsed")
         want = instant(article["article"]["published"])
         if parsed_date is None or calendar.timegm(parsed_date) != want:
             failures.append(f"{label} {url}: {entry.get('link')} dated {parsed_date}, archive says {article['article']['published']}")
     prev = [link["href"] for link in parsed.feed.get("links", []) if link.get("rel") == "prev-archive"]
     return len(parsed.entries), (prev[0] if prev else None)
+
+
+enclosures_read = 0
+
+
+def follow_next_url(url, want_ids, failures):
+    """Follows next_url from a JSON feed; every article of the feed must come exactly once."""
+    seen = []
+    pages = 0
+    while url:
+        pages += 1
+        if pages > 1000:
+            failures.append(f"json {url}: next_url never ends")
+            break
+        page = json.loads(fetch(url))
+        seen += [item["id"] for item in page["items"]]
+        url = page.get("next_url")
+    if len(seen) != len(set(seen)):
+        failures.append(f"json: an item came twice following next_url: {seen}")
+    if set(seen) != want_ids:
+        failures.append(f"json: following next_url gave {len(set(seen))} articles, the archive has {len(want_ids)}")
+    return len(seen), pages
 
 
 def main():
@@ -72,9 +103,19 @@ def main():
         sources = json.loads(fetch(f"{base}/api/sources"))["sources"]
         failures = []
         checked = 0
+        paged = 0
         for source in sources:
             feeds = [source["feeds"]] + [section["feeds"] for section in source["sections"]]
-            for feed in feeds:
+            for feed, section in zip(feeds, [None] + source["sections"]):
+                query = f"source={source['id']}" + (f"&section={section['id']}" if section else "")
+                archived = json.loads(fetch(f"{base}/api/articles?limit=500&{query}"))["articles"]
+                # The feed's own ids for them, as the first page writes them.
+                first = json.loads(fetch(f"{feed['json']}?limit=500"))
+                want = {item["id"] for item in first["items"]}
+                if len(want) != len(archived):
+                    failures.append(f"json {feed['json']}: {len(want)} items, the archive has {len(archived)}")
+                count, pages = follow_next_url(f"{feed['json']}?limit=2", want, failures)
+                paged += count
                 for kind in ("rss", "atom"):
                     count, prev = check(feed[kind], by_url, kind, failures)
                     checked += count
@@ -86,6 +127,8 @@ def main():
             print(f"interop: {checked - len(failures)} passed, {len(failures)} failed")
             sys.exit(1)
         print(f"{checked} entries read by feedparser {feedparser.__version__}, every date and id right")
+        print(f"{enclosures_read} enclosures read, one per attachment (Atom) or per article with attachments (RSS)")
+        print(f"{paged} JSON Feed items reached through next_url, each article of each feed once")
         print(f"interop: {checked} passed, 0 failed")
     finally:
         demo.send_signal(signal.SIGTERM)

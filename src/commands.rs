@@ -478,12 +478,9 @@ pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
             .await
             .context("cannot start the portal replay")?;
         let base = portal.base_url();
+        // The portal's own URLs everywhere (ids, links, captures), the same on every run; only
+        // the requests go to the replay.
         let text = SHIPPED_CONFIG
-            .replace("https://bqlkkt.kiengiang.gov.vn/", base.as_str())
-            .replace(
-                "allowed_hosts = [\"bqlkkt.kiengiang.gov.vn\"]",
-                "allowed_hosts = [\"127.0.0.1\"]",
-            )
             .replace(
                 "listen = \"127.0.0.1:8080\"",
                 &format!("listen = \"{listen}\""),
@@ -498,7 +495,12 @@ pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
             )
             .replace("min_delay_ms = 1000", "min_delay_ms = 0");
         let config = std::sync::Arc::new(config::parse(&text, "demo config")?);
-        eprintln!("gazette demo: replaying the recorded portal at {base}, crawling it once…");
+        for source in &config.sources {
+            gazette::fetch::reach_origin_at(source.base_url(), &base);
+        }
+        eprintln!(
+            "gazette demo: replaying the recorded portal at {base} (requests for the portal go there), crawling it once…"
+        );
         gazette::daemon::run(
             config,
             gazette::daemon::Startup { crawl_first: true },

@@ -4,19 +4,26 @@
 //!
 //! - [`config`]: the typed config file, its defaults and its checks (file, line and key in errors).
 //! - [`model`]: the types every stage passes on: pages, articles, revisions, captures, run reports.
-//! - [`fetch`]: the only module that touches the network (robots.txt, politeness, retries).
+//! - [`fetch`]: the only module that touches the network (robots.txt, politeness, retries,
+//!   origins reached at another address for the demo).
 //! - [`extract`]: pure, a page's bytes and a profile in, the raw pieces of an article or list out.
 //! - [`normalize`]: pure, raw pieces in, an [`model::Article`] or [`model::ListPage`] out.
 //! - [`archive`]: the only module that touches storage, behind the [`archive::Archive`] trait.
 //! - [`crawl`]: incremental and backfill runs of one source, fetch to archive.
 //! - [`schedule`]: the cron loop over sources, without overlapping runs.
-//! - [`feed`]: pure renderers of RSS, Atom, JSON Feed and OPML.
-//! - [`server`]: the HTTP interface, `app(state) -> Router`.
+//! - [`feed`]: pure renderers of RSS, Atom, JSON Feed and OPML, following `docs/FEEDS.md`; the
+//!   server gathers what they need (articles, captured files, links) and passes it in.
+//! - [`server`]: the HTTP interface, `app(state) -> Router`: feeds, month archives, OPML, the
+//!   JSON API, captured assets, health and metrics.
 //! - [`daemon`]: `serve`, the scheduler and the server together until a signal.
 //! - [`metrics`]: the Prometheus counters both of them feed.
 //! - [`websub`]: WebSub: external hubs told of changed feeds, and a builtin hub that delivers them.
 //! - [`html`]: HTML escaping shared by every stage that writes HTML.
 //! - [`replay`]: a local replay of a recorded portal, for the demo, the tests and the benchmarks.
+//!
+//! The binary (`src/main.rs`) adds what only the command line needs: `cli` (the clap
+//! subcommands), `commands` (what each does, with progress and output) and `maintenance` (the
+//! archive's upkeep commands: rebuild, verify, migrate).
 
 pub mod archive;
 pub mod config;

@@ -118,7 +118,7 @@ struct RecordedPage {
 }
 
 impl Recording {
-    /// Reads `manifest.tsv` in `dir` (lines: url<TAB>file<TAB>content-type; '#' lines are comments).
+    /// Reads `manifest.tsv` in `dir` (lines: `url<TAB>file<TAB>content-type`; '#' lines are comments).
     ///
     /// Files are relative to `dir`. Errors name the file, and the line for a malformed row.
     pub fn load(dir: &Path) -> io::Result<Recording> {
@@ -170,7 +170,7 @@ impl Recording {
     /// at /Pages/tin-ban-quan-ly.aspx (= ?Page=1) and ?Page=2.. with a `div.Paging a.next` link except on
     /// the last page; article k (k = 1..=articles) has ItemID 100000+k, published k minutes after
     /// 2020-01-01 00:00 in the page's "(HH:MM | DD/MM/YYYY)" form (so the newest has the largest k),
-    /// served at both /Pages/chi-tiet-tin.aspx?ItemID=<id>&l=TinBanQuanLy and ?ItemID=<id>,
+    /// served at both `/Pages/chi-tiet-tin.aspx?ItemID=<id>&l=TinBanQuanLy` and `?ItemID=<id>`,
     /// a body of three or four paragraphs (Vietnamese text, varied per article), and /robots.txt allowing all.
     ///
     /// With no articles there is one list page, empty. The same count always gives the same bytes.
@@ -256,7 +256,7 @@ fn in_file(path: &Path, err: io::Error) -> io::Error {
 
 /// An article page in the portal's template (the same markup as fixtures/portal/article-1234.html:
 /// breadcrumb ul.UL_Link_Menu, h1.News_Detail_Title, span.News_Time_Post, #divArticleDescription1 sapo,
-/// #divArticleDescription2 body with <p> paragraphs, Other_News block). `time` is the text of the
+/// #divArticleDescription2 body with `<p>` paragraphs, Other_News block). `time` is the text of the
 /// time span, e.g. "(13:54 | 08/07/2020)".
 ///
 /// `title`, `time` and `paragraphs` are text: they are escaped, not markup. The sapo and the
@@ -292,7 +292,7 @@ pub fn article_page(item_id: u64, title: &str, time: &str, paragraphs: &[&str]) 
     portal_page(title, &action, &content)
 }
 
-/// A list item (div.H3_iTem_ListNews with h3 > a href="/Pages/chi-tiet-tin.aspx?ItemID=<id>&amp;l=TinBanQuanLy",
+/// A list item (div.H3_iTem_ListNews with `h3 > a href="/Pages/chi-tiet-tin.aspx?ItemID=<id>&amp;l=TinBanQuanLy"`,
 /// span.news_datetime, div.news-sapo) as the list pages write it.
 ///
 /// The text arguments are escaped. The markup starts at `<div` and ends at `</div>`, indented
@@ -569,7 +569,7 @@ pub enum Fault {
     /// Announce the full Content-Length but send only the first n bytes, then close.
     /// Always a 200 (validators are not looked at); a missing page still answers 404.
     Truncate(usize),
-    /// Content-Type "text/html; charset=<x>", or None: "text/html" with no charset.
+    /// Content-Type `text/html; charset=<x>`, or None: "text/html" with no charset.
     Charset(Option<String>),
     /// A streamed 200 text/html body of this many bytes, no Content-Length.
     Huge(u64),
@@ -652,7 +652,7 @@ impl ReplayServer {
         self.addr
     }
 
-    /// http://127.0.0.1:<port>/
+    /// `http://127.0.0.1:<port>/`
     pub fn base_url(&self) -> Url {
         let mut url = Url::parse("http://127.0.0.1/").expect("a literal URL");
         let _ = url.set_port(Some(self.addr.port()));

@@ -5,16 +5,23 @@ use std::collections::BTreeMap;
 use atom_syndication::extension::Extension;
 use atom_syndication::{Category, Content, Entry as AtomEntry, Feed, Link, Person, Text};
 
-use super::{Entry, FeedMeta, Format, HISTORY_NAMESPACE, entries, feed_id, local, or_empty, text};
+use super::{
+    Entry, FeedMeta, Format, HISTORY_NAMESPACE, entries, feed_id, local, or_empty, rfc3339, text,
+};
 use crate::model::Archived;
+
+/// The namespace of RFC 6721 tombstones (`at:deleted-entry`).
+pub const TOMBSTONE_NAMESPACE: &str = "http://purl.org/atompub/tombstones/1.0";
 
 /// An Atom 1.0 document of `items`, in the given order (newest first).
 ///
 /// The feed has one `id` ([`feed_id`]), `updated` (`meta.updated`), the source as `author`,
-/// `xml:lang`, `link rel="self"` and `rel="alternate"` and the RFC 5005 links; each entry its
-/// [`super::entry_id`], `updated` (the latest revision), `published`, the article link, the body
-/// as escaped `content type="html"`, the summary, its category and the credit (or the source) as
-/// author. An article passed twice is written once.
+/// `xml:lang`, `link rel="self"` and `rel="alternate"`, the WebSub hubs and the RFC 5005 links;
+/// each entry its [`super::entry_id`], `updated` ([`super::entry_updated`]), `published`, the
+/// article link, a `link rel="enclosure"` per attachment, the content as escaped
+/// `content type="html"`, the summary, its category and the credit (or the source) as author.
+/// An article passed twice is written once. In a live feed (not an archive) a withdrawn article
+/// is an RFC 6721 `at:deleted-entry` instead of an entry.
 pub fn atom(meta: &FeedMeta, items: &[Archived]) -> Vec<u8> {
     or_empty(Format::Atom, feed(meta, items).write_to(Vec::new()), || {
         feed(meta, &[]).write_to(Vec::new())
@@ -42,7 +49,15 @@ fn feed(meta: &FeedMeta, items: &[Archived]) -> Feed {
         mime_type: Some(Format::Atom.media_type().into()),
         ..Link::default()
     }));
+    links.extend(meta.hubs.iter().map(|hub| Link {
+        href: hub.to_string(),
+        rel: "hub".into(),
+        ..Link::default()
+    }));
     let description = text(&meta.description);
+    let (gone, live): (Vec<Entry>, Vec<Entry>) = entries(meta, items)
+        .into_iter()
+        .partition(|entry| entry.gone_at.is_some() && !meta.history.archive);
     let mut feed = Feed {
         title: Text::plain(text(&meta.title)),
         id: feed_id(meta),
@@ -51,12 +66,21 @@ fn feed(meta: &FeedMeta, items: &[Archived]) -> Feed {
         links,
         subtitle: Some(Text::plain(description)).filter(|d| !d.value.trim().is_empty()),
         lang: Some(text(&meta.language)),
-        entries: entries(meta, items)
+        entries: live
             .into_iter()
             .map(|entry| atom_entry(meta, entry))
             .collect(),
         ..Feed::default()
     };
+    let tombstones: Vec<Extension> = gone.iter().filter_map(tombstone).collect();
+    if !tombstones.is_empty() {
+        feed.namespaces
+            .insert("at".into(), TOMBSTONE_NAMESPACE.into());
+        feed.extensions.insert(
+            "at".into(),
+            BTreeMap::from([("deleted-entry".to_string(), tombstones)]),
+        );
+    }
     if meta.history.archive {
         feed.namespaces
             .insert("fh".into(), HISTORY_NAMESPACE.into());
@@ -87,21 +111,43 @@ fn atom_entry(meta: &FeedMeta, entry: Entry) -> AtomEntry {
             })
             .into_iter()
             .collect(),
-        links: vec![Link {
+        links: std::iter::once(Link {
             href: entry.url,
             rel: "alternate".into(),
             mime_type: Some("text/html".into()),
             ..Link::default()
-        }],
+        })
+        .chain(entry.enclosures.into_iter().map(|enclosure| Link {
+            href: enclosure.url,
+            rel: "enclosure".into(),
+            mime_type: Some(enclosure.mime_type),
+            title: Some(enclosure.title).filter(|t| !t.trim().is_empty()),
+            length: enclosure.length.map(|n| n.to_string()),
+            ..Link::default()
+        }))
+        .collect(),
         summary: entry.summary.map(Text::plain),
         // `html` content is written escaped by the writer, never as CDATA or xhtml.
         content: Some(Content {
             content_type: Some("html".into()),
-            value: Some(entry.body_html),
+            value: Some(entry.content_html),
             ..Content::default()
         }),
         ..AtomEntry::default()
     }
+}
+
+/// `<at:deleted-entry ref="ID" when="GONE_AT"/>` for a withdrawn entry.
+fn tombstone(entry: &Entry) -> Option<Extension> {
+    let when = entry.gone_at?;
+    Some(Extension {
+        name: "at:deleted-entry".into(),
+        attrs: BTreeMap::from([
+            ("ref".to_string(), entry.id.clone()),
+            ("when".to_string(), rfc3339(when)),
+        ]),
+        ..Extension::default()
+    })
 }
 
 fn person(name: String) -> Person {

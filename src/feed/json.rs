@@ -16,12 +16,31 @@ struct JsonFeed {
     feed_url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
-    /// Older items: JSON Feed's paging, so it follows RFC 5005's `prev-archive`.
+    /// The next page of older items of this same feed.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_url: Option<String>,
     language: String,
     authors: Vec<Author>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub>,
     items: Vec<JsonItem>,
+}
+
+#[derive(Serialize)]
+struct Hub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Attachment {
+    url: String,
+    mime_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -39,15 +58,22 @@ struct JsonItem {
     summary: Option<String>,
     date_published: String,
     date_modified: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
     authors: Vec<Author>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment>,
 }
 
 /// A JSON Feed 1.1 document of `items`, in the given order (newest first).
 ///
 /// Ids are [`super::entry_id`] strings; dates are RFC 3339 with the source's offset; authors are
-/// arrays (the credit, else the source). `next_url` is the RFC 5005 `prev-archive` when given.
+/// arrays (the credit, else the source); the first image is `image`, the attachments are
+/// `attachments` (with the first image too). `next_url` is `meta.history.next_page`, the next page
+/// of older items of the same feed; `hubs` the WebSub hubs. In a live feed (not an archive) a
+/// withdrawn article is left out.
 pub fn json(meta: &FeedMeta, items: &[Archived]) -> Vec<u8> {
     or_empty(
         Format::Json,
@@ -64,30 +90,61 @@ fn document(meta: &FeedMeta, items: &[Archived]) -> JsonFeed {
         home_page_url: meta.home_page.to_string(),
         feed_url: meta.self_url.to_string(),
         description: Some(text(&meta.description)).filter(|d| !d.trim().is_empty()),
-        next_url: meta.history.prev_archive.as_ref().map(ToString::to_string),
+        next_url: meta.history.next_page.as_ref().map(ToString::to_string),
         language: text(&meta.language),
         authors: vec![Author {
             name: author.clone(),
         }],
+        hubs: meta
+            .hubs
+            .iter()
+            .map(|hub| Hub {
+                kind: "WebSub",
+                url: hub.to_string(),
+            })
+            .collect(),
         items: entries(meta, items)
             .into_iter()
-            .map(|entry| item(entry, &author))
+            .filter(|entry| entry.gone_at.is_none() || meta.history.archive)
+            .map(|entry| item(meta, entry, &author))
             .collect(),
     }
 }
 
-fn item(entry: Entry, feed_author: &str) -> JsonItem {
+fn item(meta: &FeedMeta, entry: Entry, feed_author: &str) -> JsonItem {
+    let image = entry.image.as_ref().map(|url| {
+        let (mime_type, size_in_bytes) = super::enclosure::facts(&meta.assets, url);
+        Attachment {
+            url: url.clone(),
+            mime_type,
+            title: None,
+            size_in_bytes,
+        }
+    });
+    let attachments = entry
+        .enclosures
+        .into_iter()
+        .map(|e| Attachment {
+            url: e.url,
+            mime_type: e.mime_type,
+            title: Some(e.title).filter(|t| !t.trim().is_empty()),
+            size_in_bytes: e.length,
+        })
+        .chain(image)
+        .collect();
     JsonItem {
         id: entry.id,
         url: entry.url,
         title: entry.title,
-        content_html: entry.body_html,
+        content_html: entry.content_html,
         summary: entry.summary,
         date_published: rfc3339(entry.published),
         date_modified: rfc3339(entry.updated),
+        image: entry.image,
         tags: entry.category.into_iter().collect(),
         authors: vec![Author {
             name: entry.credit.unwrap_or_else(|| feed_author.to_string()),
         }],
+        attachments,
     }
 }

@@ -1,11 +1,14 @@
 //! Pure renderers: archived articles and what a document says about itself in, feed bytes out.
 //!
 //! One file per format: [`rss()`] (RSS 2.0), [`atom()`] (Atom 1.0), [`json()`] (JSON Feed 1.1) and
-//! [`opml()`] (OPML 2.0, a list of feeds). Every renderer follows `FEEDS.md`: ids that never
+//! [`opml()`] (OPML 2.0, a list of feeds). Every renderer follows `docs/FEEDS.md`: ids that never
 //! change, every date in the source's zone with its offset, no character XML 1.0 forbids, RFC 5005
-//! archive links. A renderer never panics; if its writer fails it logs and returns an empty feed.
+//! archive links, enclosures, RFC 6721 tombstones and WebSub hub links. A renderer never panics;
+//! if its writer fails it logs and returns an empty feed.
 
 mod atom;
+mod content;
+mod enclosure;
 mod format;
 mod json;
 mod opml;
@@ -19,6 +22,8 @@ use crate::model::{Archived, ArticleId};
 use crate::normalize::text::clean_markup;
 
 pub use self::atom::atom;
+pub use self::content::{ATTACHMENTS_HEADING, content_html};
+pub use self::enclosure::{AssetFacts, Assets, Enclosure, linked_files, type_of_url};
 pub use self::format::Format;
 pub use self::json::json;
 pub use self::opml::{OpmlFeed, opml};
@@ -48,7 +53,8 @@ pub struct FeedMeta {
     pub feed_key: String,
     /// The source's name: the feed-level author.
     pub author: String,
-    /// The newest change: the latest `updated` of the items, or given.
+    /// The newest change: [`newest_change`] of the items (never the clock), or, for a document
+    /// without items, the newest change of its source.
     pub updated: DateTime<FixedOffset>,
     /// RSS `ttl`, matching the Cache-Control max-age the document is served with.
     pub ttl_minutes: u32,
@@ -56,6 +62,10 @@ pub struct FeedMeta {
     pub zone: chrono_tz::Tz,
     /// RFC 5005 links.
     pub history: History,
+    /// WebSub hubs to advertise (`rel="hub"`); none by default.
+    pub hubs: Vec<url::Url>,
+    /// What the archive knows of the files the items link (type and length for enclosures).
+    pub assets: Assets,
 }
 
 /// RFC 5005 links of a document.
@@ -69,6 +79,8 @@ pub struct History {
     pub prev_archive: Option<url::Url>,
     /// `rel="next-archive"`: the next newer archive document.
     pub next_archive: Option<url::Url>,
+    /// JSON Feed `next_url`: the next page of older items of this same feed.
+    pub next_page: Option<url::Url>,
 }
 
 impl History {
@@ -116,6 +128,28 @@ pub fn feed_id(meta: &FeedMeta) -> String {
     )
 }
 
+/// When an article last changed as readers see it: when it was published for its first
+/// revision, and the time its latest revision was fetched for later ones (never before it was
+/// published). A re-crawl that finds it unchanged changes nothing.
+pub fn entry_updated(item: &Archived) -> DateTime<FixedOffset> {
+    let published = item.sort_time();
+    if item.revisions <= 1 {
+        published
+    } else {
+        item.updated.max(published)
+    }
+}
+
+/// The newest change among `items`: the latest [`entry_updated`], or, in a live feed (where a
+/// withdrawn article changes the document), the latest withdrawal (`gone_at`).
+pub fn newest_change(items: &[Archived], live: bool) -> Option<DateTime<FixedOffset>> {
+    items
+        .iter()
+        .flat_map(|item| [Some(entry_updated(item)), item.gone_at.filter(|_| live)])
+        .flatten()
+        .max()
+}
+
 /// One article as every format writes it: deduplicated, cleaned, dates in the source's zone.
 struct Entry {
     id: String,
@@ -123,11 +157,20 @@ struct Entry {
     title: String,
     /// `None` when the archive has no summary: an empty element helps no reader.
     summary: Option<String>,
-    body_html: String,
+    /// RSS `description`: HTML, the escaped summary, else the first caption, else the title.
+    description_html: String,
+    /// The body with its figures laid out and the attachments listed ([`content_html`]).
+    content_html: String,
     category: Option<String>,
     credit: Option<String>,
     published: DateTime<FixedOffset>,
     updated: DateTime<FixedOffset>,
+    /// The attachments, in page order.
+    enclosures: Vec<Enclosure>,
+    /// The first image of the body (JSON Feed `image`).
+    image: Option<String>,
+    /// When the portal withdrew the article (RFC 6721 `when`).
+    gone_at: Option<DateTime<FixedOffset>>,
 }
 
 /// The entries of a document in the given order; a repeated article id is kept once (the first).
@@ -138,16 +181,36 @@ fn entries(meta: &FeedMeta, items: &[Archived]) -> Vec<Entry> {
         .filter(|item| seen.insert(&item.article.id))
         .map(|item| {
             let article = &item.article;
+            let summary = Some(text(&article.summary)).filter(|s| !s.trim().is_empty());
+            let title = text(&article.title);
+            let caption = article
+                .images
+                .iter()
+                .find_map(|image| nonempty(image.caption.as_deref()));
+            let description = summary.clone().or(caption).unwrap_or_else(|| title.clone());
             Entry {
                 id: entry_id(meta, &article.id),
                 url: text(&article.url),
-                title: text(&article.title),
-                summary: Some(text(&article.summary)).filter(|s| !s.trim().is_empty()),
-                body_html: text(&article.body_html),
+                title,
+                summary,
+                description_html: crate::html::escape(&description),
+                content_html: text(&content_html(&article.body_html, &article.attachments)),
                 category: nonempty(article.category.as_deref()),
                 credit: nonempty(article.credit.as_deref()),
                 published: local(meta, item.sort_time()),
-                updated: local(meta, item.updated),
+                updated: local(meta, entry_updated(item)),
+                enclosures: article
+                    .attachments
+                    .iter()
+                    .map(|a| {
+                        let mut enclosure = enclosure::enclosure(&meta.assets, a);
+                        enclosure.url = text(&enclosure.url);
+                        enclosure.title = text(&enclosure.title);
+                        enclosure
+                    })
+                    .collect(),
+                image: article.images.first().map(|image| text(&image.url)),
+                gone_at: item.gone_at.map(|at| local(meta, at)),
             }
         })
         .collect()

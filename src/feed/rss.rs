@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use ::rss::extension::atom::{AtomExtension, Link};
 use ::rss::extension::dublincore::DublinCoreExtension;
 use ::rss::extension::{Extension, ExtensionMap};
-use ::rss::{Category, Channel, Item};
+use ::rss::{Category, Channel, Enclosure, Item};
 
 use super::{Entry, FeedMeta, Format, HISTORY_NAMESPACE, entries, local, or_empty, rfc822, text};
 use crate::model::Archived;
@@ -13,9 +13,11 @@ use crate::model::Archived;
 /// An RSS 2.0 document of `items`, in the given order (newest first).
 ///
 /// The channel carries `language`, `lastBuildDate` (`meta.updated`), `ttl`, an `atom:link
-/// rel="self"` and the RFC 5005 links; each item its `guid` (the article URL, `isPermaLink="true"`),
-/// `pubDate` in RFC 822 in the source's zone, the summary as `description`, the body as
-/// `content:encoded`, its `category` and the credit as `dc:creator`.
+/// rel="self"`, the WebSub hubs as `atom:link rel="hub"` and the RFC 5005 links; each item its
+/// `guid` (the article URL, `isPermaLink="true"`), `pubDate` in RFC 822 in the source's zone,
+/// `description` (HTML: the escaped summary, else the first caption, else the title), the first
+/// attachment as `enclosure`, the content as `content:encoded`, its `category` and the credit as
+/// `dc:creator`. In a live feed (not an archive) a withdrawn article is left out.
 pub fn rss(meta: &FeedMeta, items: &[Archived]) -> Vec<u8> {
     or_empty(
         Format::Rss,
@@ -40,6 +42,11 @@ fn channel(meta: &FeedMeta, items: &[Archived]) -> Channel {
         rel: rel.into(),
         ..Link::default()
     }));
+    links.extend(meta.hubs.iter().map(|hub| Link {
+        href: hub.to_string(),
+        rel: "hub".into(),
+        ..Link::default()
+    }));
     let mut channel = Channel {
         title: text(&meta.title),
         link: meta.home_page.to_string(),
@@ -48,7 +55,11 @@ fn channel(meta: &FeedMeta, items: &[Archived]) -> Channel {
         last_build_date: Some(rfc822(local(meta, meta.updated))),
         ttl: Some(meta.ttl_minutes.to_string()),
         atom_ext: Some(AtomExtension { links }),
-        items: entries(meta, items).into_iter().map(item).collect(),
+        items: entries(meta, items)
+            .into_iter()
+            .filter(|entry| entry.gone_at.is_none() || meta.history.archive)
+            .map(item)
+            .collect(),
         ..Channel::default()
     };
     if meta.history.archive {
@@ -74,14 +85,21 @@ fn item(entry: Entry) -> Item {
     Item {
         title: Some(entry.title),
         link: Some(entry.url),
-        description: entry.summary,
+        description: Some(entry.description_html),
+        // RSS allows one enclosure; the others are listed at the end of the content. `length` is
+        // required: "0" where the file was not captured, as the RSS Advisory Board allows.
+        enclosure: entry.enclosures.into_iter().next().map(|e| Enclosure {
+            url: e.url,
+            length: e.length.unwrap_or(0).to_string(),
+            mime_type: e.mime_type,
+        }),
         categories: entry
             .category
             .map(|name| Category { name, domain: None })
             .into_iter()
             .collect(),
         pub_date: Some(rfc822(entry.published)),
-        content: Some(entry.body_html),
+        content: Some(entry.content_html),
         // RSS `author` must be an e-mail address; the credit is a name.
         dublin_core_ext: entry.credit.map(|credit| DublinCoreExtension {
             creators: vec![credit],

@@ -1,6 +1,7 @@
 //! The only module that touches the network: one HTTP client, allowed hosts only, robots.txt,
 //! per-host politeness, retries with backoff, conditional GET and a cap on body size.
 
+mod origins;
 mod politeness;
 
 use std::collections::{HashMap, HashSet};
@@ -15,6 +16,8 @@ use url::Url;
 use crate::config::{AllowedHosts, CrawlerConfig, host_and_port};
 use crate::model::{Capture, Validators};
 use politeness::Gates;
+
+pub use origins::{Origins, reach_origin_at};
 
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
@@ -79,6 +82,7 @@ pub struct Fetcher {
     gates: Gates,
     robots: tokio::sync::Mutex<HashMap<String, Arc<Option<texting_robots::Robot>>>>,
     refused_hosts: Mutex<HashSet<String>>,
+    origins: Origins,
 }
 
 impl Fetcher {
@@ -105,7 +109,15 @@ impl Fetcher {
             settings: settings.clone(),
             robots: tokio::sync::Mutex::new(HashMap::new()),
             refused_hosts: Mutex::new(HashSet::new()),
+            origins: Origins::process_wide(),
         })
+    }
+
+    /// This fetcher sends the requests for `origin` to `address` instead (a replay of the
+    /// portal), while every URL it checks, reports and captures stays the portal's.
+    pub fn reaching_origin_at(mut self, origin: &Url, address: &Url) -> Fetcher {
+        self.origins.add(origin, address);
+        self
     }
 
     /// GETs `url`, following redirects within `allowed_hosts` (host and port, checked before
@@ -142,7 +154,8 @@ impl Fetcher {
             match status {
                 300..=399 if status != 304 => {
                     let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok());
-                    let Some(next) = location.and_then(|l| url.join(l).ok()) else {
+                    let next = location.and_then(|l| url.join(l).ok());
+                    let Some(next) = next.map(|n| self.origins.logical(&n)) else {
                         return Err(FetchError::Status {
                             url: url.to_string(),
                             status,
@@ -315,7 +328,7 @@ impl Fetcher {
         };
         let gate = self.gates.host(&url.origin().ascii_serialization());
         let _turn = gate.turn().await;
-        let mut request = self.client.get(url.clone());
+        let mut request = self.client.get(self.origins.wire(url));
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);

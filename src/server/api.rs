@@ -6,14 +6,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::query::Params;
+use super::query::{self, Cursor, Params};
 use crate::archive::Query as ArchiveQuery;
 use crate::feed::Format;
 use crate::model::{Archived, ArticleId, Revision};
@@ -86,25 +84,6 @@ struct ArticlesPage {
     next_cursor: Option<String>,
 }
 
-/// A cursor is the position of the last article returned: its time (seconds) and id. The next
-/// page starts strictly after it in (time descending, id ascending) order, so articles archived
-/// meanwhile never shift a page.
-fn encode_cursor(archived: &Archived) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        archived.sort_time().timestamp(),
-        archived.article.id
-    ))
-}
-
-fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
-    let bad = || ApiError::bad("cursor", "not a cursor this server gave out");
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (time, id) = text.split_once('|').ok_or_else(bad)?;
-    Ok((time.parse().map_err(|_| bad())?, id.to_string()))
-}
-
 fn parse_date(
     param: &'static str,
     text: &str,
@@ -148,60 +127,28 @@ async fn articles(
         .get("since")
         .map(|d| parse_date("since", d, tz, false))
         .transpose()?;
-    let mut until = params
+    let until = params
         .get("until")
         .map(|d| parse_date("until", d, tz, true))
         .transpose()?;
     let limit = params.limit(DEFAULT_PAGE)?;
-    let cursor = params.get("cursor").map(decode_cursor).transpose()?;
-    if let Some((time, _)) = &cursor {
-        // The whole second: the index orders by seconds, then id.
-        let at = Utc
-            .timestamp_opt(*time, 999_999_999)
-            .single()
-            .ok_or_else(|| ApiError::bad("cursor", "out of range"))?
-            .fixed_offset();
-        until = Some(until.map_or(at, |u| u.min(at)));
-    }
-    let after_cursor = move |a: &Archived| match &cursor {
-        Some((time, id)) => a.sort_time().timestamp() < *time || a.article.id.0 > *id,
-        None => true,
-    };
+    let cursor = params
+        .get("cursor")
+        .map(|text| Cursor::parse("cursor", text))
+        .transpose()?;
     let worker = state.clone();
-    let source_id = params.get("source").map(str::to_string);
-    let section_id = params.get("section").map(str::to_string);
-    let found = tokio::task::spawn_blocking(move || {
-        // Read enough to skip the articles that share the cursor's second and come before it.
-        let mut want = limit + 1 + 16;
-        loop {
-            let query = ArchiveQuery {
-                source: source_id.clone(),
-                section: section_id.clone(),
-                since,
-                until,
-                limit: Some(want),
-            };
-            let batch = worker.archive.articles(&query)?;
-            let full = batch.len() == want;
-            let kept: Vec<Archived> = batch
-                .into_iter()
-                .filter(|a| after_cursor(a))
-                .take(limit + 1)
-                .collect();
-            if kept.len() > limit || !full {
-                return Ok::<_, ApiError>(kept);
-            }
-            want *= 4;
-        }
+    let query = ArchiveQuery {
+        source: params.get("source").map(str::to_string),
+        section: params.get("section").map(str::to_string),
+        since,
+        until,
+        limit: None,
+    };
+    let (articles, next) = tokio::task::spawn_blocking(move || {
+        query::page(worker.archive.as_ref(), query, cursor.as_ref(), limit)
     })
     .await??;
-    let mut articles = found;
-    let next_cursor = if articles.len() > limit {
-        articles.truncate(limit);
-        articles.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let next_cursor = next.map(|c| c.encode());
     Ok(Json(ArticlesPage {
         articles,
         next_cursor,

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::conditional::Encoding;
+use super::query::Cursor;
 use super::{ApiError, DEFAULT_FEED_ITEMS};
 use crate::feed::Format;
 
@@ -25,18 +26,20 @@ const ENTRY_OVERHEAD: u64 = 512;
 /// against the config.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Document {
-    /// `/feeds/{source}.{format}?limit=`
+    /// `/feeds/{source}.{format}?limit=&before=` (`before`: JSON Feed pages only)
     Source {
         source: String,
         format: Format,
         limit: usize,
+        before: Option<Cursor>,
     },
-    /// `/feeds/{source}/{section}.{format}?limit=`
+    /// `/feeds/{source}/{section}.{format}?limit=&before=`
     Section {
         source: String,
         section: String,
         format: Format,
         limit: usize,
+        before: Option<Cursor>,
     },
     /// `/feeds/{source}/archive/{YYYY-MM}.{format}`
     Archive {
@@ -44,35 +47,48 @@ pub enum Document {
         month: NaiveDate,
         format: Format,
     },
-    /// `/feeds.opml`
-    Opml,
+    /// `/feeds.opml?format=`: the feeds in one format.
+    Opml { format: Format },
 }
 
 impl Document {
     /// The path and query this document is served at, written one way.
     pub fn path(&self) -> String {
-        let limit = |limit: usize| {
-            if limit == DEFAULT_FEED_ITEMS {
+        let query = |limit: usize, before: &Option<Cursor>| {
+            let mut pairs = Vec::new();
+            if limit != DEFAULT_FEED_ITEMS {
+                pairs.push(format!("limit={limit}"));
+            }
+            if let Some(cursor) = before {
+                pairs.push(format!("before={}", cursor.encode()));
+            }
+            if pairs.is_empty() {
                 String::new()
             } else {
-                format!("?limit={limit}")
+                format!("?{}", pairs.join("&"))
             }
         };
         match self {
             Document::Source {
                 source,
                 format,
-                limit: n,
-            } => format!("/feeds/{source}.{}{}", format.extension(), limit(*n)),
+                limit,
+                before,
+            } => format!(
+                "/feeds/{source}.{}{}",
+                format.extension(),
+                query(*limit, before)
+            ),
             Document::Section {
                 source,
                 section,
                 format,
-                limit: n,
+                limit,
+                before,
             } => format!(
                 "/feeds/{source}/{section}.{}{}",
                 format.extension(),
-                limit(*n)
+                query(*limit, before)
             ),
             Document::Archive {
                 source,
@@ -83,17 +99,23 @@ impl Document {
                 month.format("%Y-%m"),
                 format.extension()
             ),
-            Document::Opml => "/feeds.opml".to_string(),
+            Document::Opml { format } => format!("/feeds.opml?format={}", format.extension()),
         }
     }
 
     fn key_bytes(&self) -> u64 {
         let text = match self {
-            Document::Source { source, .. } | Document::Archive { source, .. } => source.len(),
+            Document::Source { source, before, .. } => {
+                source.len() + before.as_ref().map_or(0, Cursor::bytes)
+            }
+            Document::Archive { source, .. } => source.len(),
             Document::Section {
-                source, section, ..
-            } => source.len() + section.len(),
-            Document::Opml => 0,
+                source,
+                section,
+                before,
+                ..
+            } => source.len() + section.len() + before.as_ref().map_or(0, Cursor::bytes),
+            Document::Opml { .. } => 0,
         };
         u64::try_from(text).unwrap_or(u64::MAX)
     }
@@ -373,6 +395,7 @@ mod tests {
             source: "s".into(),
             format: Format::Rss,
             limit,
+            before: None,
         }
     }
 

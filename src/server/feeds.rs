@@ -1,5 +1,5 @@
-//! `/feeds/...`: RSS, Atom and JSON Feed per source and section, RFC 5005 monthly archives, and
-//! OPML. Documents come from the [`FeedCache`](super::FeedCache); answers carry ETag (one per
+//! `/feeds/...`: RSS, Atom and JSON Feed per source and section, JSON Feed pages, RFC 5005
+//! monthly archives (OPML is in `opml.rs`). Documents come from the [`FeedCache`](super::FeedCache); answers carry ETag (one per
 //! content encoding), Last-Modified, Cache-Control and Vary, and conditional requests get 304.
 
 use axum::Router;
@@ -11,20 +11,20 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use super::conditional::{self, Encoding};
 use super::feed_cache::{Document, Rendered};
-use super::query::Params;
+use super::query::{self, Cursor, Params};
 use super::{AppState, DEFAULT_FEED_ITEMS, months};
 use crate::archive::Query as ArchiveQuery;
 use crate::config::{Section, Source};
-use crate::feed::{self, FeedMeta, Format, History, OpmlFeed};
+use crate::feed::{self, AssetFacts, Assets, FeedMeta, Format, History};
 use crate::model::Archived;
 use crate::server::ApiError;
 
-/// A year, for documents that never change.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Month archives: they should not change, but a backfill can find an older article late, so
+/// they are revalidated by ETag once a day rather than marked immutable.
+const ARCHIVE_CACHE: &str = "public, max-age=86400";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/feeds.opml", get(opml))
         .route("/feeds/{file}", get(source_feed))
         .route("/feeds/{source}/{file}", get(section_feed))
         .route("/feeds/{source}/archive/{file}", get(archive_feed))
@@ -39,42 +39,59 @@ fn split_file(file: &str) -> Result<(&str, Format), ApiError> {
     Ok((stem, format))
 }
 
+/// `limit`, and `before` (a page of older items), which only JSON Feed's `next_url` writes.
+fn live_params(query: Option<&str>, format: Format) -> Result<(usize, Option<Cursor>), ApiError> {
+    let allowed: &[&'static str] = if format == Format::Json {
+        &["limit", "before"]
+    } else {
+        &["limit"]
+    };
+    let params = Params::parse(query, allowed)?;
+    let limit = params.limit(DEFAULT_FEED_ITEMS)?;
+    let before = params
+        .get("before")
+        .map(|text| Cursor::parse("before", text))
+        .transpose()?;
+    Ok((limit, before))
+}
+
 async fn source_feed(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let limit = Params::parse(query.as_deref(), &["limit"])?.limit(DEFAULT_FEED_ITEMS)?;
     let (source_id, format) = split_file(&file)?;
+    let (limit, before) = live_params(query.as_deref(), format)?;
     let source = state.source(source_id)?.clone();
     let key = Document::Source {
         source: source.id.to_string(),
         format,
         limit,
+        before: before.clone(),
     };
-    let self_path = key.path();
+    let worker_key = key.clone();
     serve(&state, &key, &headers, move |state| {
-        let items = state.archive.articles(&ArchiveQuery {
+        let key = worker_key;
+        let query = ArchiveQuery {
             source: Some(source.id.to_string()),
-            limit: Some(limit),
             ..ArchiveQuery::default()
-        })?;
+        };
+        let (items, next) = query::page(state.archive.as_ref(), query, before.as_ref(), limit)?;
         let months = months::finished(state.archive.as_ref(), &source)?;
         let history = History {
             prev_archive: months
                 .last()
                 .map(|m| archive_url(state, &source, *m, format)),
+            next_page: next_page(state, format, next, |before| Document::Source {
+                source: source.id.to_string(),
+                format,
+                limit,
+                before: Some(before),
+            }),
             ..History::default()
         };
-        let meta = meta(
-            state,
-            &source,
-            None,
-            &items,
-            history,
-            state.public(&self_path),
-        );
+        let meta = meta(state, &source, None, &items, history, &key)?;
         Ok(document(format, &meta, &items, live(state)))
     })
     .await
@@ -86,8 +103,8 @@ async fn section_feed(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let limit = Params::parse(query.as_deref(), &["limit"])?.limit(DEFAULT_FEED_ITEMS)?;
     let (section_id, format) = split_file(&file)?;
+    let (limit, before) = live_params(query.as_deref(), format)?;
     let source = state.source(&source_id)?.clone();
     let section = source
         .section(section_id)
@@ -98,27 +115,42 @@ async fn section_feed(
         section: section.id.to_string(),
         format,
         limit,
+        before: before.clone(),
     };
-    let self_path = key.path();
+    let worker_key = key.clone();
     serve(&state, &key, &headers, move |state| {
+        let key = worker_key;
         let query = ArchiveQuery {
             source: Some(source.id.to_string()),
             section: Some(section.id.to_string()),
-            limit: Some(limit),
             ..ArchiveQuery::default()
         };
-        let items = state.archive.articles(&query)?;
-        let meta = meta(
-            state,
-            &source,
-            Some(&section),
-            &items,
-            History::default(),
-            state.public(&self_path),
-        );
+        let (items, next) = query::page(state.archive.as_ref(), query, before.as_ref(), limit)?;
+        let history = History {
+            next_page: next_page(state, format, next, |before| Document::Section {
+                source: source.id.to_string(),
+                section: section.id.to_string(),
+                format,
+                limit,
+                before: Some(before),
+            }),
+            ..History::default()
+        };
+        let meta = meta(state, &source, Some(&section), &items, history, &key)?;
         Ok(document(format, &meta, &items, live(state)))
     })
     .await
+}
+
+/// JSON Feed `next_url`: the same feed from after the last item, when there are older items.
+fn next_page(
+    state: &AppState,
+    format: Format,
+    next: Option<Cursor>,
+    document: impl FnOnce(Cursor) -> Document,
+) -> Option<url::Url> {
+    let next = next.filter(|_| format == Format::Json)?;
+    Some(state.public(&document(next).path()))
 }
 
 async fn archive_feed(
@@ -129,11 +161,6 @@ async fn archive_feed(
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
     let (month_text, format) = split_file(&file)?;
-    if format == Format::Json {
-        return Err(ApiError::NotFound(
-            "JSON Feed archives (archives are Atom and RSS)".into(),
-        ));
-    }
     let source = state.source(&source_id)?.clone();
     let month = months::parse(month_text)
         .ok_or_else(|| ApiError::NotFound(format!("archive {month_text:?}: expected YYYY-MM")))?;
@@ -142,8 +169,9 @@ async fn archive_feed(
         month,
         format,
     };
-    let self_path = key.path();
+    let worker_key = key.clone();
     serve(&state, &key, &headers, move |state| {
+        let key = worker_key;
         let months = months::finished(state.archive.as_ref(), &source)?;
         let Some(at) = months.iter().position(|m| *m == month) else {
             return Err(ApiError::NotFound(format!(
@@ -160,70 +188,46 @@ async fn archive_feed(
             ..ArchiveQuery::default()
         };
         let items = state.archive.articles(&query)?;
+        let prev_archive = at
+            .checked_sub(1)
+            .map(|i| archive_url(state, &source, months[i], format));
         let history = History {
             archive: true,
             current: Some(state.public(&format!("/feeds/{}.{}", source.id, format.extension()))),
-            prev_archive: at
-                .checked_sub(1)
-                .map(|i| archive_url(state, &source, months[i], format)),
+            // JSON Feed has no archive links: its `next_url` leads on to the older month.
+            next_page: prev_archive.clone().filter(|_| format == Format::Json),
+            prev_archive,
             next_archive: months
                 .get(at + 1)
                 .map(|m| archive_url(state, &source, *m, format)),
         };
-        let self_url = state.public(&self_path);
-        let mut meta = meta(state, &source, None, &items, history, self_url);
+        let mut meta = meta(state, &source, None, &items, history, &key)?;
         meta.title = format!("{} — {}", meta.title, month.format("%m/%Y"));
         meta.feed_key = format!("{}/archive/{}", source.id, month.format("%Y-%m"));
-        Ok(document(format, &meta, &items, IMMUTABLE.to_string()))
+        Ok(document(format, &meta, &items, ARCHIVE_CACHE.to_string()))
     })
     .await
 }
 
-async fn opml(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
-    serve(&state, &Document::Opml, &headers, |state| {
-        let mut feeds = Vec::new();
-        for source in &state.config.sources {
-            for format in Format::ALL {
-                feeds.push(OpmlFeed {
-                    title: format!("{} ({})", source.name, format.name()),
-                    xml_url: state.public(&format!("/feeds/{}.{}", source.id, format.extension())),
-                    html_url: source.base_url().clone(),
-                    format,
-                });
-                for section in &source.sections {
-                    feeds.push(OpmlFeed {
-                        title: format!("{} — {} ({})", source.name, section.name, format.name()),
-                        xml_url: state.public(&format!(
-                            "/feeds/{}/{}.{}",
-                            source.id,
-                            section.id,
-                            format.extension()
-                        )),
-                        html_url: source.list_url(section),
-                        format,
-                    });
-                }
-            }
-        }
-        let epoch = DateTime::<FixedOffset>::from(DateTime::<Utc>::UNIX_EPOCH);
-        let body = feed::opml("gazette feeds", &feeds, epoch);
-        Ok(Rendered::new(
-            body,
-            epoch,
-            "text/x-opml; charset=utf-8",
-            live(state),
-            "opml",
-        ))
-    })
-    .await
+/// The newest change of a source: its live feed's newest entry (or withdrawal), else its last
+/// finished crawl.
+pub(super) fn last_change(
+    state: &AppState,
+    source: &Source,
+) -> Result<Option<DateTime<FixedOffset>>, ApiError> {
+    let items = state.archive.articles(&ArchiveQuery {
+        source: Some(source.id.to_string()),
+        limit: Some(DEFAULT_FEED_ITEMS),
+        ..ArchiveQuery::default()
+    })?;
+    if let Some(newest) = feed::newest_change(&items, true) {
+        return Ok(Some(newest));
+    }
+    let runs = state.archive.runs(source.id.as_str(), 1)?;
+    Ok(runs.first().and_then(|run| run.finished))
 }
 
-fn live(state: &AppState) -> String {
+pub(super) fn live(state: &AppState) -> String {
     format!(
         "public, max-age={}",
         u64::from(state.config.server.feed_ttl_minutes) * 60
@@ -245,24 +249,27 @@ fn document(
     )
 }
 
+/// What a document says about itself, with what the archive knows of the files its items link.
+///
+/// `updated` is the newest change of the items; a document without items takes its source's
+/// newest change, so that no date is made up from the clock or the epoch while there is one.
 fn meta(
     state: &AppState,
     source: &Source,
     section: Option<&Section>,
     items: &[Archived],
     history: History,
-    self_url: url::Url,
-) -> FeedMeta {
+    key: &Document,
+) -> Result<FeedMeta, ApiError> {
     let tz = source.tz();
-    let epoch = DateTime::<Utc>::UNIX_EPOCH
-        .with_timezone(&tz)
-        .fixed_offset();
-    let updated = items
-        .iter()
-        .map(|a| a.updated)
-        .max()
-        .map_or(epoch, |u| u.with_timezone(&tz).fixed_offset());
-    let (title, home_page, key) = match section {
+    let updated = match feed::newest_change(items, !history.archive) {
+        Some(newest) => newest,
+        None => last_change(state, source)?
+            .unwrap_or_else(|| DateTime::<Utc>::UNIX_EPOCH.fixed_offset()),
+    }
+    .with_timezone(&tz)
+    .fixed_offset();
+    let (title, home_page, feed_key) = match section {
         Some(section) => (
             format!("{} — {}", source.name, section.name),
             source.list_url(section),
@@ -274,24 +281,46 @@ fn meta(
             source.id.to_string(),
         ),
     };
-    FeedMeta {
+    Ok(FeedMeta {
         description: format!("Tin bài của {title}, do gazette thu thập"),
         title,
         language: source.language.clone(),
         home_page,
-        self_url,
+        self_url: state.public(&key.path()),
         tag_authority: source
             .base_url()
             .host_str()
             .unwrap_or("gazette.invalid")
             .to_string(),
-        feed_key: key,
+        feed_key,
         author: source.name.clone(),
         updated,
         ttl_minutes: state.config.server.feed_ttl_minutes,
         zone: tz,
         history,
+        hubs: state.hubs.clone(),
+        assets: assets(state, items)?,
+    })
+}
+
+/// The captured facts (type, length) of the files `items` link, looked up in the archive's index.
+fn assets(state: &AppState, items: &[Archived]) -> Result<Assets, ApiError> {
+    let mut assets = Assets::new();
+    for url in feed::linked_files(items) {
+        if assets.contains_key(url) {
+            continue;
+        }
+        if let Some(info) = state.archive.asset(url)? {
+            assets.insert(
+                url.to_string(),
+                AssetFacts {
+                    mime_type: info.mime_type,
+                    length: info.length,
+                },
+            );
+        }
     }
+    Ok(assets)
 }
 
 fn archive_url(
@@ -308,8 +337,24 @@ fn archive_url(
     state.public(&key.path())
 }
 
+/// The WebSub discovery header (W3C WebSub §4): every hub, then the document's own URL as
+/// `rel="self"`, the same URL its body names; `None` without hubs.
+fn websub_links(state: &AppState, key: &Document) -> Option<String> {
+    // A list of feeds is no topic.
+    if state.hubs.is_empty() || matches!(key, Document::Opml { .. }) {
+        return None;
+    }
+    let mut links: Vec<String> = state
+        .hubs
+        .iter()
+        .map(|hub| format!("<{hub}>; rel=\"hub\""))
+        .collect();
+    links.push(format!("<{}>; rel=\"self\"", state.public(&key.path())));
+    Some(links.join(", "))
+}
+
 /// Answers from the cache, rendering on a miss; a 304 needs no compressed form.
-async fn serve<F>(
+pub(super) async fn serve<F>(
     state: &AppState,
     key: &Document,
     headers: &HeaderMap,
@@ -338,6 +383,9 @@ where
     );
     set(header::CACHE_CONTROL, &rendered.cache_control);
     set(header::VARY, "Accept-Encoding");
+    if let Some(links) = websub_links(state, key) {
+        set(header::LINK, &links);
+    }
     if not_modified {
         return Ok(conditional::not_modified_response(out));
     }

@@ -10,6 +10,7 @@ mod export;
 mod feed_cache;
 mod feeds;
 mod months;
+mod opml;
 mod pages;
 mod query;
 mod websub;
@@ -59,6 +60,9 @@ pub struct AppState {
     /// `None`: no admin token configured, and the admin endpoint answers 404.
     pub admin_token: Option<String>,
     pub crawl: Option<CrawlTrigger>,
+    /// WebSub hubs every feed advertises (`rel="hub"` in the body and the `Link` header); empty
+    /// unless set.
+    pub hubs: Vec<Url>,
 }
 
 impl AppState {
@@ -72,6 +76,7 @@ impl AppState {
             cache,
             admin_token,
             crawl: None,
+            hubs: Vec::new(),
         }
     }
 
@@ -94,6 +99,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(feeds::router())
+        .merge(opml::router())
         .merge(api::router())
         .merge(export::router())
         .merge(assets::router())

@@ -89,10 +89,12 @@ async fn index(State(state): State<AppState>) -> Response {
         }
         body.push_str("</section>\n");
     }
-    let opml = state.public("/feeds.opml");
+    let opml_atom = state.public("/feeds.opml?format=atom");
+    let opml_rss = state.public("/feeds.opml?format=rss");
     let page = Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{links}</head>\n<body><h1>gazette</h1>\n{body}<p><a href=\"{}\">All feeds (OPML)</a></p></body></html>\n",
-        escape(opml.as_str())
+        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{links}</head>\n<body><h1>gazette</h1>\n{body}<p>All feeds, for a reader: <a href=\"{}\">OPML of the Atom feeds</a>, <a href=\"{}\">OPML of the RSS feeds</a></p></body></html>\n",
+        escape(opml_atom.as_str()),
+        escape(opml_rss.as_str())
     ));
     ([(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)], page).into_response()
 }

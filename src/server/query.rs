@@ -1,7 +1,13 @@
 //! Query strings: each route names the parameters it takes; an unknown or repeated one is a 400
 //! naming it, so no two spellings of a request reach a handler (or a cache key).
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{TimeZone, Utc};
+
 use super::{ApiError, MAX_FEED_ITEMS};
+use crate::archive::{Archive, Query as ArchiveQuery};
+use crate::model::Archived;
 
 /// The longest parameter name repeated back in an error.
 const MAX_NAME_IN_ERROR: usize = 64;
@@ -55,6 +61,98 @@ impl Params {
             },
         }
     }
+}
+
+/// A keyset cursor: the position of the last article of a page, its time (seconds) and id. The
+/// next page starts strictly after it in (time descending, id ascending) order, so articles
+/// archived meanwhile never shift a page. `/api/articles?cursor=` and the JSON feeds'
+/// `?before=` both use it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cursor {
+    time: i64,
+    id: String,
+}
+
+impl Cursor {
+    /// The position of `archived`.
+    pub fn at(archived: &Archived) -> Cursor {
+        Cursor {
+            time: archived.sort_time().timestamp(),
+            id: archived.article.id.0.clone(),
+        }
+    }
+
+    /// The cursor a parameter gives; a 400 naming `param` when it is not one this server wrote.
+    pub fn parse(param: &'static str, text: &str) -> Result<Cursor, ApiError> {
+        let bad = || ApiError::bad(param, "not a cursor this server gave out");
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let (time, id) = text.split_once('|').ok_or_else(bad)?;
+        let time = time.parse().map_err(|_| bad())?;
+        Utc.timestamp_opt(time, 0)
+            .single()
+            .ok_or_else(|| ApiError::bad(param, "out of range"))?;
+        Ok(Cursor {
+            time,
+            id: id.to_string(),
+        })
+    }
+
+    /// The cursor as a URL-safe parameter value.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.time, self.id))
+    }
+
+    /// Bytes the cursor holds, for a cache's budget.
+    pub fn bytes(&self) -> usize {
+        self.id.len() + 8
+    }
+
+    fn admits(&self, archived: &Archived) -> bool {
+        let time = archived.sort_time().timestamp();
+        time < self.time || (time == self.time && archived.article.id.0 > self.id)
+    }
+}
+
+/// Up to `limit` articles of `query` after `cursor` (newest first), and the cursor of the next
+/// page when there are more. Reads only what it needs: the index orders by whole seconds, so it
+/// reads a little beyond the page to skip the articles that share the cursor's second.
+pub fn page(
+    archive: &dyn Archive,
+    mut query: ArchiveQuery,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<(Vec<Archived>, Option<Cursor>), ApiError> {
+    if let Some(cursor) = cursor {
+        let at = Utc
+            .timestamp_opt(cursor.time, 999_999_999)
+            .single()
+            .ok_or_else(|| ApiError::bad("cursor", "out of range"))?
+            .fixed_offset();
+        query.until = Some(query.until.map_or(at, |u| u.min(at)));
+    }
+    let mut want = limit + 1 + 16;
+    let mut kept = loop {
+        query.limit = Some(want);
+        let batch = archive.articles(&query)?;
+        let full = batch.len() == want;
+        let kept: Vec<Archived> = batch
+            .into_iter()
+            .filter(|a| cursor.is_none_or(|c| c.admits(a)))
+            .take(limit + 1)
+            .collect();
+        if kept.len() > limit || !full {
+            break kept;
+        }
+        want *= 4;
+    };
+    let next = if kept.len() > limit {
+        kept.truncate(limit);
+        kept.last().map(Cursor::at)
+    } else {
+        None
+    };
+    Ok((kept, next))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod config;
 mod crawl;
 mod extract;
 mod feed;
+mod feed_server;
 mod full_disk;
 mod hostile;
 mod maintenance;

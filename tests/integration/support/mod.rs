@@ -1,5 +1,7 @@
 //! Fixture loading shared by the integration tests: the one place that knows the fixture layout.
 
+pub mod xml;
+
 use std::path::{Path, PathBuf};
 
 use gazette::config::{self, Config, Source};

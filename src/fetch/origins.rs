@@ -1,0 +1,98 @@
+//! Origins reached at another address: the demo replays the portal on loopback, yet every URL
+//! gazette checks, fetches robots.txt for, captures and republishes stays the portal's own.
+//!
+//! Only the request on the wire goes elsewhere (scheme, host and port replaced); a redirect to
+//! the other address is read back as the portal's. Allowed hosts and robots.txt still apply to
+//! the portal's URLs.
+
+use std::sync::RwLock;
+
+use url::Url;
+
+/// Origins every new [`super::Fetcher`] of this process reaches elsewhere (see
+/// [`reach_origin_at`]).
+static PROCESS_WIDE: RwLock<Vec<(String, Url)>> = RwLock::new(Vec::new());
+
+/// Makes every [`super::Fetcher`] created afterwards in this process send requests for
+/// `origin` (e.g. `https://bqlkkt.kiengiang.gov.vn`) to `address` (e.g. `http://127.0.0.1:4321`).
+/// For `gazette demo`, whose crawls run inside the daemon.
+pub fn reach_origin_at(origin: &Url, address: &Url) {
+    let mut all = PROCESS_WIDE.write().unwrap_or_else(|e| e.into_inner());
+    all.retain(|(o, _)| *o != origin.origin().ascii_serialization());
+    all.push((origin.origin().ascii_serialization(), address.clone()));
+}
+
+/// The origins one fetcher reaches elsewhere.
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    /// (the origin as serialised, the address its requests go to)
+    routes: Vec<(String, Url)>,
+}
+
+impl Origins {
+    /// The process-wide routes set with [`reach_origin_at`].
+    pub fn process_wide() -> Origins {
+        Origins {
+            routes: PROCESS_WIDE
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Adds (or replaces) the route of `origin`.
+    pub fn add(&mut self, origin: &Url, address: &Url) {
+        let origin = origin.origin().ascii_serialization();
+        self.routes.retain(|(o, _)| *o != origin);
+        self.routes.push((origin, address.clone()));
+    }
+
+    /// Where a request for `url` is sent.
+    pub fn wire(&self, url: &Url) -> Url {
+        let origin = url.origin().ascii_serialization();
+        match self.routes.iter().find(|(o, _)| *o == origin) {
+            Some((_, address)) => with_origin(url, address),
+            None => url.clone(),
+        }
+    }
+
+    /// The URL gazette knows for one that names a routed address (a redirect's `Location`).
+    pub fn logical(&self, url: &Url) -> Url {
+        let origin = url.origin();
+        match self.routes.iter().find(|(_, a)| a.origin() == origin) {
+            Some((portal, _)) => Url::parse(portal)
+                .map(|portal| with_origin(url, &portal))
+                .unwrap_or_else(|_| url.clone()),
+            None => url.clone(),
+        }
+    }
+}
+
+/// `url` with the scheme, host and port of `origin`.
+fn with_origin(url: &Url, origin: &Url) -> Url {
+    let mut out = origin.clone();
+    out.set_path(url.path());
+    out.set_query(url.query());
+    out.set_fragment(url.fragment());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_go_to_the_address_and_redirects_come_back_as_the_portal() {
+        let portal = Url::parse("https://portal.example/").unwrap();
+        let replay = Url::parse("http://127.0.0.1:4321/").unwrap();
+        let mut origins = Origins::default();
+        origins.add(&portal, &replay);
+        let page = Url::parse("https://portal.example/Pages/a.aspx?ItemID=1").unwrap();
+        let wire = origins.wire(&page);
+        assert_eq!(wire.as_str(), "http://127.0.0.1:4321/Pages/a.aspx?ItemID=1");
+        assert_eq!(origins.logical(&wire), page);
+        let other = Url::parse("https://other.example/x").unwrap();
+        assert_eq!(origins.wire(&other), other);
+        assert_eq!(origins.logical(&other), other);
+    }
+}
