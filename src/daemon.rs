@@ -206,6 +206,7 @@ pub async fn run(
     let mut state = AppState::new(config.clone(), archive.clone(), scheduler.status());
     let trigger = scheduler.clone();
     state.crawl = Some(Arc::new(move |source: &str| trigger.crawl_now(source)));
+    state.hubs = websub::hub_urls(&config);
     let cache = state.cache.clone();
 
     let shutdown = CancellationToken::new();

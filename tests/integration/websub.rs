@@ -374,10 +374,22 @@ async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
         .get(format!("{}/feeds/bqlkkt.atom", daemon.base))
         .send()
         .await
-        .unwrap()
-        .bytes()
-        .await
         .unwrap();
+    let served_link = served
+        .headers()
+        .get("link")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        served_link.contains("<http://gazette.test/websub>; rel=\"hub\""),
+        "the served feed's Link header names the builtin hub: {served_link:?}"
+    );
+    let served = served.bytes().await.unwrap();
+    let text = String::from_utf8_lossy(&served);
+    assert!(
+        text.contains("http://gazette.test/websub") && text.contains("rel=\"hub\""),
+        "the served feed advertises the builtin hub in its body"
+    );
     assert_eq!(served, delivery.body, "the delivery is the feed as served");
     let unsigned = subscriber.until("POST", "/plain", 1, within).await;
     assert_eq!(
