@@ -495,15 +495,19 @@ pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
             )
             .replace("min_delay_ms = 1000", "min_delay_ms = 0");
         let config = std::sync::Arc::new(config::parse(&text, "demo config")?);
+        let mut origins = gazette::fetch::Origins::default();
         for source in &config.sources {
-            gazette::fetch::reach_origin_at(source.base_url(), &base);
+            origins.add(source.base_url(), &base);
         }
         eprintln!(
             "gazette demo: replaying the recorded portal at {base} (requests for the portal go there), crawling it once…"
         );
         gazette::daemon::run(
             config,
-            gazette::daemon::Startup { crawl_first: true },
+            gazette::daemon::Startup {
+                crawl_first: true,
+                origins,
+            },
             |addr| {
                 eprintln!("gazette demo: ready. Open:");
                 eprintln!("  http://{addr}/                         sources, sections and feeds");

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::archive::{self, Archive, ArchiveError};
 use crate::config::Config;
 use crate::crawl::{CrawlOptions, crawl_source};
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, Origins};
 use crate::schedule::Scheduler;
 use crate::server::{AppState, app};
 use crate::websub::{self, Documents, Hub, WebSub};
@@ -148,10 +148,12 @@ impl Drop for PidFile {
 }
 
 /// What to do before serving.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Startup {
     /// Crawl every source once (a backfill) before answering requests.
     pub crawl_first: bool,
+    /// Portals reached at another address (the demo's replay); every URL stays the portal's.
+    pub origins: Origins,
 }
 
 /// Serves until SIGTERM/SIGINT; `ready` is told the address once requests are answered.
@@ -179,7 +181,7 @@ pub async fn run(
     let local = listener.local_addr().unwrap_or(addr);
     let pid_file = PidFile::write(&config.storage.path, local)?;
     if startup.crawl_first {
-        let fetcher = Fetcher::new(&config.crawler)?;
+        let fetcher = Fetcher::new(&config.crawler)?.reaching(&startup.origins);
         let options = CrawlOptions {
             backfill: true,
             max_pages: None,
@@ -197,12 +199,10 @@ pub async fn run(
             tracing::info!(source = %source.id, new = report.new, failed = report.failed, "first crawl done");
         }
     }
-    let scheduler = Arc::new(Scheduler::new(
-        config.clone(),
-        archive.clone(),
-        JITTER,
-        SHUTDOWN_GRACE,
-    ));
+    let scheduler = Arc::new(
+        Scheduler::new(config.clone(), archive.clone(), JITTER, SHUTDOWN_GRACE)
+            .reaching(startup.origins.clone()),
+    );
     let mut state = AppState::new(config.clone(), archive.clone(), scheduler.status());
     let trigger = scheduler.clone();
     state.crawl = Some(Arc::new(move |source: &str| trigger.crawl_now(source)));

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::archive::Archive;
 use crate::config::{Config, Source};
 use crate::crawl::{CrawlOptions, crawl_source};
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, Origins};
 use crate::model::RunReport;
 
 /// The next `n` fire times of a source's schedule after `after`, in the source's zone.
@@ -103,6 +103,8 @@ pub struct Scheduler {
     grace: Duration,
     on_run: Arc<RwLock<Option<OnRun>>>,
     runs: Mutex<Runs>,
+    /// Portals reached at another address (the demo's replay).
+    origins: Origins,
 }
 
 impl Scheduler {
@@ -141,7 +143,14 @@ impl Scheduler {
             grace,
             on_run: Arc::new(RwLock::new(None)),
             runs: Mutex::new(Runs::default()),
+            origins: Origins::default(),
         }
+    }
+
+    /// Runs send the requests for these origins to their addresses.
+    pub fn reaching(mut self, origins: Origins) -> Scheduler {
+        self.origins = origins;
+        self
     }
 
     /// The shared status view; it stays current while the scheduler runs.
@@ -257,6 +266,7 @@ impl Scheduler {
             source.id.to_string(),
             claim,
             self.on_run.clone(),
+            self.origins.clone(),
         ));
         Start::Started
     }
@@ -341,12 +351,13 @@ async fn run_once(
     id: String,
     claim: Claim,
     on_run: Arc<RwLock<Option<OnRun>>>,
+    origins: Origins,
 ) {
     let Some(source) = config.source(&id) else {
         return;
     };
     tracing::info!(source = %id, "run started");
-    let report = match Fetcher::new(&config.crawler) {
+    let report = match Fetcher::new(&config.crawler).map(|f| f.reaching(&origins)) {
         Ok(fetcher) => {
             crawl_source(
                 &fetcher,

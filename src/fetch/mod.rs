@@ -17,7 +17,7 @@ use crate::config::{AllowedHosts, CrawlerConfig, host_and_port};
 use crate::model::{Capture, Validators};
 use politeness::Gates;
 
-pub use origins::{Origins, reach_origin_at};
+pub use origins::Origins;
 
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
@@ -109,7 +109,7 @@ impl Fetcher {
             settings: settings.clone(),
             robots: tokio::sync::Mutex::new(HashMap::new()),
             refused_hosts: Mutex::new(HashSet::new()),
-            origins: Origins::process_wide(),
+            origins: Origins::default(),
         })
     }
 
@@ -117,6 +117,12 @@ impl Fetcher {
     /// portal), while every URL it checks, reports and captures stays the portal's.
     pub fn reaching_origin_at(mut self, origin: &Url, address: &Url) -> Fetcher {
         self.origins.add(origin, address);
+        self
+    }
+
+    /// This fetcher sends the requests for each of `origins` to its address.
+    pub fn reaching(mut self, origins: &Origins) -> Fetcher {
+        self.origins = origins.clone();
         self
     }
 

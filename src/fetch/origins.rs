@@ -5,24 +5,10 @@
 //! the other address is read back as the portal's. Allowed hosts and robots.txt still apply to
 //! the portal's URLs.
 
-use std::sync::RwLock;
-
 use url::Url;
 
-/// Origins every new [`super::Fetcher`] of this process reaches elsewhere (see
-/// [`reach_origin_at`]).
-static PROCESS_WIDE: RwLock<Vec<(String, Url)>> = RwLock::new(Vec::new());
-
-/// Makes every [`super::Fetcher`] created afterwards in this process send requests for
-/// `origin` (e.g. `https://bqlkkt.kiengiang.gov.vn`) to `address` (e.g. `http://127.0.0.1:4321`).
-/// For `gazette demo`, whose crawls run inside the daemon.
-pub fn reach_origin_at(origin: &Url, address: &Url) {
-    let mut all = PROCESS_WIDE.write().unwrap_or_else(|e| e.into_inner());
-    all.retain(|(o, _)| *o != origin.origin().ascii_serialization());
-    all.push((origin.origin().ascii_serialization(), address.clone()));
-}
-
-/// The origins one fetcher reaches elsewhere.
+/// The origins a fetcher reaches elsewhere, e.g. `https://bqlkkt.kiengiang.gov.vn` at
+/// `http://127.0.0.1:4321` (the demo's replay, given to the daemon through `Startup`).
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
     /// (the origin as serialised, the address its requests go to)
@@ -30,16 +16,6 @@ pub struct Origins {
 }
 
 impl Origins {
-    /// The process-wide routes set with [`reach_origin_at`].
-    pub fn process_wide() -> Origins {
-        Origins {
-            routes: PROCESS_WIDE
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        }
-    }
-
     /// Adds (or replaces) the route of `origin`.
     pub fn add(&mut self, origin: &Url, address: &Url) {
         let origin = origin.origin().ascii_serialization();
