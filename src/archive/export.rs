@@ -45,14 +45,20 @@ impl ExportedRevision {
     }
 }
 
-/// Writes every article, in id order; returns how many.
+/// Writes every article, in id order, one at a time (memory does not grow with the archive);
+/// returns how many.
 pub fn export(
     archive: &dyn Archive,
     raw: bool,
     out: &mut dyn Write,
 ) -> Result<usize, ArchiveError> {
-    let all = archive.all()?;
-    for archived in &all {
+    let mut count = 0;
+    for id in archive.ids()? {
+        // Listed a moment ago; gone only if the archive changed since, which export does not see.
+        let Some(archived) = archive.article(&id)? else {
+            continue;
+        };
+        count += 1;
         let id = &archived.article.id;
         let mut revisions = Vec::new();
         for revision in archive.revisions(id)? {
@@ -70,14 +76,14 @@ pub fn export(
             });
         }
         let entry = ExportEntry {
-            archived: archived.clone(),
+            archived,
             revisions,
         };
         serde_json::to_writer(&mut *out, &entry).map_err(|err| ArchiveError::Output(err.into()))?;
         out.write_all(b"\n").map_err(ArchiveError::Output)?;
     }
     out.flush().map_err(ArchiveError::Output)?;
-    Ok(all.len())
+    Ok(count)
 }
 
 /// Restores an export into an empty archive, all or nothing: every line is checked before the

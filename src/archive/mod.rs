@@ -223,8 +223,12 @@ pub trait Archive: Send + Sync {
         source: &str,
         before: DateTime<FixedOffset>,
     ) -> Result<Option<DateTime<FixedOffset>>, ArchiveError>;
-    /// Every article, in id order (for export).
+    /// Every article, in id order, all at once (small archives and tests; export walks [`Archive::ids`]).
     fn all(&self) -> Result<Vec<Archived>, ArchiveError>;
+    /// Every article's id, in id order: for walking a large archive one article at a time.
+    fn ids(&self) -> Result<Vec<ArticleId>, ArchiveError> {
+        Ok(self.all()?.into_iter().map(|a| a.article.id).collect())
+    }
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError>;
     fn set_validators(&self, url: &str, validators: &Validators) -> Result<(), ArchiveError>;
     /// Crawl state such as a backfill cursor.

@@ -439,6 +439,18 @@ impl Archive for SledArchive {
             .collect()
     }
 
+    fn ids(&self) -> Result<Vec<ArticleId>, ArchiveError> {
+        self.trees
+            .articles
+            .iter()
+            .keys()
+            .map(|key| {
+                let key = key.map_err(|err| self.index_error(err))?;
+                Ok(ArticleId(String::from_utf8_lossy(&key).into_owned()))
+            })
+            .collect()
+    }
+
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError> {
         match self
             .trees
