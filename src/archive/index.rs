@@ -9,7 +9,7 @@ use sled::{Db, Tree};
 
 use super::warc::Location;
 use super::{ArchiveError, compact};
-use crate::model::ArticleId;
+use crate::model::{ArticleId, Validators};
 
 /// The trees of the index.
 #[derive(Clone)]
@@ -87,6 +87,9 @@ pub(super) struct Entry {
     /// Where each revision is, by number. Kept in the article's own record: sled's space on
     /// disk grows with every key far more than with the bytes of a value.
     pub kept: BTreeMap<u32, RevisionEntry>,
+    /// The validators of the article's page (its canonical URL), for a conditional recheck:
+    /// kept here rather than under the URL, which would take another key.
+    pub validators: Option<Validators>,
     #[serde(with = "compact::optional_time")]
     pub gone_at: Option<DateTime<FixedOffset>>,
     #[serde(with = "compact::content_hash")]

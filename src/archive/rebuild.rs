@@ -147,7 +147,7 @@ pub fn rebuild(
 /// What is not in the WARC files (validators, crawl state, the run log, WebSub subscriptions),
 /// copied from the index being replaced when it can be read: their encoding is the same in
 /// schemas 2 and 3.
-fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<usize> {
+fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<Kept> {
     if !old.join("conf").is_file() || super::layout::check_conf(old, "").is_err() {
         return None;
     }
@@ -156,7 +156,7 @@ fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<usize> {
         .flush_every_ms(None)
         .open()
         .ok()?;
-    let mut kept = 0;
+    let mut kept = Kept::default();
     for (name, into) in [
         ("validators", &trees.validators),
         ("state", &trees.state),
@@ -175,11 +175,33 @@ fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<usize> {
         for item in from.iter() {
             let (key, value) = item.ok()?;
             batch.insert(key, value);
-            kept += 1;
+            kept.records += 1;
         }
         into.apply_batch(batch).ok()?;
     }
+    // Schema 3 keeps an article page's validators in the article's record.
+    if let Ok(articles) = db.open_tree("articles") {
+        for (key, value) in articles.iter().flatten() {
+            if let Ok(Entry {
+                validators: Some(validators),
+                ..
+            }) = Entry::unpack(&key, &value)
+            {
+                let id = ArticleId(String::from_utf8_lossy(&key).into_owned());
+                kept.pages.insert(id, validators);
+                kept.records += 1;
+            }
+        }
+    }
     Some(kept)
+}
+
+/// What [`keep_side_trees`] took over.
+#[derive(Default)]
+struct Kept {
+    records: usize,
+    /// Article pages' validators, by article.
+    pages: HashMap<ArticleId, crate::model::Validators>,
 }
 
 /// What one metadata record says, applied in file order: the last word on a revision wins.
@@ -236,6 +258,7 @@ fn entry_of(note: &RevisionNote, latest: Span) -> Entry {
         content_hash: note.article.content_hash.clone(),
         latest,
         kept: Default::default(),
+        validators: None,
     }
 }
 
@@ -329,6 +352,8 @@ fn write_index(
         .map_err(index_error)?;
     let meta = db.open_tree("meta").map_err(index_error)?;
     let trees = index::Trees::open(&db).map_err(index_error)?;
+    let mut kept = keep_side_trees(&root.join("db"), &trees);
+    rebuilt.kept = kept.as_ref().map(|k| k.records);
     let mut entries = Batch::default();
     let mut by_url = Batch::default();
     let mut by_time = Batch::default();
@@ -336,6 +361,7 @@ fn write_index(
         let Some(entry) = &state.entry else { continue };
         rebuilt.articles += 1;
         let mut entry = entry.clone();
+        entry.validators = kept.as_mut().and_then(|k| k.pages.remove(id));
         for (number, found) in &state.revisions {
             rebuilt.revisions += 1;
             let response_id = found.response_id.as_ref();
@@ -367,7 +393,6 @@ fn write_index(
         .payloads
         .apply_batch(payload_batch)
         .map_err(index_error)?;
-    rebuilt.kept = keep_side_trees(&root.join("db"), &trees);
     meta.insert("schema_version", SCHEMA_VERSION)
         .map_err(index_error)?;
     db.flush().map_err(index_error)?;

@@ -452,15 +452,19 @@ impl Archive for SledArchive {
     }
 
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError> {
-        match self
+        if let Some(bytes) = self
             .trees
             .validators
             .get(url.as_bytes())
             .map_err(|err| self.index_error(err))?
         {
-            Some(bytes) => index::decode(url.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
+            return index::decode(url.as_bytes(), &bytes).map(Some);
         }
+        // An article's page keeps them in the article's record.
+        let Some(id) = self.id_for_url(url)? else {
+            return Ok(None);
+        };
+        Ok(self.entry(&id)?.and_then(|entry| entry.validators))
     }
 
     fn set_validators(&self, url: &str, validators: &Validators) -> Result<(), ArchiveError> {

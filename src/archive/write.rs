@@ -197,9 +197,23 @@ impl Writer {
 
     fn store(&mut self, mut ingest: Ingest, group: &mut Group) -> Result<Stored, ArchiveError> {
         let validators = ingest.validators.take();
+        let id = ingest.article.id.clone();
+        let page = ingest.article.url.clone();
         let stored = self.store_article(ingest, group)?;
         if let Some((url, validators)) = validators {
-            group.batches[VALIDATORS].insert(url.as_bytes(), index::encode(&validators));
+            match self.entry(&id, group)? {
+                // The article's own page: in its record, written again only when they changed.
+                Some(mut entry) if url == page => {
+                    if entry.validators.as_ref() != Some(&validators) {
+                        entry.validators = Some(validators);
+                        group.batches[ARTICLES].insert(id.0.as_bytes(), entry.pack());
+                        group.entries.insert(id, entry);
+                    }
+                }
+                _ => {
+                    group.batches[VALIDATORS].insert(url.as_bytes(), index::encode(&validators));
+                }
+            }
         }
         Ok(stored)
     }
@@ -391,6 +405,7 @@ impl Writer {
             content_hash: content_hash.clone(),
             latest: Span(String::new(), 0, 0),
             kept: Default::default(),
+            validators: previous.and_then(|p| p.validators.clone()),
         };
         let metadata = Record::note(
             Note::Revision(Box::new(note)).to_json(),
