@@ -60,6 +60,8 @@ pub struct ArticleRead {
     /// The page was past extraction's limits ([`extract::MAX_DEPTH`], [`extract::MAX_ELEMENTS`],
     /// [`extract::MAX_ATTRIBUTES`]): part of its structure was read as plain text.
     pub flattened: bool,
+    /// The page itself gave a published date (else it came from the list page, or none).
+    pub dated: bool,
 }
 
 /// [`read_article`], with the published time to fall back on when the page shows none (the
@@ -74,6 +76,7 @@ pub fn read_article_noted(
     Ok(ArticleRead {
         article: normalize::article(&raw, source, section, listed),
         flattened: raw.flattened,
+        dated: raw.published.is_some(),
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod assets;
 mod error;
+pub mod health;
 mod isolation;
 
 pub use assets::MAX_ASSETS_PER_ARTICLE;
@@ -21,7 +22,9 @@ use url::Url;
 use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::fetch::{Fetcher, Response};
-use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport, Validators};
+use crate::model::{
+    Article, ArticleId, Capture, ListCount, ListItem, ListPage, Page, RunReport, Validators,
+};
 use crate::normalize::date::Published;
 
 /// How a run walks the lists.
@@ -67,6 +70,8 @@ enum Fetched {
         validators: Validators,
         /// The page nested too deep or held too many elements; its text was kept.
         flattened: bool,
+        /// The page itself gave a published date.
+        dated: bool,
     },
     NotModified,
     Gone,
@@ -160,6 +165,13 @@ pub async fn run_source(
     let mut report = crawl.report;
     report.complete = complete && stopped.is_none();
     report.finished = Some(now());
+    // Without the earlier runs the fill shares have nothing to be compared with; the run goes on.
+    let earlier = archive
+        .runs(source.id.as_str(), health::HEALTH_SCAN)
+        .unwrap_or_default();
+    let verdict = health::assess(source, &report, &earlier);
+    health::warn(source.id.as_str(), &verdict);
+    report.health = Some(verdict);
     crate::metrics::METRICS.run(&report);
     if let Some(error) = stopped {
         report.errors.push(format!("archive: {}", describe(&error)));
@@ -218,6 +230,10 @@ impl Crawl<'_> {
             let Some((list, validators)) = self.list_page(&page_url, conditional).await? else {
                 break;
             };
+            self.report.list_items.push(ListCount {
+                url: page_url.to_string(),
+                items: list.items.len() as u64,
+            });
             let mut candidates = Vec::new();
             for item in list.items {
                 // Already fetched in this run (a repeated listing), or archived before.
@@ -412,7 +428,9 @@ fn record(
             capture,
             validators,
             flattened,
+            dated,
         } => {
+            health::count(report, &article, dated);
             let ingest = Ingest {
                 article: *article,
                 capture,
@@ -509,6 +527,7 @@ async fn fetch_article(
             capture,
             validators,
             flattened: read.flattened,
+            dated: read.dated,
         },
         Err(error) => Fetched::Failed(describe(&error)),
     }

@@ -1,0 +1,152 @@
+//! Selector health: what share of a run's articles had each field filled, compared with the
+//! source's earlier runs. A portal that changes its template empties fields without an error;
+//! this is where that shows.
+
+use crate::config::Source;
+use crate::model::{Article, FieldHealth, HEALTH_FIELDS, Health, RunReport};
+
+/// Earlier runs (those that read articles) a run's fill shares are compared with.
+pub const HEALTH_RUNS: usize = 10;
+
+/// Runs read from the archive to find [`HEALTH_RUNS`] that read articles.
+pub const HEALTH_SCAN: usize = 50;
+
+/// Whether `article` has `field` filled; `dated` says the page itself gave the date (the list
+/// page's date fills `published` when the page's selector finds none).
+pub fn is_filled(article: &Article, dated: bool, field: &str) -> bool {
+    let given = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.trim().is_empty());
+    match field {
+        "title" => !article.title.trim().is_empty(),
+        "published" => dated && article.published.is_some(),
+        "body" => !article.body_text.trim().is_empty(),
+        "summary" => !article.summary.trim().is_empty(),
+        "category" => given(&article.category),
+        "credit" => given(&article.credit),
+        "images" => !article.images.is_empty(),
+        _ => false,
+    }
+}
+
+/// Counts one article read into the run's fill counts.
+pub fn count(report: &mut RunReport, article: &Article, dated: bool) {
+    report.articles_read += 1;
+    for field in HEALTH_FIELDS {
+        if is_filled(article, dated, field) {
+            *report.filled.entry(field.to_string()).or_insert(0) += 1;
+        }
+    }
+}
+
+/// The selector of `source` that fills `field`.
+pub fn selector(source: &Source, field: &str) -> Option<String> {
+    let article = &source.article;
+    let css = match field {
+        "title" => Some(&article.title),
+        "published" => article.published.as_ref(),
+        // Images are read from the body.
+        "body" | "images" => Some(&article.body),
+        "summary" => article.summary.as_ref(),
+        "category" => article.category.as_ref(),
+        "credit" => article.credit.as_ref(),
+        _ => None,
+    };
+    css.map(|css| css.as_str().to_string())
+}
+
+/// The health of `source` after `run`, given its earlier runs (newest first). A field is
+/// degraded when its share falls below half its median over the last [`HEALTH_RUNS`] runs that
+/// read articles; a run that read none keeps the field verdicts of the run before it.
+pub fn assess(source: &Source, run: &RunReport, earlier: &[RunReport]) -> Health {
+    let compared: Vec<&RunReport> = earlier
+        .iter()
+        .filter(|r| r.articles_read > 0)
+        .take(HEALTH_RUNS)
+        .collect();
+    let previous = earlier.iter().find_map(|r| r.health.as_ref());
+    let fields = HEALTH_FIELDS
+        .iter()
+        .map(|&field| {
+            let median = median(compared.iter().filter_map(|r| r.fill(field)).collect());
+            match run.fill(field) {
+                Some(fill) => FieldHealth {
+                    field: field.to_string(),
+                    selector: selector(source, field),
+                    fill: Some(fill),
+                    median,
+                    degraded: median.is_some_and(|m| fill < m / 2.0),
+                },
+                None => FieldHealth {
+                    field: field.to_string(),
+                    selector: selector(source, field),
+                    fill: None,
+                    median,
+                    degraded: previous
+                        .and_then(|h| h.fields.iter().find(|f| f.field == field))
+                        .is_some_and(|f| f.degraded),
+                },
+            }
+        })
+        .collect::<Vec<_>>();
+    let empty_list_pages: Vec<String> = run
+        .list_items
+        .iter()
+        .filter(|page| page.items == 0)
+        .map(|page| page.url.clone())
+        .collect();
+    let list_selector =
+        (!empty_list_pages.is_empty()).then(|| source.list.item.as_str().to_string());
+    Health {
+        degraded: fields.iter().any(|f| f.degraded) || !empty_list_pages.is_empty(),
+        runs_compared: compared.len(),
+        fields,
+        empty_list_pages,
+        list_selector,
+    }
+}
+
+fn median(mut shares: Vec<f64>) -> Option<f64> {
+    if shares.is_empty() {
+        return None;
+    }
+    shares.sort_by(f64::total_cmp);
+    let mid = shares.len() / 2;
+    Some(match shares.len() % 2 {
+        0 => (shares[mid - 1] + shares[mid]) / 2.0,
+        _ => shares[mid],
+    })
+}
+
+/// Logs a warning per degraded field, naming its selector, and per empty list page.
+pub fn warn(source: &str, health: &Health) {
+    for field in health.degraded_fields() {
+        tracing::warn!(
+            source,
+            field = %field.field,
+            selector = field.selector.as_deref().unwrap_or("(none)"),
+            fill = field.fill.unwrap_or(0.0),
+            median = field.median.unwrap_or(0.0),
+            "selector health: field {} fell below half its median fill; check its selector",
+            field.field
+        );
+    }
+    for url in &health.empty_list_pages {
+        tracing::warn!(
+            source,
+            %url,
+            selector = health.list_selector.as_deref().unwrap_or("(none)"),
+            "selector health: list page gave no items; check the list item selector"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![0.2, 1.0, 0.6]), Some(0.6));
+        assert_eq!(median(vec![1.0, 0.0, 0.5, 0.5]), Some(0.5));
+    }
+}
