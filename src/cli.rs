@@ -30,6 +30,9 @@ pub enum Command {
         /// The config file.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Also print each source's selector health: the fill table of its last runs.
+        #[arg(long)]
+        health: bool,
     },
     /// Crawl the sources once into the archive and print what each run did.
     Crawl(CrawlArgs),

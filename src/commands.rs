@@ -1,6 +1,7 @@
 //! What each subcommand does: load the config, call the library, print the result.
 
 mod backup;
+mod health;
 mod served;
 
 use std::io::{IsTerminal, Write};
@@ -77,7 +78,9 @@ fn fetch_one(
     }
 }
 
-pub fn check(path: &Path) -> anyhow::Result<()> {
+/// `check`: the config's sources and next runs; with `health`, the fill table of the last runs
+/// read from the archive.
+pub fn check(path: &Path, health: bool) -> anyhow::Result<()> {
     let config = config::load(path)?;
     let mut out = format!(
         "{}: ok, {} source(s)\n",
@@ -106,6 +109,10 @@ pub fn check(path: &Path) -> anyhow::Result<()> {
         let fires = gazette::schedule::next_fires(source, chrono::Utc::now(), 3);
         let fires: Vec<String> = fires.iter().map(|t| t.to_rfc3339()).collect();
         out.push_str(&format!("  next runs: {}\n", fires.join(", ")));
+    }
+    if health {
+        let archive = archive::open_existing(&config.storage)?;
+        out.push_str(&health::fill_table(&config, &archive)?);
     }
     print(out.trim_end())
 }
@@ -152,6 +159,11 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         print(&summary(report))?;
         if let Some(line) = asset_summary(report) {
             print(&line)?;
+        }
+        if let Some(verdict) = &report.health {
+            for line in health::degraded_lines(&report.source, verdict) {
+                print(&line)?;
+            }
         }
         for error in &report.errors {
             eprintln!("  {}: {error}", report.source);

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Extract(args) => commands::extract(args),
-        Command::Check { config } => commands::check(config),
+        Command::Check { config, health } => commands::check(config, *health),
         Command::Crawl(args) => commands::crawl(args),
         Command::Query(args) => commands::query(args),
         Command::Show(args) => commands::show(args),

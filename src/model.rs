@@ -168,12 +168,14 @@ pub struct RunReport {
     /// One line per skipped or failed asset, naming its URL.
     #[serde(default)]
     pub asset_errors: Vec<String>,
-    /// Article pages read in this run (new, revised or unchanged): what the fill shares count.
+    /// Article pages read in this run: stored (new, revised or unchanged), or refused because
+    /// the title or body selector matched nothing.
     #[serde(default)]
     pub articles_read: u64,
-    /// Of those, how many had each [`HEALTH_FIELDS`] field filled.
+    /// Per [`HEALTH_FIELDS`] field, how many pages were judged and how many had it filled (a
+    /// page whose body selector matched nothing says nothing of its other fields but the title).
     #[serde(default)]
-    pub filled: BTreeMap<String, u64>,
+    pub filled: BTreeMap<String, Fill>,
     /// Items found on each list page read, in the order read.
     #[serde(default)]
     pub list_items: Vec<ListCount>,
@@ -183,13 +185,18 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// The share of the articles read that had `field` filled; `None` when none was read.
+    /// The share of the pages judged for `field` that had it filled; `None` when none was.
     pub fn fill(&self, field: &str) -> Option<f64> {
-        (self.articles_read > 0).then(|| {
-            let filled = self.filled.get(field).copied().unwrap_or(0);
-            filled as f64 / self.articles_read as f64
-        })
+        let fill = self.filled.get(field)?;
+        (fill.read > 0).then(|| fill.filled as f64 / fill.read as f64)
     }
+}
+
+/// How many article pages were judged for one field, and how many had it filled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    pub read: u64,
+    pub filled: u64,
 }
 
 /// The article fields whose fill a run counts, in the order reports show them.

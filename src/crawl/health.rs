@@ -31,10 +31,30 @@ pub fn is_filled(article: &Article, dated: bool, field: &str) -> bool {
 pub fn count(report: &mut RunReport, article: &Article, dated: bool) {
     report.articles_read += 1;
     for field in HEALTH_FIELDS {
-        if is_filled(article, dated, field) {
-            *report.filled.entry(field.to_string()).or_insert(0) += 1;
-        }
+        tally(report, field, is_filled(article, dated, field));
     }
+}
+
+/// Counts a page that extraction refused because the `missing` selector (`article.title` or
+/// `article.body`) matched nothing or gave no text: that field is empty, and when the body is
+/// the one missing the title was found.
+pub fn count_unmatched(report: &mut RunReport, missing: &str) {
+    report.articles_read += 1;
+    match missing {
+        "article.title" => tally(report, "title", false),
+        "article.body" => {
+            tally(report, "title", true);
+            tally(report, "body", false);
+            tally(report, "images", false);
+        }
+        _ => {}
+    }
+}
+
+fn tally(report: &mut RunReport, field: &str, filled: bool) {
+    let fill = report.filled.entry(field.to_string()).or_default();
+    fill.read += 1;
+    fill.filled += u64::from(filled);
 }
 
 /// The selector of `source` that fills `field`.
@@ -59,7 +79,7 @@ pub fn selector(source: &Source, field: &str) -> Option<String> {
 pub fn assess(source: &Source, run: &RunReport, earlier: &[RunReport]) -> Health {
     let compared: Vec<&RunReport> = earlier
         .iter()
-        .filter(|r| r.articles_read > 0)
+        .filter(|r| r.articles_read > 0 && !r.filled.is_empty())
         .take(HEALTH_RUNS)
         .collect();
     let previous = earlier.iter().find_map(|r| r.health.as_ref());

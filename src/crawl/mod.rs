@@ -21,6 +21,7 @@ use url::Url;
 
 use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored};
 use crate::config::{CrawlerConfig, Section, Source};
+use crate::extract::ExtractError;
 use crate::fetch::{Fetcher, Response};
 use crate::model::{
     Article, ArticleId, Capture, ListCount, ListItem, ListPage, Page, RunReport, Validators,
@@ -76,6 +77,8 @@ enum Fetched {
     NotModified,
     Gone,
     Failed(String),
+    /// Extraction refused the page: the `field` selector (`article.body`, say) found nothing.
+    Unmatched { error: String, field: &'static str },
 }
 
 /// A crawl of one source.
@@ -227,7 +230,19 @@ impl Crawl<'_> {
             });
             // An incremental run asks for the first page conditionally: unchanged means nothing new.
             let conditional = !self.options.backfill && page_url == first;
-            let Some((list, validators)) = self.list_page(&page_url, conditional).await? else {
+            let read = self.list_page(&page_url, conditional).await;
+            if let Err(CrawlError::Extract {
+                source: ExtractError::NoMatch { .. } | ExtractError::NoLinks { .. },
+                ..
+            }) = &read
+            {
+                // A list page the profile finds no item in: selector health's alarm.
+                self.report.list_items.push(ListCount {
+                    url: page_url.to_string(),
+                    items: 0,
+                });
+            }
+            let Some((list, validators)) = read? else {
                 break;
             };
             self.report.list_items.push(ListCount {
@@ -421,7 +436,8 @@ fn record(
     candidate: Candidate,
     fetched: Fetched,
 ) -> Result<(), ArchiveError> {
-    report.pages_fetched += u64::from(!matches!(&fetched, Fetched::Failed(_)));
+    let counted = !matches!(&fetched, Fetched::Failed(_) | Fetched::Unmatched { .. });
+    report.pages_fetched += u64::from(counted);
     match fetched {
         Fetched::Article {
             article,
@@ -464,6 +480,11 @@ fn record(
             }
         },
         Fetched::Failed(error) => {
+            report.failed += 1;
+            report.errors.push(error);
+        }
+        Fetched::Unmatched { error, field } => {
+            health::count_unmatched(report, field);
             report.failed += 1;
             report.errors.push(error);
         }
@@ -529,7 +550,17 @@ async fn fetch_article(
             flattened: read.flattened,
             dated: read.dated,
         },
-        Err(error) => Fetched::Failed(describe(&error)),
+        Err(error) => match &error {
+            CrawlError::Extract {
+                source:
+                    ExtractError::NoMatch { field, .. } | ExtractError::Empty { field, .. },
+                ..
+            } => Fetched::Unmatched {
+                error: describe(&error),
+                field,
+            },
+            _ => Fetched::Failed(describe(&error)),
+        },
     }
 }
 

@@ -72,6 +72,7 @@ async fn sources(
                     "feeds": feeds(format!("/feeds/{}/{}", source.id, section.id)),
                 })).collect::<Vec<_>>(),
                 "status": status.get(source.id.as_str()),
+                "health": super::health::source_health(status.get(source.id.as_str())),
             })
         })
         .collect();

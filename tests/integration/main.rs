@@ -10,6 +10,7 @@ mod extract;
 mod feed;
 mod feed_server;
 mod full_disk;
+mod health;
 mod hostile;
 mod maintenance;
 mod replay;
