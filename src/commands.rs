@@ -2,6 +2,7 @@
 
 mod backup;
 mod health;
+mod reparse;
 mod served;
 
 use std::io::{IsTerminal, Write};
@@ -19,6 +20,7 @@ use indicatif::ProgressBar;
 use url::Url;
 
 pub use backup::{export, import};
+pub use reparse::reparse;
 
 use crate::cli::{CrawlArgs, ExtractArgs, Format, QueryArgs, ShowArgs};
 

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve { config } => commands::serve(config),
         Command::Demo { listen } => commands::demo(*listen),
         Command::Rebuild(args) => maintenance::rebuild(args),
+        Command::Reparse(args) => commands::reparse(args),
         Command::Verify { config } => maintenance::verify(config),
         Command::Migrate { config } => maintenance::migrate(config),
     };

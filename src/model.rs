@@ -105,13 +105,34 @@ impl Capture {
     }
 }
 
-/// One version of an article: a new one is kept each time its `content_hash` changes.
+/// One version of an article: a new one is kept each time its `content_hash` changes, or when
+/// `gazette reparse` reads its capture differently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
     /// 1 for the first capture, then 2, 3, …
     pub number: u32,
+    /// When the page it was read from was fetched.
     pub fetched_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub cause: RevisionCause,
     pub article: Article,
+}
+
+/// What made a revision: the portal's page changed, or the profile did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionCause {
+    /// A fetch of the page read differently (what every revision was before reparse).
+    #[default]
+    Portal,
+    /// `gazette reparse` read the stored capture differently with the current profile.
+    Reparse,
+}
+
+impl RevisionCause {
+    pub fn is_portal(&self) -> bool {
+        *self == RevisionCause::Portal
+    }
 }
 
 /// An archived article: its current revision and its history in brief.

@@ -5,6 +5,7 @@ mod assets;
 mod error;
 pub mod health;
 mod isolation;
+pub mod reparse;
 
 pub use assets::MAX_ASSETS_PER_ARTICLE;
 pub use error::{CrawlError, RunStopped};
@@ -190,7 +191,7 @@ pub async fn run_source(
 }
 
 /// The source's id and a digest of its parsed settings (lists, article selectors, dates).
-fn profile(source: &Source) -> Profile {
+pub fn profile(source: &Source) -> Profile {
     use sha2::Digest;
     let settings = format!("{source:?}");
     Profile {

@@ -175,6 +175,7 @@ async fn article(
             json!({
                 "number": r.number,
                 "fetched_at": r.fetched_at,
+                "cause": r.cause,
                 "content_hash": r.article.content_hash,
                 "title": r.article.title,
                 "url": state.public(&format!("/api/articles/{id}/revisions/{}", r.number)),

@@ -14,6 +14,7 @@ mod health;
 mod hostile;
 mod maintenance;
 mod replay;
+mod reparse;
 mod schedule;
 mod server;
 mod support;
