@@ -480,9 +480,6 @@ pub fn serve(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// The shipped config, pointed at a local replay of the recorded portal.
-const SHIPPED_CONFIG: &str = include_str!("../config/gazette.toml");
-
 pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
     let runtime = runtime()?;
     let dir = std::env::temp_dir().join(format!("gazette-demo-{}", std::process::id()));
@@ -494,21 +491,12 @@ pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
         let base = portal.base_url();
         // The portal's own URLs everywhere (ids, links, captures), the same on every run; only
         // the requests go to the replay.
-        let text = SHIPPED_CONFIG
-            .replace(
-                "listen = \"127.0.0.1:8080\"",
-                &format!("listen = \"{listen}\""),
-            )
-            .replace(
-                "public_url = \"http://127.0.0.1:8080\"",
-                &format!("public_url = \"http://{listen}\""),
-            )
-            .replace(
-                "path = \"data/archive\"",
-                &format!("path = {:?}", dir.join("archive").display().to_string()),
-            )
-            .replace("min_delay_ms = 1000", "min_delay_ms = 0");
-        let config = std::sync::Arc::new(config::parse(&text, "demo config")?);
+        let mut edit = config::ConfigEdit::shipped();
+        edit.listen(listen)
+            .public_url(&format!("http://{listen}"))
+            .storage_path(&dir.join("archive"))
+            .crawler("min_delay_ms", 0);
+        let config = std::sync::Arc::new(edit.config("demo config")?);
         for source in &config.sources {
             gazette::fetch::reach_origin_at(source.base_url(), &base);
         }

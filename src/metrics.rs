@@ -160,7 +160,10 @@ impl Metrics {
             for field in &health.fields {
                 if let Some(fill) = field.fill {
                     self.field_fill
-                        .get_or_create(&label(&[("source", &report.source), ("field", &field.field)]))
+                        .get_or_create(&label(&[
+                            ("source", &report.source),
+                            ("field", &field.field),
+                        ]))
                         .set(fill);
                 }
             }

@@ -183,9 +183,7 @@ impl Writer {
                 group.batches[RUNS].insert(key, index::encode(&*run));
                 Ok(Outcome::Done)
             }
-            Change::Reparse(reextracted) => self
-                .reparse(*reextracted, group)
-                .map(Outcome::Stored),
+            Change::Reparse(reextracted) => self.reparse(*reextracted, group).map(Outcome::Stored),
             Change::Asset(asset) => self
                 .asset(*asset, group)
                 .map(|info| Outcome::Asset(Box::new(info))),
@@ -257,8 +255,16 @@ impl Writer {
     /// Stores an article read again from its latest capture as a new revision caused by reparse:
     /// a metadata record naming that capture's response, indexed with the capture's records.
     /// The article's `updated` moves only when its title or body changed.
-    fn reparse(&mut self, reextracted: Reextracted, group: &mut Group) -> Result<Stored, ArchiveError> {
-        let Reextracted { article, at, profile } = reextracted;
+    fn reparse(
+        &mut self,
+        reextracted: Reextracted,
+        group: &mut Group,
+    ) -> Result<Stored, ArchiveError> {
+        let Reextracted {
+            article,
+            at,
+            profile,
+        } = reextracted;
         let id = article.id.clone();
         let Some(previous) = self.entry(&id, group)? else {
             return Ok(Stored::Unchanged);
@@ -283,8 +289,8 @@ impl Writer {
         if before.article == article {
             return Ok(Stored::Unchanged);
         }
-        let read_differently = before.article.title != article.title
-            || before.article.body_html != article.body_html;
+        let read_differently =
+            before.article.title != article.title || before.article.body_html != article.body_html;
         let number = previous.revisions + 1;
         let note = RevisionNote {
             revision: number,
@@ -292,7 +298,11 @@ impl Writer {
             source: article.source.clone(),
             section: article.section.clone(),
             first_seen: previous.first_seen,
-            updated: if read_differently { at } else { previous.updated },
+            updated: if read_differently {
+                at
+            } else {
+                previous.updated
+            },
             profile,
             capture: before.capture.clone(),
             cause: RevisionCause::Reparse,

@@ -88,7 +88,10 @@ fn row(run: &RunReport) -> String {
             .and_then(|h| h.fields.iter().find(|f| f.field == field))
             .is_some_and(|f| f.degraded && f.fill.is_some());
         let mark = if degraded { "!" } else { "" };
-        line.push_str(&format!(" {:>9}", format!("{}{mark}", percent(run.fill(field)))));
+        line.push_str(&format!(
+            " {:>9}",
+            format!("{}{mark}", percent(run.fill(field)))
+        ));
     }
     let items: Vec<String> = run.list_items.iter().map(|p| p.items.to_string()).collect();
     line.push_str(&format!("  {}\n", items.join(",")));

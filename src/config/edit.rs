@@ -28,9 +28,7 @@ impl ConfigEdit {
 
     /// Any config text; only its TOML syntax is checked here, the rest by [`ConfigEdit::config`].
     pub fn parse(text: &str) -> Result<ConfigEdit, toml_edit::TomlError> {
-        Ok(ConfigEdit {
-            doc: text.parse()?,
-        })
+        Ok(ConfigEdit { doc: text.parse()? })
     }
 
     /// Where `serve` listens.
@@ -142,7 +140,11 @@ mod tests {
         assert_eq!(config.crawler.timeout_secs, shipped.crawler.timeout_secs);
         let source = config.source("bqlkkt").unwrap();
         assert_eq!(source.base_url().as_str(), base.as_str());
-        assert!(source.hosts().to_string().contains("127.0.0.1"), "{}", source.hosts());
+        assert!(
+            source.hosts().to_string().contains("127.0.0.1"),
+            "{}",
+            source.hosts()
+        );
         assert_eq!(source.article.category.as_ref().unwrap().as_str(), "h1");
         assert_eq!(
             source.article.body.as_str(),

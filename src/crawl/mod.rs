@@ -79,7 +79,10 @@ enum Fetched {
     Gone,
     Failed(String),
     /// Extraction refused the page: the `field` selector (`article.body`, say) found nothing.
-    Unmatched { error: String, field: &'static str },
+    Unmatched {
+        error: String,
+        field: &'static str,
+    },
 }
 
 /// A crawl of one source.
@@ -553,8 +556,7 @@ async fn fetch_article(
         },
         Err(error) => match &error {
             CrawlError::Extract {
-                source:
-                    ExtractError::NoMatch { field, .. } | ExtractError::Empty { field, .. },
+                source: ExtractError::NoMatch { field, .. } | ExtractError::Empty { field, .. },
                 ..
             } => Fetched::Unmatched {
                 error: describe(&error),

@@ -67,7 +67,10 @@ pub(super) async fn answer(state: &Shared, request: &Request, fault: Fault) -> R
 }
 
 /// The fault to act on for `target`, using up one-shot and counted faults.
-pub(super) fn take(faults: &mut std::collections::HashMap<String, Fault>, target: &str) -> Option<Fault> {
+pub(super) fn take(
+    faults: &mut std::collections::HashMap<String, Fault>,
+    target: &str,
+) -> Option<Fault> {
     let fault = faults.get_mut(target)?;
     let (this_time, used_up) = match fault {
         Fault::StatusTimes(_, 0) => (None, true),

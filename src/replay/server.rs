@@ -218,7 +218,11 @@ async fn respond(State(state): State<Shared>, request: axum::extract::Request) -
 }
 
 /// The page as recorded: 200, or 304 when the request's validators match, or 404.
-pub(super) fn page_response(state: &Shared, request: &Request, content_type: Option<&str>) -> Response {
+pub(super) fn page_response(
+    state: &Shared,
+    request: &Request,
+    content_type: Option<&str>,
+) -> Response {
     let Some(page) = lock(state).page(&request.path_and_query) else {
         return status_page(404);
     };

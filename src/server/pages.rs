@@ -1,10 +1,10 @@
 //! `/` and `/metrics` (`/healthz` is in `health`).
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use super::AppState;
 use crate::feed::Format;

@@ -38,20 +38,20 @@ async fn portal() -> TestPortal {
 fn break_body(portal: &TestPortal) {
     for item in ITEMS {
         let page = std::fs::read(fixture(&format!("portal/article-{item}.html"))).unwrap();
-        let text = String::from_utf8_lossy(&page).replace(
-            "id=\"divArticleDescription2\"",
-            "id=\"divArticleContent\"",
+        let text = String::from_utf8_lossy(&page)
+            .replace("id=\"divArticleDescription2\"", "id=\"divArticleContent\"");
+        assert_ne!(
+            text.as_bytes(),
+            page.as_slice(),
+            "article-{item} has the body id"
         );
-        assert_ne!(text.as_bytes(), page.as_slice(), "article-{item} has the body id");
         for path in [
             format!("/Pages/chi-tiet-tin.aspx?ItemID={item}"),
             format!("/Pages/chi-tiet-tin.aspx?ItemID={item}&l=TinBanQuanLy"),
         ] {
-            portal.server.set_page(
-                &path,
-                text.clone().into_bytes(),
-                "text/html; charset=utf-8",
-            );
+            portal
+                .server
+                .set_page(&path, text.clone().into_bytes(), "text/html; charset=utf-8");
         }
     }
 }
@@ -167,8 +167,9 @@ async fn a_body_selector_that_stops_matching_marks_the_source_degraded_within_on
     let out = support::gazette_async(&args).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(&format!("{SOURCE}: degraded: body filled in 0% of the articles read"))
-            && stdout.contains("selector #divArticleDescription2"),
+        stdout.contains(&format!(
+            "{SOURCE}: degraded: body filled in 0% of the articles read"
+        )) && stdout.contains("selector #divArticleDescription2"),
         "{}",
         explain(&args, &out)
     );
@@ -177,7 +178,9 @@ async fn a_body_selector_that_stops_matching_marks_the_source_degraded_within_on
     assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(&format!("health {SOURCE}: degraded (body, images), last 3 run(s)")),
+        stdout.contains(&format!(
+            "health {SOURCE}: degraded (body, images), last 3 run(s)"
+        )),
         "{}",
         explain(&args, &out)
     );
@@ -189,7 +192,10 @@ async fn a_body_selector_that_stops_matching_marks_the_source_degraded_within_on
         .take(3)
         .collect();
     assert_eq!(rows.len(), 3, "{stdout}");
-    assert!(rows[0].contains("0%!") && rows[2].contains("100%"), "{stdout}");
+    assert!(
+        rows[0].contains("0%!") && rows[2].contains("100%"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -87,7 +87,10 @@ async fn a_changed_category_selector_is_shown_then_applied_once_as_reparse_revis
     let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
     let after = archive.article(&id).unwrap().unwrap();
     assert_eq!(after.revisions, 2);
-    assert_eq!(after.article.category.as_deref(), Some(before.article.title.as_str()));
+    assert_eq!(
+        after.article.category.as_deref(),
+        Some(before.article.title.as_str())
+    );
     assert_eq!(after.article.title, before.article.title);
     // Only the category changed: the article is not shown as updated.
     assert_eq!(after.updated, before.updated);
@@ -96,7 +99,10 @@ async fn a_changed_category_selector_is_shown_then_applied_once_as_reparse_revis
     assert_eq!(causes, [RevisionCause::Portal, RevisionCause::Reparse]);
     assert_eq!(revisions[1].fetched_at, revisions[0].fetched_at);
     // The reparse revision names the capture it was read from.
-    let capture = archive.capture(&id, 2).unwrap().expect("revision 2 has a capture");
+    let capture = archive
+        .capture(&id, 2)
+        .unwrap()
+        .expect("revision 2 has a capture");
     assert_eq!(Some(capture), archive.capture(&id, 1).unwrap());
     assert_eq!(atom_updated(&portal, archive.clone()).await, updated_before);
     let state = gazette::server::AppState::new(

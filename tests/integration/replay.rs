@@ -837,14 +837,21 @@ fn the_bundled_recording_is_fixtures_portal_byte_for_byte() {
         let (bytes, content_type) = bundled
             .get(&row.path_and_query)
             .unwrap_or_else(|| panic!("{} is not bundled", row.path_and_query));
-        assert!(bytes == on_disk.as_slice(), "{}: the bundled bytes differ", row.file);
+        assert!(
+            bytes == on_disk.as_slice(),
+            "{}: the bundled bytes differ",
+            row.file
+        );
         assert_eq!(content_type, row.content_type, "{}", row.path_and_query);
     }
     // Every page file of the directory is served (the README and expectations are not pages).
     for entry in std::fs::read_dir(support::fixture("portal")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if name.ends_with(".html") || name == "robots.txt" {
-            assert!(rows.iter().any(|r| r.file == name), "{name} is not in the manifest");
+            assert!(
+                rows.iter().any(|r| r.file == name),
+                "{name} is not in the manifest"
+            );
         }
     }
 }
