@@ -2,6 +2,7 @@
 //! source's earlier runs. A portal that changes its template empties fields without an error;
 //! this is where that shows.
 
+use crate::Found;
 use crate::config::Source;
 use crate::model::{Article, FieldHealth, HEALTH_FIELDS, Health, RunReport};
 
@@ -11,15 +12,15 @@ pub const HEALTH_RUNS: usize = 10;
 /// Runs read from the archive to find [`HEALTH_RUNS`] that read articles.
 pub const HEALTH_SCAN: usize = 50;
 
-/// Whether `article` has `field` filled; `dated` says the page itself gave the date (the list
-/// page's date fills `published` when the page's selector finds none).
-pub fn is_filled(article: &Article, dated: bool, field: &str) -> bool {
+/// Whether `article` has `field` filled as its page gave it (`found`): the list page's date
+/// fills `published`, and the body's first paragraph `summary`, when their selectors find none.
+pub fn is_filled(article: &Article, found: Found, field: &str) -> bool {
     let given = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.trim().is_empty());
     match field {
         "title" => !article.title.trim().is_empty(),
-        "published" => dated && article.published.is_some(),
+        "published" => found.dated && article.published.is_some(),
         "body" => !article.body_text.trim().is_empty(),
-        "summary" => !article.summary.trim().is_empty(),
+        "summary" => found.summarised && !article.summary.trim().is_empty(),
         "category" => given(&article.category),
         "credit" => given(&article.credit),
         "images" => !article.images.is_empty(),
@@ -28,10 +29,10 @@ pub fn is_filled(article: &Article, dated: bool, field: &str) -> bool {
 }
 
 /// Counts one article read into the run's fill counts.
-pub fn count(report: &mut RunReport, article: &Article, dated: bool) {
+pub fn count(report: &mut RunReport, article: &Article, found: Found) {
     report.articles_read += 1;
     for field in HEALTH_FIELDS {
-        tally(report, field, is_filled(article, dated, field));
+        tally(report, field, is_filled(article, found, field));
     }
 }
 
@@ -162,6 +163,80 @@ pub fn warn(source: &str, health: &Health) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Fill, ListCount};
+
+    fn source() -> Source {
+        let config = crate::config::parse(crate::config::SHIPPED, "gazette.toml").unwrap();
+        config.sources[0].clone()
+    }
+
+    fn run(body: (u64, u64), list_items: &[u64]) -> RunReport {
+        let mut run = RunReport {
+            articles_read: body.1,
+            list_items: list_items
+                .iter()
+                .map(|&items| ListCount {
+                    url: format!("http://portal/list?items={items}"),
+                    items,
+                })
+                .collect(),
+            ..RunReport::default()
+        };
+        if body.1 > 0 {
+            let fill = Fill {
+                read: body.1,
+                filled: body.0,
+            };
+            run.filled.insert("body".into(), fill);
+            run.filled.insert(
+                "title".into(),
+                Fill {
+                    filled: body.1,
+                    ..fill
+                },
+            );
+        }
+        run
+    }
+
+    #[test]
+    fn a_field_below_half_its_median_degrades_and_the_verdict_outlives_a_run_without_articles() {
+        let source = source();
+        // Earlier runs, newest first: body filled 90%, 100%, 80%: median 90%.
+        let mut earlier = vec![
+            run((9, 10), &[10]),
+            run((10, 10), &[10]),
+            run((8, 10), &[10]),
+        ];
+        let fine = assess(&source, &run((5, 10), &[10]), &earlier);
+        assert!(!fine.degraded, "{fine:#?}");
+        let mut broken = run((4, 10), &[10]);
+        let health = assess(&source, &broken, &earlier);
+        assert!(health.degraded);
+        let named: Vec<&str> = health.degraded_fields().map(|f| f.field.as_str()).collect();
+        assert_eq!(named, ["body"]);
+        assert_eq!(health.runs_compared, 3);
+        broken.health = Some(health);
+        // A run that read nothing keeps the verdict of the run before it.
+        earlier.insert(0, broken);
+        let quiet = assess(&source, &run((0, 0), &[]), &earlier);
+        assert!(quiet.degraded, "{quiet:#?}");
+        let body = quiet.fields.iter().find(|f| f.field == "body").unwrap();
+        assert_eq!(body.fill, None);
+    }
+
+    #[test]
+    fn a_list_page_without_items_degrades_naming_the_item_selector() {
+        let source = source();
+        let health = assess(&source, &run((10, 10), &[10, 0]), &[]);
+        assert!(health.degraded);
+        assert_eq!(health.empty_list_pages, ["http://portal/list?items=0"]);
+        assert_eq!(
+            health.list_selector.as_deref(),
+            Some(source.list.item.as_str())
+        );
+        assert_eq!(health.degraded_fields().count(), 0);
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -72,8 +72,8 @@ enum Fetched {
         validators: Validators,
         /// The page nested too deep or held too many elements; its text was kept.
         flattened: bool,
-        /// The page itself gave a published date.
-        dated: bool,
+        /// What the page itself gave, for selector health.
+        found: crate::Found,
     },
     NotModified,
     Gone,
@@ -448,9 +448,9 @@ fn record(
             capture,
             validators,
             flattened,
-            dated,
+            found,
         } => {
-            health::count(report, &article, dated);
+            health::count(report, &article, found);
             let ingest = Ingest {
                 article: *article,
                 capture,
@@ -552,7 +552,7 @@ async fn fetch_article(
             capture,
             validators,
             flattened: read.flattened,
-            dated: read.dated,
+            found: read.found,
         },
         Err(error) => match &error {
             CrawlError::Extract {
