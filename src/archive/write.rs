@@ -327,7 +327,17 @@ impl Writer {
             &url,
             at,
         );
-        let locations = self.append(&[metadata])?;
+        // A gone article stays gone: the note after the revision says so to a rebuild too.
+        let gone = previous.gone_at.map(|gone_at| {
+            let note = Note::Gone {
+                id: id.clone(),
+                at: gone_at,
+            };
+            Record::note(note.to_json(), Some(metadata.id()), &url, at)
+        });
+        let mut records = vec![metadata];
+        records.extend(gone);
+        let locations = self.append(&records)?;
         group.appended = true;
         let span = locations
             .first()

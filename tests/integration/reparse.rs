@@ -128,6 +128,20 @@ async fn a_changed_category_selector_is_shown_then_applied_once_as_reparse_revis
     assert_eq!(entry["revisions"][1]["cause"], "reparse", "{entry:#}");
     assert!(entry["revisions"][0].get("cause").is_none(), "{entry:#}");
 
+    // The WARC files alone say the same: verified, and rebuilt into the same index.
+    run(&["verify", "--config", config]).await;
+    run(&["rebuild", "--config", config]).await;
+    let rebuilt = portal.open_archive();
+    let revisions = rebuilt.revisions(&id).unwrap();
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(revisions[1].cause, RevisionCause::Reparse);
+    assert_eq!(
+        rebuilt.article(&id).unwrap().unwrap().updated,
+        before.updated
+    );
+    assert!(rebuilt.capture(&id, 2).unwrap().is_some());
+    drop(rebuilt);
+
     let again = run(&["reparse", "--config", config]).await;
     assert!(
         again.contains("9 article(s) read again, 0 changed: 0 new revision(s)"),
@@ -135,4 +149,21 @@ async fn a_changed_category_selector_is_shown_then_applied_once_as_reparse_revis
     );
     let archive = portal.open_archive();
     assert_eq!(archive.article(&id).unwrap().unwrap().revisions, 2);
+    drop(archive);
+
+    // A new title is a change readers see: the article is updated, in the feeds too.
+    edited.source(
+        "bqlkkt",
+        &["article", "title"],
+        "ul.UL_Link_Menu li:last-child",
+    );
+    let retitled = portal.dir.path().join("retitled.toml");
+    std::fs::write(&retitled, edited.to_toml()).unwrap();
+    let out = run(&["reparse", "--config", retitled.to_str().unwrap()]).await;
+    assert!(out.contains("title: 9 article(s)"), "{out}");
+    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    let after = archive.article(&id).unwrap().unwrap();
+    assert_eq!(after.revisions, 3);
+    assert!(after.updated > before.updated, "{after:#?}");
+    assert_ne!(atom_updated(&portal, archive).await, updated_before);
 }
