@@ -57,6 +57,7 @@ fn reparse(config: &Config, capture: &Capture, before: &Article) -> Result<Artic
         .source(&before.source)
         .ok_or_else(|| format!("source {} is not in the config", before.source))?;
     gazette::crawl::reparse::read_again(source, capture, before)
+        .map_err(|err| gazette::describe(&err))
 }
 
 pub fn verify(path: &Path) -> anyhow::Result<()> {

@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
+use thiserror::Error;
 use url::Url;
 
 use crate::archive::{Archive, ArchiveError, Query, Reextracted, Stored};
 use crate::config::Source;
+use crate::extract::ExtractError;
 use crate::model::{Article, ArticleId, Capture, Page};
 use crate::normalize::date::Published;
 
@@ -89,7 +91,9 @@ pub fn reparse(
             let after = match read_again(source, &capture, &before) {
                 Ok(after) => after,
                 Err(error) => {
-                    reparsed.skipped.push(format!("{}: {error}", before.id));
+                    reparsed
+                        .skipped
+                        .push(format!("{}: {}", before.id, crate::describe(&error)));
                     continue;
                 }
             };
@@ -132,9 +136,29 @@ pub fn reparse(
     Ok(reparsed)
 }
 
+/// Why a stored capture could not be read again.
+#[derive(Debug, Error)]
+pub enum ReadAgainError {
+    #[error("its capture's address {url:?} is not a URL")]
+    NotUrl {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("the current profile does not read it")]
+    Extract(#[source] ExtractError),
+}
+
 /// A captured page read again with the source's current profile.
-pub fn read_again(source: &Source, capture: &Capture, before: &Article) -> Result<Article, String> {
-    let url = Url::parse(&capture.url).map_err(|err| format!("{}: {err}", capture.url))?;
+pub fn read_again(
+    source: &Source,
+    capture: &Capture,
+    before: &Article,
+) -> Result<Article, ReadAgainError> {
+    let url = Url::parse(&capture.url).map_err(|source| ReadAgainError::NotUrl {
+        url: capture.url.clone(),
+        source,
+    })?;
     let page = Page {
         url: &url,
         content_type: capture.content_type(),
@@ -148,7 +172,7 @@ pub fn read_again(source: &Source, capture: &Capture, before: &Article) -> Resul
     });
     crate::read_article_noted(&page, source, &before.section, kept)
         .map(|read| read.article)
-        .map_err(|err| err.to_string())
+        .map_err(ReadAgainError::Extract)
 }
 
 /// The fields of [`COMPARED_FIELDS`] that differ, each shown as it was and as it is now.
