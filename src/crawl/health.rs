@@ -9,6 +9,10 @@ use crate::model::{Article, FieldHealth, HEALTH_FIELDS, Health, RunReport};
 /// Earlier runs (those that read articles) a run's fill shares are compared with.
 pub const HEALTH_RUNS: usize = 10;
 
+/// A field is judged only when its median share over the earlier runs makes at least this many
+/// filled pages expected in the run; otherwise the previous verdict stands.
+pub const MIN_EXPECTED_FILLED: f64 = 2.0;
+
 /// Runs read from the archive to find [`HEALTH_RUNS`] that read articles.
 pub const HEALTH_SCAN: usize = 50;
 
@@ -76,7 +80,8 @@ pub fn selector(source: &Source, field: &str) -> Option<String> {
 
 /// The health of `source` after `run`, given its earlier runs (newest first). A field is
 /// degraded when its share falls below half its median over the last [`HEALTH_RUNS`] runs that
-/// read articles; a run that read none keeps the field verdicts of the run before it.
+/// read articles; a run that read too few pages to tell ([`MIN_EXPECTED_FILLED`]) keeps the
+/// field's verdict of the run before it.
 pub fn assess(source: &Source, run: &RunReport, earlier: &[RunReport]) -> Health {
     let compared: Vec<&RunReport> = earlier
         .iter()
@@ -88,23 +93,27 @@ pub fn assess(source: &Source, run: &RunReport, earlier: &[RunReport]) -> Health
         .iter()
         .map(|&field| {
             let median = median(compared.iter().filter_map(|r| r.fill(field)).collect());
-            match run.fill(field) {
-                Some(fill) => FieldHealth {
-                    field: field.to_string(),
-                    selector: selector(source, field),
-                    fill: Some(fill),
-                    median,
-                    degraded: median.is_some_and(|m| fill < m / 2.0),
-                },
-                None => FieldHealth {
-                    field: field.to_string(),
-                    selector: selector(source, field),
-                    fill: None,
-                    median,
-                    degraded: previous
-                        .and_then(|h| h.fields.iter().find(|f| f.field == field))
-                        .is_some_and(|f| f.degraded),
-                },
+            let fill = run.fill(field);
+            let judged = run.filled.get(field).map_or(0, |f| f.read);
+            // Judged when the earlier runs make at least MIN_EXPECTED_FILLED filled pages
+            // likely: one page without the sparse credit line is no evidence.
+            let verdict = match (fill, median) {
+                (Some(fill), Some(median)) if median * judged as f64 >= MIN_EXPECTED_FILLED => {
+                    Some(fill < median / 2.0)
+                }
+                _ => None,
+            };
+            let carried = || {
+                previous
+                    .and_then(|h| h.fields.iter().find(|f| f.field == field))
+                    .is_some_and(|f| f.degraded)
+            };
+            FieldHealth {
+                field: field.to_string(),
+                selector: selector(source, field),
+                fill,
+                median,
+                degraded: verdict.unwrap_or_else(carried),
             }
         })
         .collect::<Vec<_>>();
@@ -223,6 +232,18 @@ mod tests {
         assert!(quiet.degraded, "{quiet:#?}");
         let body = quiet.fields.iter().find(|f| f.field == "body").unwrap();
         assert_eq!(body.fill, None);
+    }
+
+    #[test]
+    fn one_page_without_a_sparse_field_is_no_evidence() {
+        let source = source();
+        let earlier = vec![run((3, 10), &[10]), run((3, 10), &[10])];
+        // Body median 30%: one page without it makes 0.3 expected, too few to judge.
+        let health = assess(&source, &run((0, 1), &[10]), &earlier);
+        assert!(!health.degraded, "{health:#?}");
+        // Seven pages make 2.1 expected: none of them filled is a verdict.
+        let health = assess(&source, &run((0, 7), &[10]), &earlier);
+        assert!(health.degraded, "{health:#?}");
     }
 
     #[test]
