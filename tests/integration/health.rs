@@ -173,6 +173,14 @@ async fn a_body_selector_that_stops_matching_marks_the_source_degraded_within_on
         "{}",
         explain(&args, &out)
     );
+    // The log names the field and its selector.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("field body fell below half its median fill")
+            && stderr.contains("#divArticleDescription2"),
+        "{}",
+        explain(&args, &out)
+    );
     let args = ["check", "--config", config_path.as_str(), "--health"];
     let out = support::gazette_async(&args).await;
     assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
