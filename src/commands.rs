@@ -113,7 +113,18 @@ pub fn check(path: &Path, health: bool) -> anyhow::Result<()> {
         out.push_str(&format!("  next runs: {}\n", fires.join(", ")));
     }
     if health {
-        let archive = archive::open_existing(&config.storage)?;
+        let archive = archive::open_existing(&config.storage).map_err(|err| match err {
+            ArchiveError::Locked { path } => match ServeRecord::read(&config.storage.path) {
+                Some(record) => anyhow!(
+                    "the archive is in use by gazette serve (pid {}, listening on {}); its \
+                     /healthz tells each source's selector health",
+                    record.pid,
+                    record.listen
+                ),
+                None => held_by_another(&path),
+            },
+            other => other.into(),
+        })?;
         out.push_str(&health::fill_table(&config, &archive)?);
     }
     print(out.trim_end())
