@@ -17,7 +17,7 @@ use gazette::model::{Capture, Page};
 use gazette::replay::{Recording, ReplayServer};
 use url::Url;
 
-const CONCURRENCY: &str = "8";
+const CONCURRENCY: usize = 8;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -77,7 +77,7 @@ async fn run(articles: usize) {
                     .len()
             }
         })
-        .buffer_unordered(CONCURRENCY.parse().unwrap())
+        .buffer_unordered(CONCURRENCY)
         .fold(0, |a, b| async move { a + b })
         .await;
     let floor = started.elapsed();
@@ -91,31 +91,17 @@ async fn run(articles: usize) {
 
     // The real crawl, in its own process, so its peak memory is its own.
     let archive_path = dir.path().join("archive");
-    let text = std::fs::read_to_string(root().join("config/gazette.toml")).unwrap();
-    let config = text
-        .replace("https://bqlkkt.kiengiang.gov.vn/", base.as_str())
-        .replace(
-            "allowed_hosts = [\"bqlkkt.kiengiang.gov.vn\"]",
-            "allowed_hosts = [\"127.0.0.1\"]",
-        )
-        .replace(
-            "path = \"data/archive\"",
-            &format!("path = {:?}", archive_path.display().to_string()),
-        )
-        .replace("min_delay_ms = 1000", "min_delay_ms = 0")
-        .replace("respect_robots_txt = true", "respect_robots_txt = false")
-        .replace(
-            "max_concurrency_per_host = 2",
-            &format!("max_concurrency_per_host = {CONCURRENCY}"),
-        )
-        .replace("max_pages = 1000", "max_pages = 100000")
-        .replace(
-            "cache_capacity = 67108864",
-            &format!(
-                "cache_capacity = {}",
-                std::env::var("CACHE_CAPACITY").unwrap_or_else(|_| "67108864".into())
-            ),
-        );
+    let mut edit = gazette::config::ConfigEdit::shipped();
+    edit.sources_at(&base)
+        .storage_path(&archive_path)
+        .crawler("min_delay_ms", 0)
+        .crawler("respect_robots_txt", false)
+        .crawler("max_concurrency_per_host", CONCURRENCY as i64)
+        .source("bqlkkt", &["list", "max_pages"], 100_000);
+    if let Some(bytes) = std::env::var("CACHE_CAPACITY").ok().and_then(|v| v.parse::<i64>().ok()) {
+        edit.set(&["storage", "cache_capacity"], bytes);
+    }
+    let config = edit.to_toml();
     let config_path = dir.path().join("gazette.toml");
     std::fs::write(&config_path, config).unwrap();
     let binary = root().join("target/release/gazette");

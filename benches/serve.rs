@@ -45,24 +45,13 @@ fn main() {
     }
 
     let port = free_port();
-    let text = std::fs::read_to_string(root().join("config/gazette.toml"))
-        .unwrap()
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        )
-        .replace(
-            "public_url = \"http://127.0.0.1:8080\"",
-            &format!("public_url = \"http://127.0.0.1:{port}\""),
-        )
-        .replace(
-            "path = \"data/archive\"",
-            &format!("path = {:?}", archive_path.display().to_string()),
-        )
-        .replace(
-            "schedule = \"0 */30 * * * *\"",
-            "schedule = \"0 0 0 1 1 * 2099\"",
-        );
+    let mut edit = gazette::config::ConfigEdit::shipped();
+    let listen: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    edit.listen(listen)
+        .public_url(&format!("http://{listen}"))
+        .storage_path(&archive_path)
+        .source("bqlkkt", &["schedule"], "0 0 0 1 1 * 2099");
+    let text = edit.to_toml();
     let config = dir.path().join("gazette.toml");
     std::fs::write(&config, text).unwrap();
     let binary = root().join("target/release/gazette");

@@ -113,40 +113,18 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let portal = replay.base_url();
-    let host = format!("127.0.0.1:{}", replay.addr().port());
-    let text = std::fs::read_to_string(root().join("config/gazette.toml"))
-        .unwrap()
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        )
-        .replace(
-            "public_url = \"http://127.0.0.1:8080\"",
-            &format!("public_url = \"http://127.0.0.1:{port}\""),
-        )
-        .replace(
-            "path = \"data/archive\"",
-            &format!(
-                "path = {:?}",
-                dir.path().join("archive").display().to_string()
-            ),
-        )
-        .replace("min_delay_ms = 1000", "min_delay_ms = 50")
-        .replace("timeout_secs = 30", "timeout_secs = 5")
-        .replace("retry_base_ms = 500", "retry_base_ms = 100")
-        .replace(
-            "max_concurrency_per_host = 2",
-            "max_concurrency_per_host = 4",
-        )
-        .replace(
-            "schedule = \"0 */30 * * * *\"",
-            "schedule = \"*/10 * * * * *\"",
-        )
-        .replace("https://bqlkkt.kiengiang.gov.vn/", portal.as_str())
-        .replace(
-            "allowed_hosts = [\"bqlkkt.kiengiang.gov.vn\"]",
-            &format!("allowed_hosts = [{host:?}]"),
-        );
+    let mut edit = gazette::config::ConfigEdit::shipped();
+    let listen: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    edit.listen(listen)
+        .public_url(&format!("http://{listen}"))
+        .storage_path(&dir.path().join("archive"))
+        .crawler("min_delay_ms", 50)
+        .crawler("timeout_secs", 5)
+        .crawler("retry_base_ms", 100)
+        .crawler("max_concurrency_per_host", 4)
+        .source("bqlkkt", &["schedule"], "*/10 * * * * *")
+        .sources_at(&portal);
+    let text = edit.to_toml();
     let config = dir.path().join("gazette.toml");
     std::fs::write(&config, text).unwrap();
     let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();

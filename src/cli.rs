@@ -30,6 +30,9 @@ pub enum Command {
         /// The config file.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Also print each source's selector health: the fill table of its last runs.
+        #[arg(long)]
+        health: bool,
     },
     /// Crawl the sources once into the archive and print what each run did.
     Crawl(CrawlArgs),
@@ -64,6 +67,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Extract every archived article's latest capture again with the current profile; each
+    /// that reads differently gets a new revision marked as caused by reparse.
+    Reparse(ReparseArgs),
     /// Try gazette without the real portal: replay the recorded portal locally, crawl it, serve it.
     Demo {
         /// Where to serve.
@@ -81,6 +87,19 @@ pub struct RebuildArgs {
     /// articles the metadata records hold; a revision that reads differently gets a new one.
     #[arg(long)]
     pub reparse: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReparseArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Only this source's articles.
+    #[arg(long, value_name = "ID")]
+    pub source: Option<String>,
+    /// Print, per field, how many articles would change, with a few examples; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,6 +1,8 @@
 //! What each subcommand does: load the config, call the library, print the result.
 
 mod backup;
+mod health;
+mod reparse;
 mod served;
 
 use std::io::{IsTerminal, Write};
@@ -18,6 +20,7 @@ use indicatif::ProgressBar;
 use url::Url;
 
 pub use backup::{export, import};
+pub use reparse::reparse;
 
 use crate::cli::{CrawlArgs, ExtractArgs, Format, QueryArgs, ShowArgs};
 
@@ -77,7 +80,9 @@ fn fetch_one(
     }
 }
 
-pub fn check(path: &Path) -> anyhow::Result<()> {
+/// `check`: the config's sources and next runs; with `health`, the fill table of the last runs
+/// read from the archive.
+pub fn check(path: &Path, health: bool) -> anyhow::Result<()> {
     let config = config::load(path)?;
     let mut out = format!(
         "{}: ok, {} source(s)\n",
@@ -106,6 +111,21 @@ pub fn check(path: &Path) -> anyhow::Result<()> {
         let fires = gazette::schedule::next_fires(source, chrono::Utc::now(), 3);
         let fires: Vec<String> = fires.iter().map(|t| t.to_rfc3339()).collect();
         out.push_str(&format!("  next runs: {}\n", fires.join(", ")));
+    }
+    if health {
+        let archive = archive::open_existing(&config.storage).map_err(|err| match err {
+            ArchiveError::Locked { path } => match ServeRecord::read(&config.storage.path) {
+                Some(record) => anyhow!(
+                    "the archive is in use by gazette serve (pid {}, listening on {}); its \
+                     /healthz tells each source's selector health",
+                    record.pid,
+                    record.listen
+                ),
+                None => held_by_another(&path),
+            },
+            other => other.into(),
+        })?;
+        out.push_str(&health::fill_table(&config, &archive)?);
     }
     print(out.trim_end())
 }
@@ -152,6 +172,11 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         print(&summary(report))?;
         if let Some(line) = asset_summary(report) {
             print(&line)?;
+        }
+        if let Some(verdict) = &report.health {
+            for line in health::degraded_lines(&report.source, verdict) {
+                print(&line)?;
+            }
         }
         for error in &report.errors {
             eprintln!("  {}: {error}", report.source);
@@ -466,9 +491,6 @@ pub fn serve(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// The shipped config, pointed at a local replay of the recorded portal.
-const SHIPPED_CONFIG: &str = include_str!("../config/gazette.toml");
-
 pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
     let runtime = runtime()?;
     let dir = std::env::temp_dir().join(format!("gazette-demo-{}", std::process::id()));
@@ -480,21 +502,12 @@ pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
         let base = portal.base_url();
         // The portal's own URLs everywhere (ids, links, captures), the same on every run; only
         // the requests go to the replay.
-        let text = SHIPPED_CONFIG
-            .replace(
-                "listen = \"127.0.0.1:8080\"",
-                &format!("listen = \"{listen}\""),
-            )
-            .replace(
-                "public_url = \"http://127.0.0.1:8080\"",
-                &format!("public_url = \"http://{listen}\""),
-            )
-            .replace(
-                "path = \"data/archive\"",
-                &format!("path = {:?}", dir.join("archive").display().to_string()),
-            )
-            .replace("min_delay_ms = 1000", "min_delay_ms = 0");
-        let config = std::sync::Arc::new(config::parse(&text, "demo config")?);
+        let mut edit = config::ConfigEdit::shipped();
+        edit.listen(listen)
+            .public_url(&format!("http://{listen}"))
+            .storage_path(&dir.join("archive"))
+            .crawler("min_delay_ms", 0);
+        let config = std::sync::Arc::new(edit.config("demo config")?);
         let mut origins = gazette::fetch::Origins::default();
         for source in &config.sources {
             origins.add(source.base_url(), &base);

@@ -60,6 +60,18 @@ pub struct ArticleRead {
     /// The page was past extraction's limits ([`extract::MAX_DEPTH`], [`extract::MAX_ELEMENTS`],
     /// [`extract::MAX_ATTRIBUTES`]): part of its structure was read as plain text.
     pub flattened: bool,
+    /// What the page itself gave, before normalisation filled gaps from elsewhere.
+    pub found: Found,
+}
+
+/// What an article page gave of the fields normalisation may fill from elsewhere: selector
+/// health counts what the selectors found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Found {
+    /// A published date (else it came from the list page, or there is none).
+    pub dated: bool,
+    /// A summary (else the body's first paragraph stands in).
+    pub summarised: bool,
 }
 
 /// [`read_article`], with the published time to fall back on when the page shows none (the
@@ -74,6 +86,10 @@ pub fn read_article_noted(
     Ok(ArticleRead {
         article: normalize::article(&raw, source, section, listed),
         flattened: raw.flattened,
+        found: Found {
+            dated: raw.published.is_some(),
+            summarised: raw.summary.as_deref().is_some_and(|s| !s.trim().is_empty()),
+        },
     })
 }
 

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Extract(args) => commands::extract(args),
-        Command::Check { config } => commands::check(config),
+        Command::Check { config, health } => commands::check(config, *health),
         Command::Crawl(args) => commands::crawl(args),
         Command::Query(args) => commands::query(args),
         Command::Show(args) => commands::show(args),
@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve { config } => commands::serve(config),
         Command::Demo { listen } => commands::demo(*listen),
         Command::Rebuild(args) => maintenance::rebuild(args),
+        Command::Reparse(args) => commands::reparse(args),
         Command::Verify { config } => maintenance::verify(config),
         Command::Migrate { config } => maintenance::migrate(config),
     };

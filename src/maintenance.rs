@@ -6,9 +6,7 @@ use std::path::Path;
 use anyhow::bail;
 use gazette::archive::{self, Rebuilt};
 use gazette::config::{self, Config};
-use gazette::model::{Article, Capture, Page};
-use gazette::normalize::date::Published;
-use url::Url;
+use gazette::model::{Article, Capture};
 
 use crate::cli::RebuildArgs;
 
@@ -58,21 +56,8 @@ fn reparse(config: &Config, capture: &Capture, before: &Article) -> Result<Artic
     let source = config
         .source(&before.source)
         .ok_or_else(|| format!("source {} is not in the config", before.source))?;
-    let url = Url::parse(&capture.url).map_err(|err| format!("{}: {err}", capture.url))?;
-    let page = Page {
-        url: &url,
-        content_type: capture.content_type(),
-        bytes: &capture.body,
-    };
-    // When the page shows no time, the one kept before stands: the list page it was found on
-    // showed it, and that page is not captured.
-    let kept = before.published.map(|at| Published {
-        at,
-        inferred: before.published_inferred,
-    });
-    gazette::read_article_noted(&page, source, &before.section, kept)
-        .map(|read| read.article)
-        .map_err(|err| err.to_string())
+    gazette::crawl::reparse::read_again(source, capture, before)
+        .map_err(|err| gazette::describe(&err))
 }
 
 pub fn verify(path: &Path) -> anyhow::Result<()> {

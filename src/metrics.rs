@@ -1,6 +1,7 @@
 //! Process-wide counters for `GET /metrics`, in the Prometheus text format.
 
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +27,8 @@ pub struct Metrics {
     websub_verifications: Family<Labels, Counter>,
     websub_deliveries: Family<Labels, Counter>,
     websub_subscriptions: Gauge,
+    field_fill: Family<Labels, Gauge<f64, AtomicU64>>,
+    source_degraded: Family<Labels, Gauge>,
 }
 
 /// The one registry of the process.
@@ -51,6 +54,8 @@ impl Metrics {
         let websub_verifications = Family::<Labels, Counter>::default();
         let websub_deliveries = Family::<Labels, Counter>::default();
         let websub_subscriptions = Gauge::default();
+        let field_fill = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        let source_degraded = Family::<Labels, Gauge>::default();
         registry.register(
             "crawl_runs",
             "Crawl runs by source and outcome",
@@ -101,6 +106,16 @@ impl Metrics {
             "Verified subscriptions the builtin WebSub hub holds",
             websub_subscriptions.clone(),
         );
+        registry.register(
+            "field_fill_ratio",
+            "Share of the last run's articles with the field filled, by source and field",
+            field_fill.clone(),
+        );
+        registry.register(
+            "source_degraded",
+            "1 when a source's selectors stopped finding what they used to (selector health)",
+            source_degraded.clone(),
+        );
         Metrics {
             registry,
             runs,
@@ -113,6 +128,8 @@ impl Metrics {
             websub_verifications,
             websub_deliveries,
             websub_subscriptions,
+            field_fill,
+            source_degraded,
         }
     }
 
@@ -138,6 +155,21 @@ impl Metrics {
             self.articles_archived
                 .get_or_create(&label(&[("source", &report.source), ("kind", kind)]))
                 .inc_by(count);
+        }
+        if let Some(health) = &report.health {
+            for field in &health.fields {
+                if let Some(fill) = field.fill {
+                    self.field_fill
+                        .get_or_create(&label(&[
+                            ("source", &report.source),
+                            ("field", &field.field),
+                        ]))
+                        .set(fill);
+                }
+            }
+            self.source_degraded
+                .get_or_create(&label(&[("source", &report.source)]))
+                .set(i64::from(health.degraded));
         }
     }
 

@@ -1,5 +1,6 @@
 //! The types every stage passes on: what a page yields and what the archive keeps.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset};
@@ -104,13 +105,34 @@ impl Capture {
     }
 }
 
-/// One version of an article: a new one is kept each time its `content_hash` changes.
+/// One version of an article: a new one is kept each time its `content_hash` changes, or when
+/// `gazette reparse` reads its capture differently.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
     /// 1 for the first capture, then 2, 3, …
     pub number: u32,
+    /// When the page it was read from was fetched.
     pub fetched_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub cause: RevisionCause,
     pub article: Article,
+}
+
+/// What made a revision: the portal's page changed, or the profile did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionCause {
+    /// A fetch of the page read differently (what every revision was before reparse).
+    #[default]
+    Portal,
+    /// `gazette reparse` read the stored capture differently with the current profile.
+    Reparse,
+}
+
+impl RevisionCause {
+    pub fn is_portal(&self) -> bool {
+        *self == RevisionCause::Portal
+    }
 }
 
 /// An archived article: its current revision and its history in brief.
@@ -133,7 +155,7 @@ impl Archived {
 }
 
 /// What one crawl of one source did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     pub source: String,
     pub started: Option<DateTime<FixedOffset>>,
@@ -167,6 +189,89 @@ pub struct RunReport {
     /// One line per skipped or failed asset, naming its URL.
     #[serde(default)]
     pub asset_errors: Vec<String>,
+    /// Article pages read in this run: stored (new, revised or unchanged), or refused because
+    /// the title or body selector matched nothing.
+    #[serde(default)]
+    pub articles_read: u64,
+    /// Per [`HEALTH_FIELDS`] field, how many pages were judged and how many had it filled (a
+    /// page whose body selector matched nothing says nothing of its other fields but the title).
+    #[serde(default)]
+    pub filled: BTreeMap<String, Fill>,
+    /// Items found on each list page read, in the order read.
+    #[serde(default)]
+    pub list_items: Vec<ListCount>,
+    /// The source's selector health after this run; `None` in runs recorded before it existed.
+    #[serde(default)]
+    pub health: Option<Health>,
+}
+
+impl RunReport {
+    /// The share of the pages judged for `field` that had it filled; `None` when none was.
+    pub fn fill(&self, field: &str) -> Option<f64> {
+        let fill = self.filled.get(field)?;
+        (fill.read > 0).then(|| fill.filled as f64 / fill.read as f64)
+    }
+}
+
+/// How many article pages were judged for one field, and how many had it filled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    pub read: u64,
+    pub filled: u64,
+}
+
+/// The article fields whose fill a run counts, in the order reports show them.
+pub const HEALTH_FIELDS: [&str; 7] = [
+    "title",
+    "published",
+    "body",
+    "summary",
+    "category",
+    "credit",
+    "images",
+];
+
+/// How many items one list page gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListCount {
+    pub url: String,
+    pub items: u64,
+}
+
+/// Whether a source's selectors still find what they used to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// A field fell below half its median fill, or a list page gave no items.
+    pub degraded: bool,
+    /// Earlier runs (with articles read) the fill shares were compared with.
+    pub runs_compared: usize,
+    /// Every counted field, in [`HEALTH_FIELDS`] order.
+    pub fields: Vec<FieldHealth>,
+    /// List pages of this run that gave no items.
+    pub empty_list_pages: Vec<String>,
+    /// The list item selector, named when a list page was empty.
+    pub list_selector: Option<String>,
+}
+
+impl Health {
+    /// The fields that marked the source degraded.
+    pub fn degraded_fields(&self) -> impl Iterator<Item = &FieldHealth> {
+        self.fields.iter().filter(|f| f.degraded)
+    }
+}
+
+/// One field's fill in the latest run against its median over earlier runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldHealth {
+    pub field: String,
+    /// The profile selector that fills it; `None` when the profile has none.
+    pub selector: Option<String>,
+    /// Share of the run's articles with the field filled (0 to 1); `None` when the run read
+    /// no article, and then the verdict is the previous run's.
+    pub fill: Option<f64>,
+    /// Median of the earlier runs' shares; `None` without earlier runs.
+    pub median: Option<f64>,
+    pub degraded: bool,
 }
 
 /// A file an article links (attachment or image), as captured: what a feed enclosure or a

@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use super::{Archive, ArchiveError};
-use crate::model::{Archived, Article, Capture};
+use crate::model::{Archived, Article, Capture, RevisionCause};
 
 /// One line of an export: an article, its history and (with `--raw`) the captured pages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,8 @@ pub struct ExportEntry {
 pub struct ExportedRevision {
     pub number: u32,
     pub fetched_at: DateTime<FixedOffset>,
+    #[serde(default, skip_serializing_if = "RevisionCause::is_portal")]
+    pub cause: RevisionCause,
     pub article: Article,
     /// The capture's head; present with `--raw`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +72,7 @@ pub fn export(
             revisions.push(ExportedRevision {
                 number: revision.number,
                 fetched_at: revision.fetched_at,
+                cause: revision.cause,
                 article: revision.article,
                 raw_base64: capture.as_ref().map(|c| STANDARD.encode(&c.body)),
                 capture,

@@ -176,6 +176,16 @@ pub struct Ingest {
     pub validators: Option<(String, Validators)>,
 }
 
+/// An article read again from its latest capture with the current profile (`gazette reparse`).
+#[derive(Debug, Clone)]
+pub struct Reextracted {
+    pub article: Article,
+    /// When it was read again: the article's `updated` when its title or body changed.
+    pub at: DateTime<FixedOffset>,
+    /// The profile it was read with.
+    pub profile: Option<Profile>,
+}
+
 /// Which archived articles to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
@@ -209,6 +219,14 @@ pub trait Archive: Send + Sync {
             validators: None,
         }])?;
         Ok(stored.into_iter().next().unwrap_or(Stored::Unchanged))
+    }
+    /// Stores an article read again from its latest capture as a new revision caused by reparse
+    /// (the revision names that capture); `Unchanged` when it reads as before or is unknown.
+    fn store_reextracted(&self, reextracted: Reextracted) -> Result<Stored, ArchiveError> {
+        Err(ArchiveError::Writer(format!(
+            "{}: this archive does not keep reparse revisions",
+            reextracted.article.id
+        )))
     }
     /// Marks an article gone (404/410) once; it is never deleted. True when newly marked.
     fn mark_gone(&self, id: &ArticleId, at: DateTime<FixedOffset>) -> Result<bool, ArchiveError>;

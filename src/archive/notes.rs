@@ -5,7 +5,7 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Article, ArticleId, Capture};
+use crate::model::{Article, ArticleId, Capture, RevisionCause};
 
 /// The profile an article was extracted with: the source's id and a digest of its settings, so a
 /// rebuild can tell which revisions an older profile produced.
@@ -48,6 +48,10 @@ pub struct RevisionNote {
     /// are rewritten to match the decoded body); its body is the response's payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<Capture>,
+    /// A reparse revision reads the capture of the revision before it again; it names that
+    /// capture's response record.
+    #[serde(default, skip_serializing_if = "RevisionCause::is_portal")]
+    pub cause: RevisionCause,
     pub article: Article,
 }
 

@@ -66,6 +66,7 @@ impl Schema1 {
                 revisions.push(ExportedRevision {
                     number: revision.number,
                     fetched_at: revision.fetched_at,
+                    cause: revision.cause,
                     article: revision.article,
                     raw_base64: None,
                     capture,

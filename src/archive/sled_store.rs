@@ -15,7 +15,7 @@ use super::layout::{check_conf, check_directory, config_shown};
 use super::notes::{Note, RevisionNote};
 use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
-use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Stored, warc};
+use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Reextracted, Stored, warc};
 use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
 
@@ -300,6 +300,13 @@ impl Archive for SledArchive {
         }
     }
 
+    fn store_reextracted(&self, reextracted: Reextracted) -> Result<Stored, ArchiveError> {
+        match self.commit_one(Change::Reparse(Box::new(reextracted)))? {
+            Outcome::Stored(stored) => Ok(stored),
+            _ => Ok(Stored::Unchanged),
+        }
+    }
+
     fn revisions(&self, id: &ArticleId) -> Result<Vec<Revision>, ArchiveError> {
         let Some(entry) = self.entry(id)? else {
             return Ok(Vec::new());
@@ -312,6 +319,7 @@ impl Archive for SledArchive {
                 Ok(Revision {
                     number: note.revision,
                     fetched_at: revision.fetched_at,
+                    cause: note.cause,
                     article: note.article.clone(),
                 })
             })

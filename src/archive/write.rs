@@ -18,8 +18,8 @@ use super::index::{
 };
 use super::notes::{Note, RevisionNote};
 use super::warc::{self, Location, Record, RecordId, WarcError, WarcWriter, payload_digest};
-use super::{ArchiveError, ExportEntry, Ingest, Stored};
-use crate::model::{ArticleId, AssetInfo, Capture, RunReport, Validators};
+use super::{ArchiveError, ExportEntry, Ingest, Reextracted, Stored};
+use crate::model::{ArticleId, AssetInfo, Capture, RevisionCause, RunReport, Validators};
 
 /// One change to the archive.
 pub(super) enum Change {
@@ -38,6 +38,8 @@ pub(super) enum Change {
         value: Option<String>,
     },
     Run(Box<RunReport>),
+    /// An article read again from its latest capture ([`super::Reextracted`]).
+    Reparse(Box<Reextracted>),
     Asset(Box<AssetIngest>),
     /// Keeps (`Some`) or drops (`None`) a WebSub subscription ([`super::websub`]).
     Subscription {
@@ -181,6 +183,7 @@ impl Writer {
                 group.batches[RUNS].insert(key, index::encode(&*run));
                 Ok(Outcome::Done)
             }
+            Change::Reparse(reextracted) => self.reparse(*reextracted, group).map(Outcome::Stored),
             Change::Asset(asset) => self
                 .asset(*asset, group)
                 .map(|info| Outcome::Asset(Box::new(info))),
@@ -245,6 +248,7 @@ impl Writer {
             updated: ingest.fetched_at,
             profile: ingest.profile,
             capture: Some(ingest.capture.clone()),
+            cause: RevisionCause::Portal,
             article: ingest.article,
         };
         self.write_revision(
@@ -260,6 +264,113 @@ impl Writer {
         } else {
             Stored::Revised(number)
         })
+    }
+
+    /// Stores an article read again from its latest capture as a new revision caused by reparse:
+    /// a metadata record naming that capture's response, indexed with the capture's records.
+    /// The article's `updated` moves only when its title or body changed.
+    fn reparse(
+        &mut self,
+        reextracted: Reextracted,
+        group: &mut Group,
+    ) -> Result<Stored, ArchiveError> {
+        let Reextracted {
+            article,
+            at,
+            profile,
+        } = reextracted;
+        let id = article.id.clone();
+        let Some(previous) = self.entry(&id, group)? else {
+            return Ok(Stored::Unchanged);
+        };
+        let Some(base) = previous.kept.get(&previous.revisions).cloned() else {
+            return Err(ArchiveError::Corrupt {
+                key: id.to_string(),
+                detail: format!("revision {} is not indexed", previous.revisions),
+            });
+        };
+        let record = warc::read(&self.warc_dir, &base.metadata.location())?;
+        let response_id = record.refers_to();
+        let before = match serde_json::from_slice::<Note>(record.block()) {
+            Ok(Note::Revision(note)) => note,
+            _ => {
+                return Err(ArchiveError::Corrupt {
+                    key: id.to_string(),
+                    detail: "its latest metadata record holds no revision".into(),
+                });
+            }
+        };
+        if before.article == article {
+            return Ok(Stored::Unchanged);
+        }
+        let read_differently =
+            before.article.title != article.title || before.article.body_html != article.body_html;
+        let number = previous.revisions + 1;
+        let note = RevisionNote {
+            revision: number,
+            fetched_at: base.fetched_at,
+            source: article.source.clone(),
+            section: article.section.clone(),
+            first_seen: previous.first_seen,
+            updated: if read_differently {
+                at
+            } else {
+                previous.updated
+            },
+            profile,
+            capture: before.capture.clone(),
+            cause: RevisionCause::Reparse,
+            article,
+        };
+        let url = note.article.url.clone();
+        let entry = Entry {
+            source: note.source.clone(),
+            section: note.section.clone(),
+            published: note.article.published,
+            first_seen: note.first_seen,
+            updated: note.updated,
+            revisions: number,
+            gone_at: previous.gone_at,
+            content_hash: note.article.content_hash.clone(),
+            latest: Span(String::new(), 0, 0),
+            kept: previous.kept.clone(),
+            validators: previous.validators.clone(),
+        };
+        let metadata = Record::note(
+            Note::Revision(Box::new(note)).to_json(),
+            response_id.as_ref(),
+            &url,
+            at,
+        );
+        // A gone article stays gone: the note after the revision says so to a rebuild too.
+        let gone = previous.gone_at.map(|gone_at| {
+            let note = Note::Gone {
+                id: id.clone(),
+                at: gone_at,
+            };
+            Record::note(note.to_json(), Some(metadata.id()), &url, at)
+        });
+        let mut records = vec![metadata];
+        records.extend(gone);
+        let locations = self.append(&records)?;
+        group.appended = true;
+        let span = locations
+            .first()
+            .map(Span::from)
+            .unwrap_or(Span(String::new(), 0, 0));
+        let mut entry = entry;
+        entry.latest = span.clone();
+        entry.kept.insert(
+            number,
+            RevisionEntry {
+                fetched_at: base.fetched_at,
+                metadata: span,
+                response: base.response.clone(),
+                request: base.request.clone(),
+            },
+        );
+        self.index_entry(&id, Some(&previous), &entry, Some(&url), group);
+        Ok(Stored::Revised(number))
     }
 
     /// Appends an asset's records, a revisit when its payload is already stored, and indexes it.
@@ -346,6 +457,7 @@ impl Writer {
                 },
                 profile: None,
                 capture: capture.clone(),
+                cause: revision.cause,
                 article: if is_latest {
                     archived.article.clone()
                 } else {

@@ -1,6 +1,7 @@
 //! The config file: typed, strict (`deny_unknown_fields`), defaults as named constants, and errors
 //! that name the file, line and key.
 
+mod edit;
 mod error;
 mod hosts;
 mod values;
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+pub use edit::{ConfigEdit, SHIPPED};
 pub use error::ConfigError;
 pub use hosts::{AllowedHost, AllowedHosts, host_and_port};
 pub use values::{Css, DateFormat, HttpUrl, Schedule, Slug, TimeZone};

@@ -3,7 +3,9 @@
 
 mod assets;
 mod error;
+pub mod health;
 mod isolation;
+pub mod reparse;
 
 pub use assets::MAX_ASSETS_PER_ARTICLE;
 pub use error::{CrawlError, RunStopped};
@@ -20,8 +22,11 @@ use url::Url;
 
 use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored};
 use crate::config::{CrawlerConfig, Section, Source};
+use crate::extract::ExtractError;
 use crate::fetch::{Fetcher, Response};
-use crate::model::{Article, ArticleId, Capture, ListItem, ListPage, Page, RunReport, Validators};
+use crate::model::{
+    Article, ArticleId, Capture, ListCount, ListItem, ListPage, Page, RunReport, Validators,
+};
 use crate::normalize::date::Published;
 
 /// How a run walks the lists.
@@ -67,10 +72,17 @@ enum Fetched {
         validators: Validators,
         /// The page nested too deep or held too many elements; its text was kept.
         flattened: bool,
+        /// What the page itself gave, for selector health.
+        found: crate::Found,
     },
     NotModified,
     Gone,
     Failed(String),
+    /// Extraction refused the page: the `field` selector (`article.body`, say) found nothing.
+    Unmatched {
+        error: String,
+        field: &'static str,
+    },
 }
 
 /// A crawl of one source.
@@ -160,6 +172,13 @@ pub async fn run_source(
     let mut report = crawl.report;
     report.complete = complete && stopped.is_none();
     report.finished = Some(now());
+    // Without the earlier runs the fill shares have nothing to be compared with; the run goes on.
+    let earlier = archive
+        .runs(source.id.as_str(), health::HEALTH_SCAN)
+        .unwrap_or_default();
+    let verdict = health::assess(source, &report, &earlier);
+    health::warn(source.id.as_str(), &verdict);
+    report.health = Some(verdict);
     crate::metrics::METRICS.run(&report);
     if let Some(error) = stopped {
         report.errors.push(format!("archive: {}", describe(&error)));
@@ -175,7 +194,7 @@ pub async fn run_source(
 }
 
 /// The source's id and a digest of its parsed settings (lists, article selectors, dates).
-fn profile(source: &Source) -> Profile {
+pub fn profile(source: &Source) -> Profile {
     use sha2::Digest;
     let settings = format!("{source:?}");
     Profile {
@@ -215,9 +234,25 @@ impl Crawl<'_> {
             });
             // An incremental run asks for the first page conditionally: unchanged means nothing new.
             let conditional = !self.options.backfill && page_url == first;
-            let Some((list, validators)) = self.list_page(&page_url, conditional).await? else {
+            let read = self.list_page(&page_url, conditional).await;
+            if let Err(CrawlError::Extract {
+                source: ExtractError::NoMatch { .. } | ExtractError::NoLinks { .. },
+                ..
+            }) = &read
+            {
+                // A list page the profile finds no item in: selector health's alarm.
+                self.report.list_items.push(ListCount {
+                    url: page_url.to_string(),
+                    items: 0,
+                });
+            }
+            let Some((list, validators)) = read? else {
                 break;
             };
+            self.report.list_items.push(ListCount {
+                url: page_url.to_string(),
+                items: list.items.len() as u64,
+            });
             let mut candidates = Vec::new();
             for item in list.items {
                 // Already fetched in this run (a repeated listing), or archived before.
@@ -405,14 +440,17 @@ fn record(
     candidate: Candidate,
     fetched: Fetched,
 ) -> Result<(), ArchiveError> {
-    report.pages_fetched += u64::from(!matches!(&fetched, Fetched::Failed(_)));
+    let counted = !matches!(&fetched, Fetched::Failed(_) | Fetched::Unmatched { .. });
+    report.pages_fetched += u64::from(counted);
     match fetched {
         Fetched::Article {
             article,
             capture,
             validators,
             flattened,
+            found,
         } => {
+            health::count(report, &article, found);
             let ingest = Ingest {
                 article: *article,
                 capture,
@@ -446,6 +484,11 @@ fn record(
             }
         },
         Fetched::Failed(error) => {
+            report.failed += 1;
+            report.errors.push(error);
+        }
+        Fetched::Unmatched { error, field } => {
+            health::count_unmatched(report, field);
             report.failed += 1;
             report.errors.push(error);
         }
@@ -509,8 +552,18 @@ async fn fetch_article(
             capture,
             validators,
             flattened: read.flattened,
+            found: read.found,
         },
-        Err(error) => Fetched::Failed(describe(&error)),
+        Err(error) => match &error {
+            CrawlError::Extract {
+                source: ExtractError::NoMatch { field, .. } | ExtractError::Empty { field, .. },
+                ..
+            } => Fetched::Unmatched {
+                error: describe(&error),
+                field,
+            },
+            _ => Fetched::Failed(describe(&error)),
+        },
     }
 }
 

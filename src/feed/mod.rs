@@ -130,10 +130,11 @@ pub fn feed_id(meta: &FeedMeta) -> String {
 
 /// When an article last changed as readers see it: when it was published for its first
 /// revision, and the time its latest revision was fetched for later ones (never before it was
-/// published). A re-crawl that finds it unchanged changes nothing.
+/// published). A re-crawl that finds it unchanged changes nothing, nor does a reparse revision
+/// that leaves title and body as they were (it keeps `updated`, the first sighting's time).
 pub fn entry_updated(item: &Archived) -> DateTime<FixedOffset> {
     let published = item.sort_time();
-    if item.revisions <= 1 {
+    if item.revisions <= 1 || item.updated <= item.first_seen {
         published
     } else {
         item.updated.max(published)

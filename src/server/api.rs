@@ -72,6 +72,7 @@ async fn sources(
                     "feeds": feeds(format!("/feeds/{}/{}", source.id, section.id)),
                 })).collect::<Vec<_>>(),
                 "status": status.get(source.id.as_str()),
+                "health": super::health::source_health(status.get(source.id.as_str())),
             })
         })
         .collect();
@@ -174,6 +175,7 @@ async fn article(
             json!({
                 "number": r.number,
                 "fetched_at": r.fetched_at,
+                "cause": r.cause,
                 "content_hash": r.article.content_hash,
                 "title": r.article.title,
                 "url": state.public(&format!("/api/articles/{id}/revisions/{}", r.number)),

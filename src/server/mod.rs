@@ -9,6 +9,7 @@ mod error;
 mod export;
 mod feed_cache;
 mod feeds;
+mod health;
 mod months;
 mod opml;
 mod pages;
@@ -98,6 +99,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
+        .merge(health::router())
         .merge(feeds::router())
         .merge(opml::router())
         .merge(api::router())

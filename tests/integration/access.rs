@@ -369,10 +369,18 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         vec!["crawl", "--config", config.as_str()],
         vec!["import", "--config", config.as_str(), "--in", good.as_str()],
         vec!["serve", "--config", config.as_str()],
+        vec!["reparse", "--config", config.as_str()],
+        vec!["reparse", "--config", config.as_str(), "--dry-run"],
     ] {
         let stderr = assert_fails_with(&args, &token, &in_use);
         assert_eq!(stderr.trim_end(), in_use);
     }
+    let args = ["check", "--config", config.as_str(), "--health"];
+    assert_fails_with(
+        &args,
+        &[],
+        "its /healthz tells each source's selector health",
+    );
     let args = ["show", "--config", &config, "bqlkkt:9999"];
     assert_fails_with(&args, &[], "no article \"bqlkkt:9999\" in the archive");
     let args = ["show", "--config", &config, "bqlkkt:1234", "--raw", "2"];

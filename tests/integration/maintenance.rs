@@ -210,6 +210,7 @@ fn write_schema1(path: &std::path::Path, entries: &[archive::ExportEntry]) {
             let revision = gazette::model::Revision {
                 number: exported.number,
                 fetched_at: exported.fetched_at,
+                cause: exported.cause,
                 article: exported.article.clone(),
             };
             revisions

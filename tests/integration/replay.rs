@@ -820,3 +820,38 @@ async fn shutdown_stops_serving() {
     }
     assert!(refused, "{url} still answers after shutdown");
 }
+
+#[test]
+fn the_bundled_recording_is_fixtures_portal_byte_for_byte() {
+    let bundled = Recording::bundled().expect("the bundled recording");
+    let loaded = Recording::load(&support::fixture("portal")).expect("fixtures/portal loads");
+    let mut bundled_paths: Vec<&str> = bundled.paths().collect();
+    let mut loaded_paths: Vec<&str> = loaded.paths().collect();
+    bundled_paths.sort_unstable();
+    loaded_paths.sort_unstable();
+    assert_eq!(bundled_paths, loaded_paths);
+    let rows = support::manifest();
+    assert_eq!(rows.len(), loaded_paths.len(), "one page per manifest row");
+    for row in &rows {
+        let on_disk = std::fs::read(support::fixture(&format!("portal/{}", row.file))).unwrap();
+        let (bytes, content_type) = bundled
+            .get(&row.path_and_query)
+            .unwrap_or_else(|| panic!("{} is not bundled", row.path_and_query));
+        assert!(
+            bytes == on_disk.as_slice(),
+            "{}: the bundled bytes differ",
+            row.file
+        );
+        assert_eq!(content_type, row.content_type, "{}", row.path_and_query);
+    }
+    // Every page file of the directory is served (the README and expectations are not pages).
+    for entry in std::fs::read_dir(support::fixture("portal")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".html") || name == "robots.txt" {
+            assert!(
+                rows.iter().any(|r| r.file == name),
+                "{name} is not in the manifest"
+            );
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use gazette::archive::{Archive, Query, SledArchive};
-use gazette::config::{self, Config, Schedule};
+use gazette::config::{Config, Schedule};
 use gazette::model::RunReport;
 use gazette::replay::Fault;
 use gazette::schedule::{Scheduler, next_fires};
@@ -19,16 +19,15 @@ const SLOW_ARTICLE: &str = "/Pages/chi-tiet-tin.aspx?ItemID=1234";
 
 /// The portal's config with its schedule replaced.
 fn config_with_schedule(portal: &TestPortal, schedule: &str) -> Arc<Config> {
-    let default = "schedule = \"0 */30 * * * *\"";
-    let text = support::portal_config_text(
+    let mut edit = support::portal_config(
         &portal.server.base_url(),
         &portal.dir.path().join("archive"),
         FAST_CRAWL,
     );
-    assert!(text.contains(default), "the shipped schedule line:\n{text}");
-    let text = text.replace(default, &format!("schedule = {schedule:?}"));
-    let config =
-        config::parse(&text, "gazette.toml").unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+    edit.source("bqlkkt", &["schedule"], schedule);
+    let config = edit
+        .config("gazette.toml")
+        .unwrap_or_else(|e| panic!("test config: {e}\n{}", edit.to_toml()));
     Arc::new(config)
 }
 

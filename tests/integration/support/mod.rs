@@ -4,7 +4,7 @@ pub mod xml;
 
 use std::path::{Path, PathBuf};
 
-use gazette::config::{self, Config, Source};
+use gazette::config::{self, Config, ConfigEdit, Source};
 use gazette::model::Page;
 use url::Url;
 
@@ -142,12 +142,23 @@ impl TestPortal {
         recording: gazette::replay::Recording,
         crawler: &[(&str, &str)],
     ) -> TestPortal {
+        TestPortal::start_edited(recording, crawler, |_| {}).await
+    }
+
+    /// [`TestPortal::start`], with more fields of the config set by `edit`.
+    pub async fn start_edited(
+        recording: gazette::replay::Recording,
+        crawler: &[(&str, &str)],
+        edit: impl FnOnce(&mut ConfigEdit),
+    ) -> TestPortal {
         let server = gazette::replay::ReplayServer::start(recording)
             .await
             .expect("the replay server starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let config_path = dir.path().join("gazette.toml");
-        let text = portal_config_text(&server.base_url(), &dir.path().join("archive"), crawler);
+        let mut config = portal_config(&server.base_url(), &dir.path().join("archive"), crawler);
+        edit(&mut config);
+        let text = config.to_toml();
         std::fs::write(&config_path, &text).expect("config written");
         let config = config::parse(&text, "gazette.toml")
             .unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
@@ -159,8 +170,9 @@ impl TestPortal {
         }
     }
 
+    /// The config's one source (the shipped `bqlkkt`, unless a test renamed it).
     pub fn source(&self) -> &Source {
-        portal_source(&self.config)
+        &self.config.sources[0]
     }
 
     pub fn open_archive(&self) -> gazette::archive::SledArchive {
@@ -191,45 +203,25 @@ impl TestPortal {
     }
 }
 
-/// The shipped config pointed at a replay: its address, a private archive, crawler settings.
-pub fn portal_config_text(base: &Url, archive: &Path, crawler: &[(&str, &str)]) -> String {
-    let shipped =
-        std::fs::read_to_string(root().join("config/gazette.toml")).expect("shipped config");
-    let mut out = String::new();
-    let mut in_crawler = false;
-    for line in shipped.lines() {
-        let key = line.split('=').next().unwrap_or_default().trim();
-        if line.starts_with('[') {
-            if in_crawler {
-                // Settings the shipped file does not spell out go at the end of [crawler].
-                for (k, v) in crawler {
-                    if !shipped
-                        .lines()
-                        .any(|l| l.split('=').next().unwrap_or_default().trim() == *k)
-                    {
-                        out.push_str(&format!("{k} = {v}\n"));
-                    }
-                }
-            }
-            in_crawler = line.trim() == "[crawler]";
-        }
-        let replaced = match key {
-            "base_url" => format!("base_url = \"{base}\""),
-            "allowed_hosts" => format!(
-                "allowed_hosts = [\"{}\"]",
-                base.host_str().unwrap_or_default()
-            ),
-            "path" => format!("path = {:?}", archive.display().to_string()),
-            "listen" => "listen = \"127.0.0.1:0\"".to_string(),
-            _ => match crawler.iter().find(|(k, _)| in_crawler && *k == key) {
-                Some((k, v)) => format!("{k} = {v}"),
-                None => line.to_string(),
-            },
-        };
-        out.push_str(&replaced);
-        out.push('\n');
+/// The shipped config pointed at a replay: its address, a private archive, a port of its own
+/// to listen on, and `crawler` settings (`key`, TOML value).
+pub fn portal_config(base: &Url, archive: &Path, crawler: &[(&str, &str)]) -> ConfigEdit {
+    let mut edit = ConfigEdit::shipped();
+    edit.sources_at(base)
+        .storage_path(archive)
+        .listen("127.0.0.1:0".parse().expect("a socket address"));
+    for (key, value) in crawler {
+        let value: toml_edit::Value = value
+            .parse()
+            .unwrap_or_else(|e| panic!("crawler.{key} = {value}: not a TOML value: {e}"));
+        edit.crawler(key, value);
     }
-    out
+    edit
+}
+
+/// [`portal_config`] as the text of a config file.
+pub fn portal_config_text(base: &Url, archive: &Path, crawler: &[(&str, &str)]) -> String {
+    portal_config(base, archive, crawler).to_toml()
 }
 
 /// The command, its exit code and both streams, so that a failure explains itself.
