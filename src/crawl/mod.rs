@@ -55,7 +55,7 @@ pub fn quiet(_: CrawlEvent<'_>) {}
 struct Candidate {
     url: String,
     section: String,
-    listed_published: Option<DateTime<FixedOffset>>,
+    listed_published: Option<Published>,
     known: Option<ArticleId>,
 }
 
@@ -67,6 +67,8 @@ enum Fetched {
         validators: Validators,
         /// The page nested too deep or held too many elements; its text was kept.
         flattened: bool,
+        /// The body came from the readability fallback.
+        readability: bool,
     },
     NotModified,
     Gone,
@@ -324,6 +326,7 @@ impl Crawl<'_> {
                 url: article.url.clone(),
                 title: article.title.clone(),
                 published: article.published,
+                published_inferred: article.published_inferred,
                 summary: None,
             };
             candidates.push(candidate(item, section, Some(article.id.clone())));
@@ -412,6 +415,7 @@ fn record(
             capture,
             validators,
             flattened,
+            readability,
         } => {
             let ingest = Ingest {
                 article: *article,
@@ -429,6 +433,9 @@ fn record(
             }
             if flattened {
                 report.flattened.push(candidate.url.clone());
+            }
+            if readability {
+                report.readability.push(candidate.url.clone());
             }
         }
         Fetched::NotModified => report.unchanged += 1,
@@ -490,10 +497,7 @@ async fn fetch_article(
     let source = source.clone();
     let section = candidate.section.clone();
     // When the page shows no time, the list page's is the article's.
-    let listed = candidate.listed_published.map(|at| Published {
-        at,
-        inferred: false,
-    });
+    let listed = candidate.listed_published;
     let extracted = read_capture(capture, move |page| {
         crate::read_article_noted(page, &source, &section, listed).map_err(|source| {
             CrawlError::Extract {
@@ -509,6 +513,7 @@ async fn fetch_article(
             capture,
             validators,
             flattened: read.flattened,
+            readability: read.readability,
         },
         Err(error) => Fetched::Failed(describe(&error)),
     }
@@ -547,7 +552,10 @@ fn candidate(item: ListItem, section: &Section, known: Option<ArticleId>) -> Can
     Candidate {
         url: item.url,
         section: section.id.to_string(),
-        listed_published: item.published,
+        listed_published: item.published.map(|at| Published {
+            at,
+            inferred: item.published_inferred,
+        }),
         known,
     }
 }

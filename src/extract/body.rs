@@ -279,6 +279,7 @@ impl<'r> Walker<'r> {
             }
             "table" => self.table(element),
             "figure" => self.figure(element),
+            "div" if element.value().classes().any(|c| c == "wp-caption") => self.figure(element),
             _ if BLOCKS.contains(&name) => {
                 self.flush();
                 self.children(element);
@@ -380,20 +381,17 @@ impl<'r> Walker<'r> {
 
     fn image(&mut self, element: ElementRef<'_>) {
         let el = element.value();
-        let src = [
-            el.attr("src"),
-            el.attr("data-src"),
-            el.attr("data-original"),
-        ]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|s| !s.is_empty());
-        let Some(src) = src else { return };
+        let alt = el.attr("alt").unwrap_or_default().trim().to_string();
+        // WordPress writes emoji as images with their character as alt text: keep the text.
+        let emoji = el.classes().any(|c| c == "emoji" || c == "wp-smiley");
+        if emoji && !alt.is_empty() {
+            self.text(&alt);
+            return;
+        }
+        let Some(src) = image_source(el) else { return };
         self.flush();
-        let alt = el.attr("alt").unwrap_or_default().to_string();
         self.blocks.push(Block::Figure(Figure {
-            src: src.to_string(),
+            src,
             alt,
             caption: None,
         }));
@@ -446,9 +444,22 @@ impl<'r> Walker<'r> {
         }
     }
 
+    /// `<figure>` and WordPress's `div.wp-caption`: an image and its caption. A figure that
+    /// holds figures (a Gutenberg gallery) gives each of its images with its own caption.
     fn figure(&mut self, element: ElementRef<'_>) {
+        let nested = element
+            .descendants()
+            .skip(1)
+            .filter_map(ElementRef::wrap)
+            .any(|e| e.value().name() == "figure");
+        if nested {
+            self.flush();
+            self.children(element);
+            self.flush();
+            return;
+        }
         let image = find_element(element, "img");
-        let caption = find_element(element, "figcaption").map(|c| self.nested(c));
+        let caption = find_caption(element).map(|c| self.nested(c));
         match image {
             Some(image) => {
                 self.image(image);
@@ -525,6 +536,70 @@ impl<'r> Walker<'r> {
             self.blocks.push(Block::Paragraph(para));
         }
     }
+}
+
+/// An image's address: `src`, unless it is missing, a `data:` URI or a known placeholder, then
+/// the lazy-loading attributes (`data-src`, `data-lazy-src`, `data-original`), then the widest
+/// `srcset` candidate.
+fn image_source(el: &scraper::node::Element) -> Option<String> {
+    let usable = |s: &&str| !s.is_empty() && !s.starts_with("data:") && !is_placeholder(s);
+    let src = el.attr("src").map(str::trim).filter(usable);
+    let lazy = ["data-src", "data-lazy-src", "data-original"]
+        .into_iter()
+        .filter_map(|name| el.attr(name))
+        .map(str::trim)
+        .find(usable);
+    let widest = ["srcset", "data-srcset", "data-lazy-srcset"]
+        .into_iter()
+        .filter_map(|name| el.attr(name))
+        .find_map(widest_candidate);
+    src.or(lazy).map(str::to_string).or(widest).or_else(|| {
+        el.attr("src")
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !s.starts_with("data:"))
+            .map(str::to_string)
+    })
+}
+
+/// A lazy-loading plugin's stand-in image (`lazy.gif`, `placeholder.png`, `blank.gif`).
+fn is_placeholder(src: &str) -> bool {
+    let name = src.rsplit('/').next().unwrap_or(src).to_ascii_lowercase();
+    [
+        "lazy",
+        "placeholder",
+        "blank.",
+        "spacer.",
+        "loading.",
+        "pixel.",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+/// The widest candidate of a `srcset` (`a.jpg 300w, b.jpg 1024w`); density descriptors count
+/// as their multiple of a thousand.
+fn widest_candidate(srcset: &str) -> Option<String> {
+    srcset
+        .split(',')
+        .filter_map(|candidate| {
+            let mut parts = candidate.split_whitespace();
+            let url = parts.next()?;
+            let size = parts.next().map_or(1.0, |d| {
+                let (number, unit) = d.split_at(d.len().saturating_sub(1));
+                let n: f64 = number.parse().unwrap_or(0.0);
+                if unit == "x" { n * 1000.0 } else { n }
+            });
+            (!url.starts_with("data:")).then(|| (url.to_string(), size))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(url, _)| url)
+}
+
+/// The caption of a figure: `<figcaption>`, or WordPress's `.wp-caption-text`.
+fn find_caption(root: ElementRef<'_>) -> Option<ElementRef<'_>> {
+    root.descendants().filter_map(ElementRef::wrap).find(|e| {
+        e.value().name() == "figcaption" || e.value().classes().any(|c| c == "wp-caption-text")
+    })
 }
 
 /// A two-row table with one image above a line of text: the portal's captioned image.

@@ -11,6 +11,7 @@ mod feed;
 mod feed_server;
 mod full_disk;
 mod hostile;
+mod init;
 mod maintenance;
 mod replay;
 mod schedule;

@@ -1,0 +1,132 @@
+//! `gazette init` against replays of the recorded portal and of the four templates in
+//! `fixtures/templates`: the config it writes loads, and extracts what `expected.json` says.
+
+use gazette::config::CrawlerConfig;
+use gazette::fetch::Fetcher;
+use gazette::init::accuracy::{self, Accuracy};
+use gazette::init::{Inferred, InitOptions};
+use gazette::replay::{Recording, ReplayServer};
+use url::Url;
+
+use crate::support;
+
+/// A recorded portal: its directory under `fixtures/`, the origin it was recorded at, and the
+/// list page `init` starts from.
+pub struct Portal {
+    pub dir: &'static str,
+    pub origin: &'static str,
+    pub list: &'static str,
+}
+
+pub const PORTALS: &[Portal] = &[
+    Portal {
+        dir: "portal",
+        origin: "https://bqlkkt.kiengiang.gov.vn/",
+        list: "/Pages/tin-ban-quan-ly.aspx",
+    },
+    Portal {
+        dir: "templates/dnn",
+        origin: "https://sokhcn.tinh.example/",
+        list: "/tin-hoat-dong/tabid/75/Default.aspx",
+    },
+    Portal {
+        dir: "templates/joomla",
+        origin: "https://stnmt.tinh.example/",
+        list: "/index.php?option=com_content&view=category&layout=blog&id=12&Itemid=105",
+    },
+    Portal {
+        dir: "templates/wordpress",
+        origin: "https://stttt.tinh.example/",
+        list: "/chuyen-muc/tin-tuc/",
+    },
+    Portal {
+        dir: "templates/table",
+        origin: "http://soyte.tinh.example/",
+        list: "/tintuc.asp?cat=3",
+    },
+];
+
+/// Runs `init` on a replay of the portal and scores the config it wrote.
+pub async fn init_and_score(portal: &Portal) -> (Inferred, Accuracy) {
+    let dir = support::fixture(portal.dir);
+    let recording = Recording::load(&dir).unwrap_or_else(|e| panic!("{}: {e}", portal.dir));
+    let replay = ReplayServer::start(recording)
+        .await
+        .expect("the replay starts");
+    let origin = Url::parse(portal.origin).unwrap();
+    let settings = CrawlerConfig {
+        min_delay_ms: 0,
+        ..CrawlerConfig::default()
+    };
+    let fetcher = Fetcher::new(&settings)
+        .unwrap()
+        .reaching_origin_at(&origin, &replay.base_url());
+    let options = InitOptions {
+        list_url: origin.join(portal.list).unwrap(),
+        id: None,
+        name: None,
+    };
+    let inferred = gazette::init::infer(&options, &fetcher)
+        .await
+        .unwrap_or_else(|e| panic!("{}: init failed: {}", portal.dir, gazette::describe(&e)));
+    let accuracy = accuracy::score(&inferred.config.sources[0], &dir, &origin)
+        .unwrap_or_else(|e| panic!("{}: {}", portal.dir, gazette::describe(&e)));
+    replay.shutdown();
+    (inferred, accuracy)
+}
+
+fn explain(portal: &Portal, inferred: &Inferred, accuracy: &Accuracy) -> String {
+    format!(
+        "{}: {}/{} fields right\n--- config\n{}\n--- proof\n{}\n--- unsure\n{}\n--- wrong\n{}",
+        portal.dir,
+        accuracy.right(),
+        accuracy.checks.len(),
+        inferred.config_text,
+        inferred.proof_table(),
+        inferred
+            .unsure
+            .iter()
+            .map(|n| format!("{n}\n"))
+            .collect::<String>(),
+        accuracy.wrong()
+    )
+}
+
+async fn at_least(portal: &Portal, share: f64) {
+    let (inferred, accuracy) = init_and_score(portal).await;
+    assert!(
+        accuracy.checks.len() >= 20,
+        "{}: too few fields checked",
+        portal.dir
+    );
+    assert!(
+        accuracy.share() >= share,
+        "{}",
+        explain(portal, &inferred, &accuracy)
+    );
+}
+
+#[tokio::test]
+async fn init_profiles_the_recorded_portal() {
+    at_least(&PORTALS[0], 0.9).await;
+}
+
+#[tokio::test]
+async fn init_profiles_a_dotnetnuke_portal() {
+    at_least(&PORTALS[1], 0.9).await;
+}
+
+#[tokio::test]
+async fn init_profiles_a_joomla_portal() {
+    at_least(&PORTALS[2], 0.9).await;
+}
+
+#[tokio::test]
+async fn init_profiles_a_wordpress_portal() {
+    at_least(&PORTALS[3], 0.9).await;
+}
+
+#[tokio::test]
+async fn init_profiles_a_table_layout_portal() {
+    at_least(&PORTALS[4], 0.9).await;
+}
