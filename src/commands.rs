@@ -1,6 +1,7 @@
 //! What each subcommand does: load the config, call the library, print the result.
 
 mod backup;
+mod init;
 mod served;
 
 use std::io::{IsTerminal, Write};
@@ -18,6 +19,7 @@ use indicatif::ProgressBar;
 use url::Url;
 
 pub use backup::{export, import};
+pub use init::init;
 
 use crate::cli::{CrawlArgs, ExtractArgs, Format, QueryArgs, ShowArgs};
 

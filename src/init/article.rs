@@ -410,11 +410,9 @@ fn breadcrumb_item<'a>(page: &ArticlePage<'a>, section_names: &[String]) -> Opti
                         || u.path().ends_with("index.php")
                 });
         let small = items.len() <= 6;
-        if small
-            && (named && home
-                || named && is_section(&texts[pick])
-                || home && is_section(&texts[pick]))
-        {
+        // Two of three signs: named as a breadcrumb, starting at home, ending at the section.
+        let signs = [named, home, is_section(&texts[pick])];
+        if small && signs.iter().filter(|s| **s).count() >= 2 {
             return Some(items[pick]);
         }
     }

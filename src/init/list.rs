@@ -242,10 +242,9 @@ fn date_value(element: ElementRef<'_>) -> Option<(String, bool)> {
         .value()
         .attr("datetime")
         .filter(|_| element.value().name() == "time")
+        .filter(|at| date::parse(at, chrono_tz::Asia::Ho_Chi_Minh, &[]).is_some())
     {
-        if date::parse(at, chrono_tz::Asia::Ho_Chi_Minh, &[]).is_some() {
-            return Some((at.to_string(), true));
-        }
+        return Some((at.to_string(), true));
     }
     let text = selector::text(element);
     (text.chars().count() <= MAX_DATE_CHARS

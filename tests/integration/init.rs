@@ -130,3 +130,106 @@ async fn init_profiles_a_wordpress_portal() {
 async fn init_profiles_a_table_layout_portal() {
     at_least(&PORTALS[4], 0.9).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_init_command_writes_a_config_that_check_loads_and_saves_fixtures() {
+    let recording = Recording::load(&support::fixture("templates/joomla")).unwrap();
+    let replay = ReplayServer::start(recording).await.unwrap();
+    let list = replay
+        .base_url()
+        .join("/index.php?option=com_content&view=category&layout=blog&id=12&Itemid=105")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stnmt.toml");
+    let fixtures = dir.path().join("fixtures");
+    let args: Vec<String> = vec![
+        "init".into(),
+        "--url".into(),
+        list.to_string(),
+        "--id".into(),
+        "stnmt".into(),
+        "--out".into(),
+        config.display().to_string(),
+        "--save-fixtures".into(),
+        fixtures.display().to_string(),
+    ];
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_gazette"))
+                .args(&args)
+                .output()
+                .expect("the gazette binary runs");
+            (args, out)
+        })
+    };
+    let (args, out) = run(args).await.unwrap();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(out.status.success(), "{}", support::explain(&args, &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("title"), "the proof lists fields: {stdout}");
+    assert!(
+        stdout.contains("Ra quân chiến dịch làm sạch môi trường"),
+        "the proof shows what the first article gave: {stdout}"
+    );
+    let (check_args, check) = run(vec![
+        "check".into(),
+        "--config".into(),
+        config.display().to_string(),
+    ])
+    .await
+    .unwrap();
+    let check_args: Vec<&str> = check_args.iter().map(String::as_str).collect();
+    assert!(
+        check.status.success(),
+        "{}",
+        support::explain(&check_args, &check)
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("id = \"stnmt\""), "{text}");
+    assert!(text.contains("id_pattern"), "{text}");
+    assert!(text.contains("Asia/Ho_Chi_Minh"), "{text}");
+    for file in [
+        "gazette.toml",
+        "list.html",
+        "list.json",
+        "article-1.html",
+        "article-1.json",
+    ] {
+        assert!(fixtures.join(file).is_file(), "{file} saved");
+    }
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join("article-1.json")).unwrap()).unwrap();
+    assert_eq!(saved["kind"], "article");
+    assert_eq!(saved["expect"]["id"], "stnmt:1452");
+    replay.shutdown();
+}
+
+#[tokio::test]
+async fn a_page_without_a_list_is_refused_readably() {
+    let mut recording = Recording::load(&support::fixture("templates/dnn")).unwrap();
+    recording.set(
+        "/empty",
+        "<html><body><h1>Trang chủ</h1><p>Chào mừng.</p></body></html>"
+            .as_bytes()
+            .to_vec(),
+        "text/html; charset=utf-8",
+    );
+    let replay = ReplayServer::start(recording).await.unwrap();
+    let settings = CrawlerConfig {
+        min_delay_ms: 0,
+        ..CrawlerConfig::default()
+    };
+    let fetcher = Fetcher::new(&settings).unwrap();
+    let options = InitOptions {
+        list_url: replay.base_url().join("/empty").unwrap(),
+        id: None,
+        name: None,
+    };
+    let err = gazette::init::infer(&options, &fetcher).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no repeated block of article links"),
+        "{err}"
+    );
+    replay.shutdown();
+}

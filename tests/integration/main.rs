@@ -17,5 +17,6 @@ mod replay;
 mod schedule;
 mod server;
 mod support;
+mod templates;
 mod warc;
 mod websub;
