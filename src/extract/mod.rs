@@ -7,6 +7,7 @@
 mod attributes;
 mod body;
 mod charset;
+mod image;
 mod parse;
 mod readability;
 mod sniff;

@@ -7,7 +7,7 @@ use scraper::{ElementRef, Html};
 use url::Url;
 
 use super::selector::{self, compile, in_navigation, relative};
-use super::{InitError, Note};
+use super::{InitError, Note, identity, paging};
 use crate::config::host_and_port;
 use crate::normalize::{date, resolve};
 
@@ -23,48 +23,6 @@ const MAX_DATE_CHARS: usize = 80;
 pub const FILE_EXTENSIONS: &[&str] = &[
     "pdf", "doc", "docx", "xls", "xlsx", "zip", "rar", "ppt", "pptx", "jpg", "jpeg", "png", "gif",
 ];
-/// Query keys that say where a link was shown, not which article it is: dropped from the
-/// canonical URL when they do not vary between the listed articles.
-const CONTEXT_KEYS: &[&str] = &[
-    "l",
-    "source",
-    "itemid",
-    "catid",
-    "cat",
-    "page",
-    "trang",
-    "p",
-    "lang",
-    "ref",
-    "from",
-    "tabid",
-    "mid",
-    "currentpage",
-    "print",
-    "tmpl",
-];
-/// Query keys that number list pages.
-const PAGE_KEYS: &[&str] = &[
-    "page",
-    "p",
-    "pg",
-    "trang",
-    "limitstart",
-    "start",
-    "currentpage",
-    "pageindex",
-];
-/// Link texts and titles that mean "the next page".
-const NEXT_WORDS: &[&str] = &[
-    "trang sau",
-    "tiếp",
-    "tiếp theo",
-    "trang tiếp",
-    "next",
-    "sau",
-];
-const NEXT_SYMBOLS: &[&str] = &["»", "›", ">", ">>", "→"];
-
 /// What `init` makes of a list page.
 #[derive(Debug, Clone)]
 pub struct ListGuess {
@@ -135,7 +93,7 @@ pub fn infer(html: &Html, page_url: &Url) -> Result<ListGuess, InitError> {
         ));
     }
     let summary = summary_selector(&linked);
-    let (next_page, positional) = next_page(html, page_url, &block.members);
+    let (next_page, positional) = paging::next_page(html, page_url, &block.members);
     match &next_page {
         None => notes.push(Note::new(
             "list.next_page",
@@ -147,7 +105,7 @@ pub fn infer(html: &Html, page_url: &Url) -> Result<ListGuess, InitError> {
         )),
         Some(_) => {}
     }
-    let (canonical_query, id_param, id_pattern) = identity(html, page_url, &items);
+    let (canonical_query, id_param, id_pattern) = identity::infer(html, page_url, &items);
     let section_names = section_names(html);
     Ok(ListGuess {
         item,
@@ -465,238 +423,6 @@ fn summary_selector<'a>(linked: &[(ElementRef<'a>, ElementRef<'a>)]) -> Option<S
             read >= found.len()
         })
     })
-}
-
-/// The next-page link's selector, and whether it picks the link by position only.
-fn next_page(html: &Html, page_url: &Url, items: &[ElementRef<'_>]) -> (Option<String>, bool) {
-    let in_items = |a: &ElementRef<'_>| {
-        items
-            .iter()
-            .any(|item| a.ancestors().any(|x| x.id() == item.id()))
-    };
-    let anchors: Vec<ElementRef<'_>> = html
-        .root_element()
-        .descendants()
-        .filter_map(ElementRef::wrap)
-        .filter(|e| e.value().name() == "a" && !in_items(e))
-        .filter(|a| article_url(*a, page_url).is_some())
-        .collect();
-    let marked = anchors.iter().copied().find(|a| says_next(*a));
-    let next = marked.or_else(|| growing_page(&anchors, page_url));
-    let Some(next) = next else {
-        return (None, false);
-    };
-    let el = next.value();
-    let mut candidates = Vec::new();
-    if el
-        .attr("rel")
-        .is_some_and(|r| r.split_whitespace().any(|r| r == "next"))
-    {
-        candidates.push(r#"a[rel~="next"]"#.to_string());
-    }
-    candidates.extend(
-        selector::absolute(next)
-            .into_iter()
-            .filter(|c| c != "a" && !c.ends_with(" a") && !c.ends_with("> a")),
-    );
-    for name in ["title", "aria-label"] {
-        if let Some(value) = el
-            .attr(name)
-            .filter(|v| !v.contains('"') && !v.trim().is_empty())
-        {
-            candidates.push(format!(r#"a[{name}="{value}"]"#));
-        }
-    }
-    let exact = candidates.into_iter().find(|css| first_is(html, css, next));
-    if exact.is_some() {
-        return (exact, false);
-    }
-    // Only its place tells it from the page numbers.
-    let parent = next.parent().and_then(ElementRef::wrap);
-    let positional = parent.into_iter().flat_map(|p| {
-        selector::simple(p)
-            .into_iter()
-            .flat_map(|prefix| {
-                (1..=3).map(move |k| {
-                    if k == 1 {
-                        format!("{prefix} > a:last-child")
-                    } else {
-                        format!("{prefix} > a:nth-last-child({k})")
-                    }
-                })
-            })
-            .collect::<Vec<_>>()
-    });
-    let found = positional.into_iter().find(|css| first_is(html, css, next));
-    (found, true)
-}
-
-fn first_is(html: &Html, css: &str, element: ElementRef<'_>) -> bool {
-    compile(css).is_some_and(|sel| {
-        html.select(&sel)
-            .next()
-            .is_some_and(|e| e.id() == element.id())
-    })
-}
-
-/// A link that says it leads to the next page: its text, title, label or `rel`.
-fn says_next(anchor: ElementRef<'_>) -> bool {
-    let el = anchor.value();
-    if el
-        .attr("rel")
-        .is_some_and(|r| r.split_whitespace().any(|r| r == "next"))
-    {
-        return true;
-    }
-    let text = selector::text(anchor).to_lowercase();
-    let text = text.trim();
-    let words = |t: &str| {
-        let t = t.trim_end_matches(['»', '›', '>', ' ']).trim();
-        NEXT_WORDS.contains(&t)
-    };
-    if words(text) || NEXT_SYMBOLS.contains(&text) {
-        return true;
-    }
-    ["title", "aria-label"].into_iter().any(|name| {
-        el.attr(name).is_some_and(|v| {
-            let v = v.to_lowercase();
-            v.contains("trang sau") || v.contains("tiếp") || v.contains("next")
-        })
-    })
-}
-
-/// The link to this page with a page number one step on (`Page=2`, `limitstart=10`, `/page/2/`).
-fn growing_page<'a>(anchors: &[ElementRef<'a>], page_url: &Url) -> Option<ElementRef<'a>> {
-    let number_of = |url: &Url| -> Option<(String, u64)> {
-        url.query_pairs()
-            .find(|(k, _)| PAGE_KEYS.contains(&k.to_ascii_lowercase().as_str()))
-            .and_then(|(k, v)| Some((k.to_ascii_lowercase(), v.parse().ok()?)))
-            .or_else(|| {
-                let segments: Vec<&str> = url.path_segments()?.collect();
-                let at = segments.iter().position(|s| *s == "page")?;
-                Some(("/page/".into(), segments.get(at + 1)?.parse().ok()?))
-            })
-    };
-    let current = number_of(page_url).map_or(0, |(_, n)| n);
-    anchors
-        .iter()
-        .filter_map(|a| {
-            let url = article_url(*a, page_url)?;
-            let (_, n) = number_of(&url)?;
-            (n > current
-                && url
-                    .path()
-                    .starts_with(page_url.path().trim_end_matches('/')))
-            .then_some((*a, n))
-        })
-        .min_by_key(|(_, n)| *n)
-        .map(|(a, _)| a)
-}
-
-/// `canonical_query`, `id_param` and `id_pattern` from how the listed URLs vary, and from
-/// the other links on the page to the same articles.
-fn identity(
-    html: &Html,
-    page_url: &Url,
-    items: &[Listed],
-) -> (Vec<String>, Option<String>, Option<String>) {
-    let Some(first) = items.first() else {
-        return (Vec::new(), None, None);
-    };
-    let keys: Vec<String> = first
-        .url
-        .query_pairs()
-        .map(|(k, _)| k.into_owned())
-        .collect();
-    let value = |url: &Url, key: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.into_owned())
-    };
-    let leading_number = |v: &str| v.chars().next().is_some_and(|c| c.is_ascii_digit());
-    // The id: in every listed URL, a different value each time, best a number.
-    let id_param = keys
-        .iter()
-        .filter(|k| {
-            let values: HashSet<Option<String>> = items.iter().map(|i| value(&i.url, k)).collect();
-            values.len() == items.len() && !values.contains(&None)
-        })
-        .max_by_key(|k| {
-            let numeric = items
-                .iter()
-                .filter(|i| value(&i.url, k).is_some_and(|v| leading_number(&v)))
-                .count();
-            (numeric, k.to_ascii_lowercase().contains("id"))
-        })
-        .cloned();
-    let Some(id_param) = id_param else {
-        return (Vec::new(), None, None);
-    };
-    let id_values: Vec<String> = items
-        .iter()
-        .filter_map(|i| value(&i.url, &id_param))
-        .collect();
-    let id_pattern = id_values
-        .iter()
-        .any(|v| !v.bytes().all(|b| b.is_ascii_digit()) && leading_number(v))
-        .then(|| r"^(\d+)".to_string());
-    let id_of = |v: &str| -> String {
-        if id_pattern.is_some() {
-            v.chars().take_while(char::is_ascii_digit).collect()
-        } else {
-            v.to_string()
-        }
-    };
-    // Other links to a listed article: a key they lack or set otherwise depends on the link.
-    let listed_ids: HashSet<String> = id_values.iter().map(|v| id_of(v)).collect();
-    let mut varies: HashSet<String> = HashSet::new();
-    for anchor in html
-        .root_element()
-        .descendants()
-        .filter_map(ElementRef::wrap)
-    {
-        let Some(url) = (anchor.value().name() == "a")
-            .then(|| article_url(anchor, page_url))
-            .flatten()
-        else {
-            continue;
-        };
-        if url.path() != first.url.path() {
-            continue;
-        }
-        let Some(id) = value(&url, &id_param).map(|v| id_of(&v)) else {
-            continue;
-        };
-        if !listed_ids.contains(&id) {
-            continue;
-        }
-        let Some(item) = items
-            .iter()
-            .find(|i| value(&i.url, &id_param).is_some_and(|v| id_of(&v) == id))
-        else {
-            continue;
-        };
-        for key in &keys {
-            if *key != id_param && value(&url, key) != value(&item.url, key) {
-                varies.insert(key.clone());
-            }
-        }
-    }
-    let canonical = keys
-        .iter()
-        .filter(|k| {
-            if **k == id_param {
-                return true;
-            }
-            let values: HashSet<Option<String>> = items.iter().map(|i| value(&i.url, k)).collect();
-            values.len() == 1
-                && !values.contains(&None)
-                && !varies.contains(*k)
-                && !CONTEXT_KEYS.contains(&k.to_ascii_lowercase().as_str())
-        })
-        .cloned()
-        .collect();
-    (canonical, Some(id_param), id_pattern)
 }
 
 /// The heading a list page gives its section: its `<h1>`, else its first `<h2>`, else `<title>`.

@@ -7,7 +7,10 @@
 
 pub mod accuracy;
 mod article;
+mod identity;
+mod labels;
 mod list;
+mod paging;
 mod proof;
 mod selector;
 mod write;

@@ -2,6 +2,7 @@
 //! inside query values, dates in attributes, what `remove` hides, WordPress images, the
 //! readability fallback and list dates without a time.
 
+use gazette::archive::Archive;
 use gazette::config::{BodyFallback, Config, Css, IdPattern, Source};
 use gazette::extract::ExtractError;
 use gazette::normalize::date::Published;
@@ -289,4 +290,64 @@ fn a_list_date_without_a_time_marks_the_article_published_inferred() {
         Some("2021-03-08T00:00:00+07:00")
     );
     assert!(read.article.published_inferred);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_run_report_lists_articles_whose_body_readability_found() {
+    let portal = support::TestPortal::recorded().await;
+    portal.server.add_article(
+        9201,
+        "Bài viết theo mẫu mới",
+        "(08:00 | 02/06/2021)",
+        &["x"],
+    );
+    let renamed = std::fs::read_to_string(support::fixture("portal/article-1236.html"))
+        .unwrap()
+        .replace("divArticleDescription2", "divArticleBody");
+    for path in [
+        "/Pages/chi-tiet-tin.aspx?ItemID=9201",
+        "/Pages/chi-tiet-tin.aspx?ItemID=9201&l=TinBanQuanLy",
+    ] {
+        portal.server.set_page(
+            path,
+            renamed.clone().into_bytes(),
+            "text/html; charset=utf-8",
+        );
+    }
+    let mut source = portal.source().clone();
+    source.article.fallback = Some(BodyFallback::Readability);
+    let archive = portal.open_archive();
+    let fetcher = gazette::fetch::Fetcher::new(&portal.config.crawler).unwrap();
+    let report = gazette::crawl::crawl_source(
+        &fetcher,
+        &archive,
+        &source,
+        &portal.config.crawler,
+        gazette::crawl::CrawlOptions {
+            backfill: false,
+            max_pages: None,
+        },
+        &gazette::crawl::quiet,
+    )
+    .await;
+    let url = portal
+        .server
+        .base_url()
+        .join("/Pages/chi-tiet-tin.aspx?ItemID=9201")
+        .unwrap()
+        .to_string();
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_eq!(report.readability, vec![url], "{report:?}");
+    let archived = archive
+        .article(&gazette::model::ArticleId("bqlkkt:9201".into()))
+        .unwrap()
+        .expect("the article is archived");
+    assert!(
+        archived
+            .article
+            .body_text
+            .contains("cấp mới Giấy chứng nhận đăng ký đầu tư"),
+        "{}",
+        archived.article.body_text
+    );
 }
