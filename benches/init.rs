@@ -38,6 +38,11 @@ const PORTALS: &[(&str, &str, &str)] = &[
         "http://soyte.tinh.example/",
         "/tintuc.asp?cat=3",
     ),
+    (
+        "templates/drupal",
+        "https://sonnptnt.tinh.example/",
+        "/tin-tuc",
+    ),
 ];
 
 fn main() {

@@ -233,10 +233,14 @@ fn best_block<'a>(html: &'a Html, page_url: &Url) -> Option<Block<'a>> {
     {
         let mut groups: BTreeMap<String, Vec<ElementRef<'a>>> = BTreeMap::new();
         for child in parent.children().filter_map(ElementRef::wrap) {
+            // Tag and first class: rows also carry `odd`/`even`/`first` variants of their class.
             let signature = format!(
                 "{}.{}",
                 child.value().name(),
-                selector::classes(child).join(".")
+                selector::classes(child)
+                    .first()
+                    .copied()
+                    .unwrap_or_default()
             );
             groups.entry(signature).or_default().push(child);
         }

@@ -44,6 +44,11 @@ pub const PORTALS: &[Portal] = &[
         origin: "http://soyte.tinh.example/",
         list: "/tintuc.asp?cat=3",
     },
+    Portal {
+        dir: "templates/drupal",
+        origin: "https://sonnptnt.tinh.example/",
+        list: "/tin-tuc",
+    },
 ];
 
 /// Runs `init` on a replay of the portal and scores the config it wrote.
@@ -129,6 +134,12 @@ async fn init_profiles_a_wordpress_portal() {
 #[tokio::test]
 async fn init_profiles_a_table_layout_portal() {
     at_least(&PORTALS[4], 0.9).await;
+}
+
+/// Written after the inference, as a check on a template it was not built on (see BENCHMARKS.md).
+#[tokio::test]
+async fn init_profiles_a_drupal_portal() {
+    at_least(&PORTALS[5], 0.9).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
