@@ -16,6 +16,8 @@ const MIN_PARAGRAPH_CHARS: usize = 25;
 /// A sapo is at least this long, and at most [`MAX_SAPO_CHARS`].
 const MIN_SAPO_CHARS: usize = 40;
 const MAX_SAPO_CHARS: usize = 800;
+/// A title's element holds at most this many nodes.
+const MAX_TITLE_NODES: usize = 24;
 /// Elements after the title searched for the date.
 const DATE_WINDOW: usize = 60;
 /// Elements that only style text: a paragraph's block is the nearest element that is not one.
@@ -140,6 +142,7 @@ fn title_element<'a>(page: &ArticlePage<'a>) -> Option<ElementRef<'a>> {
                 .filter_map(ElementRef::wrap)
                 .any(|a| a.value().name() == "a")
         })
+        .filter(|e| selector::small(*e, MAX_TITLE_NODES))
         .filter(|e| same_title(&selector::text(*e), page.listed_title))
         .collect();
     let heading =

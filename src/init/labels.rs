@@ -7,6 +7,8 @@ use super::Note;
 use super::article::ArticlePage;
 use super::selector::{self, absolute, compile, same_title, simple};
 
+/// A credit line's element holds at most this many nodes; a breadcrumb four times as many.
+const MAX_LABEL_NODES: usize = 24;
 /// A credit line is at most this long.
 const MAX_CREDIT_CHARS: usize = 200;
 /// Class or id words of a breadcrumb.
@@ -58,6 +60,9 @@ fn breadcrumb_item<'a>(page: &ArticlePage<'a>, section_names: &[String]) -> Opti
             let c = c.to_ascii_lowercase();
             BREADCRUMB_WORDS.iter().any(|w| c.contains(w))
         });
+        if !selector::small(container, MAX_LABEL_NODES * 4) {
+            continue;
+        }
         let items = crumbs(container);
         if items.len() < 2 {
             continue;
@@ -199,6 +204,7 @@ pub fn credit<'a>(pages: &[ArticlePage<'a>], notes: &mut Vec<Note>) -> Option<St
                 .descendants()
                 .filter_map(ElementRef::wrap)
                 .filter(|e| !matches!(e.value().name(), "html" | "body"))
+                .filter(|e| selector::small(*e, MAX_LABEL_NODES))
                 .find(|e| {
                     let text = selector::text(*e);
                     let lower = text.to_lowercase();

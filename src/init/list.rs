@@ -19,6 +19,8 @@ const MIN_TITLE_CHARS: usize = 12;
 const MIN_SUMMARY_CHARS: usize = 40;
 /// A date is written in at most this many characters (`Thứ năm, 24 Tháng 12 2020 14:15`).
 const MAX_DATE_CHARS: usize = 80;
+/// A date's element holds at most this many nodes (`<span><i class=icon></i> 12/04/2021</span>`).
+const MAX_DATE_NODES: usize = 12;
 /// Files linked from articles: never an article page.
 pub const FILE_EXTENSIONS: &[&str] = &[
     "pdf", "doc", "docx", "xls", "xlsx", "zip", "rar", "ppt", "pptx", "jpg", "jpeg", "png", "gif",
@@ -196,6 +198,9 @@ fn title_link<'a>(member: ElementRef<'a>, page_url: &Url) -> Option<ElementRef<'
 
 /// The date an element shows: a `<time datetime>`'s attribute, or its short text.
 fn date_value(element: ElementRef<'_>) -> Option<(String, bool)> {
+    if !selector::small(element, MAX_DATE_NODES) {
+        return None;
+    }
     if let Some(at) = element
         .value()
         .attr("datetime")

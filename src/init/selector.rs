@@ -187,6 +187,13 @@ pub fn named_in_chain(element: ElementRef<'_>) -> ElementRef<'_> {
     }
 }
 
+/// True when the element holds at most `limit` nodes: what is worth reading the text of while
+/// searching a whole page for a short line (a title, a date, a credit), so that the search
+/// stays linear in the page's size.
+pub fn small(element: ElementRef<'_>, limit: usize) -> bool {
+    element.descendants().nth(limit).is_none()
+}
+
 /// The text of an element, cleaned as fields are.
 pub fn text(element: ElementRef<'_>) -> String {
     crate::normalize::text::clean(&crate::extract::element_text(element))
