@@ -98,7 +98,10 @@ async fn run(articles: usize) {
         .crawler("respect_robots_txt", false)
         .crawler("max_concurrency_per_host", CONCURRENCY as i64)
         .source("bqlkkt", &["list", "max_pages"], 100_000);
-    if let Some(bytes) = std::env::var("CACHE_CAPACITY").ok().and_then(|v| v.parse::<i64>().ok()) {
+    if let Some(bytes) = std::env::var("CACHE_CAPACITY")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
         edit.set(&["storage", "cache_capacity"], bytes);
     }
     let config = edit.to_toml();

@@ -25,6 +25,9 @@ pub enum LogFormat {
 pub enum Command {
     /// Show what the parser makes of one page, as JSON.
     Extract(ExtractArgs),
+    /// Infer a new portal's profile from a category list page and three of its articles, and
+    /// write a complete config for it.
+    Init(InitArgs),
     /// Validate a config file and print its sources and sections.
     Check {
         /// The config file.
@@ -100,6 +103,25 @@ pub struct ReparseArgs {
     /// Print, per field, how many articles would change, with a few examples; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// A category list page of the portal; only its host is fetched.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The source's id ([a-z0-9-]+) [default: from the host].
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// The source's name [default: the list page's title].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Where to write the config [default: standard output, the proof then on stderr].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Save the fetched pages here with what the profile extracts from each, as fixtures.
+    #[arg(long, value_name = "DIR")]
+    pub save_fixtures: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

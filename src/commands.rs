@@ -2,6 +2,7 @@
 
 mod backup;
 mod health;
+mod init;
 mod reparse;
 mod served;
 
@@ -20,6 +21,7 @@ use indicatif::ProgressBar;
 use url::Url;
 
 pub use backup::{export, import};
+pub use init::init;
 pub use reparse::reparse;
 
 use crate::cli::{CrawlArgs, ExtractArgs, Format, QueryArgs, ShowArgs};

@@ -19,6 +19,8 @@
 //! - [`metrics`]: the Prometheus counters both of them feed.
 //! - [`websub`]: WebSub: external hubs told of changed feeds, and a builtin hub that delivers them.
 //! - [`html`]: HTML escaping shared by every stage that writes HTML.
+//! - [`init`]: `gazette init`, a new portal's profile inferred from its list page and three
+//!   articles, written as a commented config and proved by extracting the fetched pages.
 //! - [`replay`]: a local replay of a recorded portal, for the demo, the tests and the benchmarks.
 //!
 //! The binary (`src/main.rs`) adds what only the command line needs: `cli` (the clap
@@ -33,6 +35,7 @@ pub mod extract;
 pub mod feed;
 pub mod fetch;
 pub mod html;
+pub mod init;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
@@ -60,6 +63,8 @@ pub struct ArticleRead {
     /// The page was past extraction's limits ([`extract::MAX_DEPTH`], [`extract::MAX_ELEMENTS`],
     /// [`extract::MAX_ATTRIBUTES`]): part of its structure was read as plain text.
     pub flattened: bool,
+    /// The body selector matched nothing and `article.fallback = "readability"` found the body.
+    pub readability: bool,
     /// What the page itself gave, before normalisation filled gaps from elsewhere.
     pub found: Found,
 }
@@ -90,6 +95,7 @@ pub fn read_article_noted(
             dated: raw.published.is_some(),
             summarised: raw.summary.as_deref().is_some_and(|s| !s.trim().is_empty()),
         },
+        readability: raw.readability,
     })
 }
 

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Extract(args) => commands::extract(args),
+        Command::Init(args) => commands::init(args),
         Command::Check { config, health } => commands::check(config, *health),
         Command::Crawl(args) => commands::crawl(args),
         Command::Query(args) => commands::query(args),

@@ -72,6 +72,9 @@ pub struct ListItem {
     pub url: String,
     pub title: String,
     pub published: Option<DateTime<FixedOffset>>,
+    /// The list showed a date without a time of day: midnight was assumed.
+    #[serde(default)]
+    pub published_inferred: bool,
     pub summary: Option<String>,
 }
 
@@ -174,6 +177,10 @@ pub struct RunReport {
     /// their structure was read as plain text.
     #[serde(default)]
     pub flattened: Vec<String>,
+    /// Articles whose body selector matched nothing and whose body Readability found
+    /// (`article.fallback = "readability"`).
+    #[serde(default)]
+    pub readability: Vec<String>,
     /// Attachments and images captured: a new payload, or a revisit of one already kept.
     #[serde(default)]
     pub assets_captured: u64,

@@ -15,7 +15,7 @@ use url::Url;
 pub use edit::{ConfigEdit, SHIPPED};
 pub use error::ConfigError;
 pub use hosts::{AllowedHost, AllowedHosts, host_and_port};
-pub use values::{Css, DateFormat, HttpUrl, Schedule, Slug, TimeZone};
+pub use values::{Css, DateFormat, HttpUrl, IdPattern, Schedule, Slug, TimeZone};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_STORAGE_PATH: &str = "data/archive";
@@ -244,6 +244,9 @@ pub struct Source {
     pub canonical_query: Option<Vec<String>>,
     /// Query key whose value makes the article id `<source>:<value>`.
     pub id_param: Option<String>,
+    /// A regex whose first group is the id within the `id_param` value (Joomla's `1452:alias`
+    /// gives `1452`); the canonical URL carries that id as the value.
+    pub id_pattern: Option<IdPattern>,
     pub sections: Vec<Section>,
     pub list: ListProfile,
     pub article: ArticleProfile,
@@ -314,6 +317,16 @@ pub struct ArticleProfile {
     pub remove: Vec<Css>,
     #[serde(default)]
     pub date_formats: Vec<DateFormat>,
+    /// What reads the body when the `body` selector matches nothing; absent: the page fails.
+    pub fallback: Option<BodyFallback>,
+}
+
+/// `article.fallback`: how a body is found when the body selector matches nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyFallback {
+    /// The main content as Mozilla's Readability finds it (the `dom_smoothie` crate).
+    Readability,
 }
 
 impl Config {

@@ -40,12 +40,15 @@ impl fmt::Display for Slug {
     }
 }
 
-/// A CSS selector, compiled when the config is read.
+/// A CSS selector, compiled when the config is read, optionally ending in `@name`: the field is
+/// then read from that attribute of the match (`time@datetime`, `meta[property="article:published_time"]@content`)
+/// instead of its text.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "String")]
 pub struct Css {
     text: String,
     selector: scraper::Selector,
+    attribute: Option<String>,
 }
 
 impl Css {
@@ -55,13 +58,44 @@ impl Css {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+    /// The attribute the value is read from (`@datetime`), when the selector names one.
+    pub fn attribute(&self) -> Option<&str> {
+        self.attribute.as_deref()
+    }
+}
+
+/// Splits a trailing `@name` off a selector; an `@` inside brackets or quotes is the selector's.
+fn attribute_suffix(text: &str) -> (&str, Option<&str>) {
+    let Some(at) = text.rfind('@') else {
+        return (text, None);
+    };
+    let name = &text[at + 1..];
+    let is_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'));
+    if is_name {
+        (text[..at].trim_end(), Some(name))
+    } else {
+        (text, None)
+    }
 }
 
 impl TryFrom<String> for Css {
     type Error = String;
     fn try_from(text: String) -> Result<Self, Self::Error> {
-        match scraper::Selector::parse(&text) {
-            Ok(selector) => Ok(Css { text, selector }),
+        let (css, attribute) = attribute_suffix(&text);
+        if attribute.is_some() && css.is_empty() {
+            return Err(format!(
+                "invalid CSS selector {text:?}: expected a selector before the @attribute"
+            ));
+        }
+        match scraper::Selector::parse(css) {
+            Ok(selector) => Ok(Css {
+                attribute: attribute.map(|a| a.to_ascii_lowercase()),
+                text,
+                selector,
+            }),
             Err(err) => Err(format!("invalid CSS selector {text:?}: {err}")),
         }
     }
@@ -70,6 +104,37 @@ impl TryFrom<String> for Css {
 impl fmt::Display for Css {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// A regular expression whose first group is an article's id within a query value
+/// (`^(\d+)` reads `1452` from Joomla's `1452:ten-bai-viet`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct IdPattern(pub regex::Regex);
+
+impl TryFrom<String> for IdPattern {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let regex = regex::Regex::new(&value)
+            .map_err(|err| format!("invalid regular expression {value:?}: {err}"))?;
+        if regex.captures_len() < 2 {
+            return Err(format!(
+                "expected a regular expression with a group for the id, such as \"^(\\d+)\", got {value:?}"
+            ));
+        }
+        Ok(IdPattern(regex))
+    }
+}
+
+impl IdPattern {
+    /// The id within `value`: the first group of the first match; `None` when it does not match.
+    pub fn id_in<'v>(&self, value: &'v str) -> Option<&'v str> {
+        self.0
+            .captures(value)
+            .and_then(|caps| caps.get(1))
+            .map(|m| m.as_str())
+            .filter(|id| !id.is_empty())
     }
 }
 
@@ -219,5 +284,32 @@ impl TryFrom<String> for DateFormat {
             Ok(_) => Ok(DateFormat(value)),
             Err(_) => Err(format!("invalid chrono date format {value:?}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trailing_attribute_is_split_off_the_selector() {
+        let css = Css::try_from("time.entry-date@datetime".to_string()).unwrap();
+        assert_eq!(css.attribute(), Some("datetime"));
+        let css = Css::try_from(r#"meta[property="article:published_time"]@content"#.to_string())
+            .unwrap();
+        assert_eq!(css.attribute(), Some("content"));
+        // An @ inside an attribute value belongs to the selector.
+        let css = Css::try_from(r#"a[href$="@x"]"#.to_string()).unwrap();
+        assert_eq!(css.attribute(), None);
+        assert!(Css::try_from("@content".to_string()).is_err());
+    }
+
+    #[test]
+    fn an_id_pattern_needs_a_group() {
+        assert!(IdPattern::try_from(r"^\d+".to_string()).is_err());
+        let pattern = IdPattern::try_from(r"^(\d+)".to_string()).unwrap();
+        assert_eq!(pattern.id_in("1452:ten-bai-viet"), Some("1452"));
+        assert_eq!(pattern.id_in("1452"), Some("1452"));
+        assert_eq!(pattern.id_in("ten-bai"), None);
     }
 }

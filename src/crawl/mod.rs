@@ -60,7 +60,7 @@ pub fn quiet(_: CrawlEvent<'_>) {}
 struct Candidate {
     url: String,
     section: String,
-    listed_published: Option<DateTime<FixedOffset>>,
+    listed_published: Option<Published>,
     known: Option<ArticleId>,
 }
 
@@ -74,6 +74,8 @@ enum Fetched {
         flattened: bool,
         /// What the page itself gave, for selector health.
         found: crate::Found,
+        /// The body came from the readability fallback.
+        readability: bool,
     },
     NotModified,
     Gone,
@@ -359,6 +361,7 @@ impl Crawl<'_> {
                 url: article.url.clone(),
                 title: article.title.clone(),
                 published: article.published,
+                published_inferred: article.published_inferred,
                 summary: None,
             };
             candidates.push(candidate(item, section, Some(article.id.clone())));
@@ -449,6 +452,7 @@ fn record(
             validators,
             flattened,
             found,
+            readability,
         } => {
             health::count(report, &article, found);
             let ingest = Ingest {
@@ -467,6 +471,9 @@ fn record(
             }
             if flattened {
                 report.flattened.push(candidate.url.clone());
+            }
+            if readability {
+                report.readability.push(candidate.url.clone());
             }
         }
         Fetched::NotModified => report.unchanged += 1,
@@ -533,10 +540,7 @@ async fn fetch_article(
     let source = source.clone();
     let section = candidate.section.clone();
     // When the page shows no time, the list page's is the article's.
-    let listed = candidate.listed_published.map(|at| Published {
-        at,
-        inferred: false,
-    });
+    let listed = candidate.listed_published;
     let extracted = read_capture(capture, move |page| {
         crate::read_article_noted(page, &source, &section, listed).map_err(|source| {
             CrawlError::Extract {
@@ -553,6 +557,7 @@ async fn fetch_article(
             validators,
             flattened: read.flattened,
             found: read.found,
+            readability: read.readability,
         },
         Err(error) => match &error {
             CrawlError::Extract {
@@ -600,7 +605,10 @@ fn candidate(item: ListItem, section: &Section, known: Option<ArticleId>) -> Can
     Candidate {
         url: item.url,
         section: section.id.to_string(),
-        listed_published: item.published,
+        listed_published: item.published.map(|at| Published {
+            at,
+            inferred: item.published_inferred,
+        }),
         known,
     }
 }

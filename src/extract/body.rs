@@ -279,6 +279,7 @@ impl<'r> Walker<'r> {
             }
             "table" => self.table(element),
             "figure" => self.figure(element),
+            "div" if element.value().classes().any(|c| c == "wp-caption") => self.figure(element),
             _ if BLOCKS.contains(&name) => {
                 self.flush();
                 self.children(element);
@@ -380,20 +381,19 @@ impl<'r> Walker<'r> {
 
     fn image(&mut self, element: ElementRef<'_>) {
         let el = element.value();
-        let src = [
-            el.attr("src"),
-            el.attr("data-src"),
-            el.attr("data-original"),
-        ]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|s| !s.is_empty());
-        let Some(src) = src else { return };
+        let alt = el.attr("alt").unwrap_or_default().trim().to_string();
+        // WordPress writes emoji as images with their character as alt text: keep the text.
+        let emoji = el.classes().any(|c| c == "emoji" || c == "wp-smiley");
+        if emoji && !alt.is_empty() {
+            self.text(&alt);
+            return;
+        }
+        let Some(src) = super::image::source(el) else {
+            return;
+        };
         self.flush();
-        let alt = el.attr("alt").unwrap_or_default().to_string();
         self.blocks.push(Block::Figure(Figure {
-            src: src.to_string(),
+            src,
             alt,
             caption: None,
         }));
@@ -446,9 +446,22 @@ impl<'r> Walker<'r> {
         }
     }
 
+    /// `<figure>` and WordPress's `div.wp-caption`: an image and its caption. A figure that
+    /// holds figures (a Gutenberg gallery) gives each of its images with its own caption.
     fn figure(&mut self, element: ElementRef<'_>) {
+        let nested = element
+            .descendants()
+            .skip(1)
+            .filter_map(ElementRef::wrap)
+            .any(|e| e.value().name() == "figure");
+        if nested {
+            self.flush();
+            self.children(element);
+            self.flush();
+            return;
+        }
         let image = find_element(element, "img");
-        let caption = find_element(element, "figcaption").map(|c| self.nested(c));
+        let caption = find_caption(element).map(|c| self.nested(c));
         match image {
             Some(image) => {
                 self.image(image);
@@ -525,6 +538,13 @@ impl<'r> Walker<'r> {
             self.blocks.push(Block::Paragraph(para));
         }
     }
+}
+
+/// The caption of a figure: `<figcaption>`, or WordPress's `.wp-caption-text`.
+fn find_caption(root: ElementRef<'_>) -> Option<ElementRef<'_>> {
+    root.descendants().filter_map(ElementRef::wrap).find(|e| {
+        e.value().name() == "figcaption" || e.value().classes().any(|c| c == "wp-caption-text")
+    })
 }
 
 /// A two-row table with one image above a line of text: the portal's captioned image.

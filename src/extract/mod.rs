@@ -7,7 +7,9 @@
 mod attributes;
 mod body;
 mod charset;
+mod image;
 mod parse;
+mod readability;
 mod sniff;
 
 use std::collections::HashSet;
@@ -27,7 +29,7 @@ pub use parse::{MAX_ATTRIBUTES, MAX_ELEMENTS};
 /// result says so: [`RawArticle::flattened`]. The recorded portal pages nest under 20 deep.
 pub const MAX_DEPTH: usize = 256;
 
-use crate::config::{Css, Source};
+use crate::config::{BodyFallback, Css, Source};
 use crate::model::Page;
 
 /// Why a page could not be read as what the profile describes.
@@ -53,6 +55,11 @@ pub enum ExtractError {
     /// The answer is an image, a PDF or another kind of file, by its `Content-Type` or its bytes.
     #[error("not an HTML page ({media_type})")]
     NotHtml { media_type: String },
+    /// The body selector matched nothing and the readability fallback found no content either.
+    #[error(
+        "no element matches the article.body selector `{selector}`, and readability found no main content: {reason}"
+    )]
+    NoReadableBody { selector: String, reason: String },
 }
 
 /// An article page as found, before normalisation.
@@ -74,6 +81,8 @@ pub struct RawArticle {
     /// True when the page nested deeper than [`MAX_DEPTH`] or held more than [`MAX_ELEMENTS`]
     /// elements: the excess structure was flattened, its text kept.
     pub flattened: bool,
+    /// The body selector matched nothing and `fallback = "readability"` found the body.
+    pub readability: bool,
 }
 
 /// A link as written in the page.
@@ -131,17 +140,38 @@ impl Document {
         })
     }
 
+    /// The first match of a selector. `remove` does not hide elements from selectors: an
+    /// element removed from the body (an attachments box, a credit line) is still found.
     fn first(&self, css: &Css) -> Option<ElementRef<'_>> {
-        self.html
-            .select(css.selector())
-            .find(|e| !self.removed.contains(&e.id()))
+        self.html.select(css.selector()).next()
     }
 
-    /// The text of the first match of an optional selector.
+    /// The value of the first match of an optional selector: its text (without what `remove`
+    /// matches inside it), or the attribute the selector names (`@datetime`).
     fn text_of(&self, css: Option<&Css>) -> Option<String> {
-        css.and_then(|css| self.first(css))
-            .map(|e| body::text(e, &self.removed))
+        let css = css?;
+        value_of(self.first(css)?, css, &self.removed)
     }
+}
+
+/// An element's value for a field: the attribute the selector names, else its text without
+/// the removed elements inside it (the element itself is read even when removed).
+fn value_of(element: ElementRef<'_>, css: &Css, removed: &HashSet<NodeId>) -> Option<String> {
+    match css.attribute() {
+        Some(name) => element.value().attr(name).map(str::to_string),
+        None => Some(body::text(element, removed)),
+    }
+}
+
+/// A page parsed within the limits of this module, for tools that look at its whole tree
+/// (`gazette init`); an answer that is not HTML is refused.
+pub fn document(page: &Page<'_>) -> Result<Html, ExtractError> {
+    Document::parse(page, &[]).map(|doc| doc.html)
+}
+
+/// The text of an element as every field reads it: `<br>` and block edges as spaces.
+pub fn element_text(element: ElementRef<'_>) -> String {
+    body::text(element, &HashSet::new())
 }
 
 /// Extracts an article page with the source's article profile.
@@ -162,19 +192,24 @@ pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractEr
             selector: profile.title.to_string(),
         });
     }
-    let body_element = doc
-        .first(&profile.body)
-        .ok_or_else(|| ExtractError::NoMatch {
-            field: "article.body",
-            selector: profile.body.to_string(),
-            kind: "article",
-        })?;
     let attachments = match &profile.attachments {
         Some(css) => links(&doc, css),
         None => Vec::new(),
     };
     let scope = body::Scope::new(&doc.removed);
-    let body = body::blocks(body_element, &scope);
+    let (body, readability) = match doc.first(&profile.body) {
+        Some(body_element) => (body::blocks(body_element, &scope), false),
+        None => match profile.fallback {
+            Some(BodyFallback::Readability) => (readability::body(page, profile)?, true),
+            None => {
+                return Err(ExtractError::NoMatch {
+                    field: "article.body",
+                    selector: profile.body.to_string(),
+                    kind: "article",
+                });
+            }
+        },
+    };
     Ok(RawArticle {
         url: page.url.clone(),
         base: doc.base.clone(),
@@ -187,6 +222,7 @@ pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractEr
         body,
         attachments,
         flattened: doc.flattened || scope.flattened(),
+        readability,
     })
 }
 
@@ -205,8 +241,8 @@ pub fn list(page: &Page<'_>, source: &Source) -> Result<RawList, ExtractError> {
             continue;
         };
         let within = |css: Option<&Css>| {
-            css.and_then(|css| item.select(css.selector()).next())
-                .map(|e| body::text(e, &doc.removed))
+            let css = css?;
+            value_of(item.select(css.selector()).next()?, css, &doc.removed)
         };
         items.push(RawListItem {
             href: link
@@ -257,11 +293,7 @@ fn links(doc: &Document, css: &Css) -> Vec<RawLink> {
     static ANCHOR: std::sync::LazyLock<Selector> =
         std::sync::LazyLock::new(|| Selector::parse("a[href]").expect("constant selector"));
     let mut out = Vec::new();
-    for matched in doc
-        .html
-        .select(css.selector())
-        .filter(|e| !doc.removed.contains(&e.id()))
-    {
+    for matched in doc.html.select(css.selector()) {
         let anchors: Vec<ElementRef<'_>> = if matched.value().name() == "a" {
             vec![matched]
         } else {

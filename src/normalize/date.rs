@@ -24,6 +24,28 @@ static YEAR_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 static IN_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})").expect("constant regex")
 });
+/// `28 Tháng 12 2020`, `28 tháng 12, 2020`: day, the word, the month's number, the year.
+static DAY_MONTH_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|\D)(\d{1,2})\s+tháng\s+(\d{1,2}),?\s+(\d{4})(?:\D|$)")
+        .expect("constant regex")
+});
+/// The month names of WordPress's Vietnamese locale, longest first so `Mười Hai` is not `Mười`.
+const MONTH_NAMES: &str =
+    r"(mười\s+một|mười\s+hai|mười|một|giêng|hai|ba|tư|bốn|năm|sáu|bảy|tám|chín|chạp)";
+/// `Tháng Ba 15, 2021` (WordPress's `F j, Y` in Vietnamese).
+static NAMED_MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)tháng\s+{MONTH_NAMES}\s+(\d{{1,2}}),?\s+(\d{{4}})(?:\D|$)"
+    ))
+    .expect("constant regex")
+});
+/// `15 Tháng Ba, 2021` (WordPress's `j F, Y` in Vietnamese).
+static NAMED_MONTH_SECOND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)(?:^|\D)(\d{{1,2}})\s+tháng\s+{MONTH_NAMES}(?:\s*,)?\s+(\d{{4}})(?:\D|$)"
+    ))
+    .expect("constant regex")
+});
 static TIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|\D)(\d{1,2})\s*(?::|h|giờ)\s*(\d{2})(?::(\d{2}))?(?:\D|$)")
         .expect("constant regex")
@@ -31,7 +53,8 @@ static TIME: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Reads a date from text: the profile's own formats first, then the built-in forms
 /// (`(13:54 | 08/07/2020)`, `08/07/2020 - 13:54`, `Thứ tư, 8/7/2020 13:54`, `Ngày đăng: 08/07/2020`,
-/// `ngày 8 tháng 7 năm 2020`, ISO `2020-07-08`).
+/// `ngày 8 tháng 7 năm 2020`, `28 Tháng 12 2020 08:30`, WordPress's `Tháng Ba 15, 2021` and
+/// `15 Tháng Mười Hai, 2021`, ISO `2020-07-08`, and RFC 3339 times as attributes hold them).
 pub fn parse(text: &str, tz: chrono_tz::Tz, formats: &[DateFormat]) -> Option<Published> {
     let text = text.trim();
     if text.is_empty() {
@@ -40,6 +63,13 @@ pub fn parse(text: &str, tz: chrono_tz::Tz, formats: &[DateFormat]) -> Option<Pu
     formats
         .iter()
         .find_map(|f| with_format(text, &f.0, tz))
+        .or_else(|| {
+            // `<time datetime>` and `article:published_time` carry their own offset.
+            DateTime::parse_from_rfc3339(text).ok().map(|at| Published {
+                at,
+                inferred: false,
+            })
+        })
         .or_else(|| recognise(text, tz))
 }
 
@@ -64,22 +94,36 @@ fn recognise(text: &str, tz: chrono_tz::Tz) -> Option<Published> {
     let number = |caps: &regex::Captures<'_>, i: usize| {
         caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok())
     };
-    let (date, span) = [
+    let month_name =
+        |caps: &regex::Captures<'_>, i: usize| caps.get(i).and_then(|m| month_number(m.as_str()));
+    let numbered = [
         (&*IN_WORDS, [1, 2, 3]),
+        (&*DAY_MONTH_NUMBER, [1, 2, 3]),
         (&*DAY_FIRST, [1, 2, 3]),
         (&*YEAR_FIRST, [3, 2, 1]),
     ]
     .into_iter()
-    .find_map(|(regex, [d, m, y])| {
-        regex.captures_iter(text).find_map(|caps| {
-            let date = NaiveDate::from_ymd_opt(
-                number(&caps, y)? as i32,
-                number(&caps, m)?,
-                number(&caps, d)?,
-            )?;
-            Some((date, caps.get(0)?.range()))
-        })
-    })?;
+    .map(|(regex, order)| (regex, order, false));
+    let named = [
+        (&*NAMED_MONTH_FIRST, [2, 1, 3]),
+        (&*NAMED_MONTH_SECOND, [1, 2, 3]),
+    ]
+    .into_iter()
+    .map(|(regex, order)| (regex, order, true));
+    let (date, span) = named
+        .chain(numbered)
+        .find_map(|(regex, [d, m, y], by_name)| {
+            regex.captures_iter(text).find_map(|caps| {
+                let month = if by_name {
+                    month_name(&caps, m)?
+                } else {
+                    number(&caps, m)?
+                };
+                let date =
+                    NaiveDate::from_ymd_opt(number(&caps, y)? as i32, month, number(&caps, d)?)?;
+                Some((date, caps.get(0)?.range()))
+            })
+        })?;
     // Look for the time outside the date, so its digits are not read twice.
     let rest = format!("{} {}", &text[..span.start], &text[span.end..]);
     let time = TIME.captures_iter(&rest).find_map(|caps| {
@@ -94,6 +138,29 @@ fn recognise(text: &str, tz: chrono_tz::Tz) -> Option<Published> {
         at,
         inferred: time.is_none(),
     })
+}
+
+/// A Vietnamese month name's number (`Ba` 3, `Mười Hai` 12); `Giêng` and `Chạp` are the
+/// customary names of the first and last.
+fn month_number(name: &str) -> Option<u32> {
+    let name = name.to_lowercase();
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let number = match words.as_slice() {
+        ["một"] | ["giêng"] => 1,
+        ["hai"] => 2,
+        ["ba"] => 3,
+        ["tư"] | ["bốn"] => 4,
+        ["năm"] => 5,
+        ["sáu"] => 6,
+        ["bảy"] => 7,
+        ["tám"] => 8,
+        ["chín"] => 9,
+        ["mười"] => 10,
+        ["mười", "một"] => 11,
+        ["mười", "hai"] | ["chạp"] => 12,
+        _ => return None,
+    };
+    Some(number)
 }
 
 /// A query bound: `YYYY-MM-DD` (the start of that day in `tz`, or its last second when
@@ -155,6 +222,37 @@ mod tests {
             Some(("2020-06-25T07:45:00+07:00".to_string(), false))
         );
         assert_eq!(at("31/02/2020"), None);
+    }
+
+    #[test]
+    fn month_words_as_portals_and_wordpress_write_them() {
+        let full = Some(("2020-12-28T08:30:00+07:00".to_string(), false));
+        assert_eq!(at("28 Tháng 12 2020 08:30"), full);
+        assert_eq!(at("Thứ hai, 28 Tháng 12 2020 08:30"), full);
+        assert_eq!(at("28 tháng 12, 2020 08:30"), full);
+        let march = Some(("2021-03-15T00:00:00+07:00".to_string(), true));
+        assert_eq!(at("Tháng Ba 15, 2021"), march);
+        assert_eq!(at("15 Tháng Ba, 2021"), march);
+        assert_eq!(
+            at("Tháng Mười Hai 3, 2021"),
+            Some(("2021-12-03T00:00:00+07:00".to_string(), true))
+        );
+        assert_eq!(
+            at("Tháng Mười 3, 2021 lúc 9:05"),
+            Some(("2021-10-03T09:05:00+07:00".to_string(), false))
+        );
+        assert_eq!(
+            at("3 Tháng Mười Một, 2021"),
+            Some(("2021-11-03T00:00:00+07:00".to_string(), true))
+        );
+    }
+
+    #[test]
+    fn an_rfc3339_time_keeps_its_offset() {
+        assert_eq!(
+            at("2021-03-15T08:30:00+00:00"),
+            Some(("2021-03-15T08:30:00+00:00".to_string(), false))
+        );
     }
 
     #[test]

@@ -94,12 +94,12 @@ pub fn list(raw: &RawList, source: &Source) -> ListPage {
         let published = item
             .published
             .as_deref()
-            .and_then(|t| date::parse(&text::clean(t), source.tz(), &source.article.date_formats))
-            .map(|p| p.at);
+            .and_then(|t| date::parse(&text::clean(t), source.tz(), &source.article.date_formats));
         items.push(ListItem {
             url,
             title: text::clean(&item.title),
-            published,
+            published: published.map(|p| p.at),
+            published_inferred: published.is_some_and(|p| p.inferred),
             summary: text::clean_option(item.summary.as_deref()),
         });
     }

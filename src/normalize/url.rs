@@ -7,11 +7,24 @@ use crate::config::Source;
 use crate::model::ArticleId;
 
 /// The article's identity: only the `canonical_query` keys (in the profile's order and
-/// spelling), no fragment. Without `canonical_query` every key is kept, sorted.
+/// spelling), no fragment. Without `canonical_query` every key is kept, sorted. With
+/// `id_pattern`, the `id_param` value is cut to the id it holds (`id=1452:alias` -> `id=1452`).
 pub fn canonical_url(url: &Url, source: &Source) -> Url {
     let mut canonical = url.clone();
     canonical.set_fragment(None);
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(name, value)| {
+            let value = match (&source.id_param, &source.id_pattern) {
+                (Some(param), Some(pattern)) if name.eq_ignore_ascii_case(param) => {
+                    pattern.id_in(&value).map_or(value.clone(), str::to_string)
+                }
+                _ => value,
+            };
+            (name, value)
+        })
+        .collect();
     let kept: Vec<(String, String)> = match &source.canonical_query {
         Some(keys) => keys
             .iter()
@@ -36,14 +49,17 @@ pub fn canonical_url(url: &Url, source: &Source) -> Url {
     canonical
 }
 
-/// `<source>:<id_param value>` when the canonical URL has it, else `<source>:` and a hash of the
+/// `<source>:<id_param value>` (the `id_pattern` group within it) when the canonical URL has it, else `<source>:` and a hash of the
 /// canonical path and query (not the host, so a move to https or a new host keeps ids).
 pub fn article_id(canonical: &Url, source: &Source) -> ArticleId {
     let from_param = source.id_param.as_ref().and_then(|param| {
         canonical
             .query_pairs()
             .find(|(name, _)| name.eq_ignore_ascii_case(param))
-            .map(|(_, value)| value.into_owned())
+            .map(|(_, value)| match &source.id_pattern {
+                Some(pattern) => pattern.id_in(&value).unwrap_or_default().to_string(),
+                None => value.into_owned(),
+            })
     });
     match from_param.filter(|value| !value.is_empty()) {
         Some(value) => ArticleId(format!("{}:{}", source.id, value)),

@@ -271,7 +271,7 @@ fn duplicate_unknown_and_mistyped_keys_are_one_line_each() {
             with_source_line("colour = 3"),
             "test.toml:8: sources[0].colour: unknown field `colour`, expected one of `id`, `name`, \
              `base_url`, `timezone`, `language`, `schedule`, `allowed_hosts`, `canonical_query`, \
-             `id_param`, `sections`, `list`, `article`",
+             `id_param`, `id_pattern`, `sections`, `list`, `article`",
         ),
         (
             VALID.replace("language = \"vi\"", "language = 7"),

@@ -1,0 +1,247 @@
+//! An article's category and credit, read from labelled text: the breadcrumb's item naming the
+//! section, and the "Nguồn: …" line.
+
+use scraper::ElementRef;
+
+use super::Note;
+use super::article::ArticlePage;
+use super::selector::{self, absolute, compile, same_title, simple};
+
+/// A credit line's element holds at most this many nodes; a breadcrumb four times as many.
+const MAX_LABEL_NODES: usize = 24;
+/// A credit line is at most this long.
+const MAX_CREDIT_CHARS: usize = 200;
+/// Class or id words of a breadcrumb.
+const BREADCRUMB_WORDS: &[&str] = &["breadcrumb", "duongdan", "duong-dan", "crumb", "pathway"];
+/// Words that open a credit line.
+const CREDIT_PREFIXES: &[&str] = &["nguồn:", "nguồn :", "theo:"];
+
+/// The breadcrumb's last item, or the one before it when the last is the article's title;
+/// else a link marked `rel="category"` (WordPress).
+pub fn category<'a>(
+    pages: &[ArticlePage<'a>],
+    section_names: &[String],
+    notes: &mut Vec<Note>,
+) -> Option<String> {
+    let found: Vec<Option<ElementRef<'a>>> = pages
+        .iter()
+        .map(|page| breadcrumb_item(page, section_names))
+        .collect();
+    if let Some(css) = choose_text(pages, &found) {
+        return Some(css);
+    }
+    let css = r#"a[rel~="category"]"#;
+    let sel = compile(css)?;
+    if pages.iter().all(|p| p.html.select(&sel).next().is_some()) {
+        notes.push(Note::new(
+            "article.category",
+            "no breadcrumb found; the first category link stands in",
+        ));
+        return Some(css.into());
+    }
+    notes.push(Note::new("article.category", "no breadcrumb found"));
+    None
+}
+
+fn breadcrumb_item<'a>(page: &ArticlePage<'a>, section_names: &[String]) -> Option<ElementRef<'a>> {
+    let is_section = |text: &str| {
+        section_names
+            .iter()
+            .any(|name| name.to_lowercase() == text.to_lowercase())
+    };
+    for container in page
+        .html
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+    {
+        let el = container.value();
+        let named = el.classes().chain(el.id()).any(|c| {
+            let c = c.to_ascii_lowercase();
+            BREADCRUMB_WORDS.iter().any(|w| c.contains(w))
+        });
+        if !selector::small(container, MAX_LABEL_NODES * 4) {
+            continue;
+        }
+        let items = crumbs(container);
+        if items.len() < 2 {
+            continue;
+        }
+        let texts: Vec<String> = items.iter().map(|e| selector::text(*e)).collect();
+        let last = texts.len() - 1;
+        let pick = if same_title(&texts[last], page.listed_title) {
+            last - 1
+        } else {
+            last
+        };
+        if pick == 0 {
+            continue;
+        }
+        let home = texts[0].to_lowercase().contains("trang chủ")
+            || items[0]
+                .select(&compile("a[href]")?)
+                .next()
+                .or_else(|| (items[0].value().name() == "a").then_some(items[0]))
+                .and_then(|a| a.value().attr("href"))
+                .and_then(|href| page.url.join(href).ok())
+                .is_some_and(|u| {
+                    u.path() == "/"
+                        || u.path().ends_with("default.asp")
+                        || u.path().ends_with("index.php")
+                });
+        let small = items.len() <= 6;
+        // Two of three signs: named as a breadcrumb, starting at home, ending at the section.
+        let signs = [named, home, is_section(&texts[pick])];
+        if small && signs.iter().filter(|s| **s).count() >= 2 {
+            return Some(items[pick]);
+        }
+    }
+    None
+}
+
+/// The items of a breadcrumb: its children that say something more than a separator, or the
+/// items of its only child.
+fn crumbs(container: ElementRef<'_>) -> Vec<ElementRef<'_>> {
+    let mut root = container;
+    loop {
+        let children: Vec<ElementRef<'_>> = root
+            .children()
+            .filter_map(ElementRef::wrap)
+            .filter(|c| !matches!(c.value().name(), "meta" | "script" | "style" | "br"))
+            .collect();
+        let items: Vec<ElementRef<'_>> = children
+            .iter()
+            .copied()
+            .filter(|c| selector::text(*c).chars().any(char::is_alphanumeric))
+            .filter(|c| {
+                !c.value()
+                    .classes()
+                    .any(|k| k.contains("separator") || k.contains("here"))
+            })
+            .collect();
+        if children.len() == 1 {
+            root = children[0];
+            continue;
+        }
+        return items;
+    }
+}
+
+/// Like [`super::article`]'s `choose`, for elements judged by their text: a candidate also has to give the same
+/// text on each page, and may be positional (`li:last-child`, `li:nth-last-child(2)`).
+fn choose_text<'a>(pages: &[ArticlePage<'a>], found: &[Option<ElementRef<'a>>]) -> Option<String> {
+    let model = found.iter().flatten().next().copied()?;
+    let mut candidates = absolute(model);
+    if let Some(parent) = model.parent().and_then(ElementRef::wrap) {
+        let tag = model.value().name();
+        let siblings: Vec<ElementRef<'_>> =
+            parent.children().filter_map(ElementRef::wrap).collect();
+        let from_end = siblings.len()
+            - siblings
+                .iter()
+                .position(|s| s.id() == model.id())
+                .unwrap_or(0);
+        let same_tag_after = siblings
+            .iter()
+            .skip_while(|s| s.id() != model.id())
+            .skip(1)
+            .filter(|s| s.value().name() == tag)
+            .count();
+        for prefix in absolute(parent)
+            .into_iter()
+            .filter(|p| p.contains(['.', '#', '[']))
+        {
+            if from_end == 1 {
+                candidates.push(format!("{prefix} > {tag}:last-child"));
+            }
+            candidates.push(format!("{prefix} > :nth-last-child({from_end})"));
+            if same_tag_after == 0 {
+                candidates.push(format!("{prefix} > {tag}:last-of-type"));
+            }
+            candidates.push(format!("{prefix} > {tag}:nth-last-child({from_end})"));
+        }
+        for ancestor in model
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .skip(1)
+            .take(3)
+        {
+            for prefix in simple(ancestor)
+                .into_iter()
+                .filter(|p| p.contains(['.', '#', '[']))
+            {
+                if from_end == 1 {
+                    candidates.push(format!("{prefix} {tag}:last-child"));
+                }
+                if same_tag_after == 0 {
+                    candidates.push(format!("{prefix} {tag}:last-of-type"));
+                }
+                candidates.push(format!("{prefix} {tag}:nth-last-child({from_end})"));
+            }
+        }
+    }
+    candidates.into_iter().find(|css| {
+        let Some(sel) = compile(css) else {
+            return false;
+        };
+        pages.iter().zip(found).all(|(page, want)| {
+            let first = page.html.select(&sel).next();
+            match want {
+                Some(want) => first.is_some_and(|e| selector::text(e) == selector::text(*want)),
+                None => first.is_none(),
+            }
+        })
+    })
+}
+
+/// A "Nguồn: …" line: the outermost element whose whole text it is.
+pub fn credit<'a>(pages: &[ArticlePage<'a>], notes: &mut Vec<Note>) -> Option<String> {
+    let found: Vec<Option<ElementRef<'a>>> = pages
+        .iter()
+        .map(|page| {
+            page.html
+                .root_element()
+                .descendants()
+                .filter_map(ElementRef::wrap)
+                .filter(|e| !matches!(e.value().name(), "html" | "body"))
+                .filter(|e| selector::small(*e, MAX_LABEL_NODES))
+                .find(|e| {
+                    let text = selector::text(*e);
+                    let lower = text.to_lowercase();
+                    text.chars().count() <= MAX_CREDIT_CHARS
+                        && CREDIT_PREFIXES.iter().any(|p| lower.starts_with(p))
+                        && text.chars().count() > 8
+                })
+                .map(selector::named_in_chain)
+        })
+        .collect();
+    let with_credit = found.iter().flatten().count();
+    if with_credit == 0 {
+        return None;
+    }
+    let model = found.iter().flatten().next().copied()?;
+    let mut tried = Vec::new();
+    if let Some(style) = model.value().attr("style").filter(|s| !s.contains('"')) {
+        tried.push(format!(r#"{}[style="{style}"]"#, model.value().name()));
+    }
+    let chosen = choose_text(pages, &found).or_else(|| {
+        tried.into_iter().find(|css| {
+            compile(css).is_some_and(|sel| {
+                pages.iter().zip(&found).all(|(page, want)| {
+                    let first = page.html.select(&sel).next();
+                    match want {
+                        Some(want) => first.is_some_and(|e| e.id() == want.id()),
+                        None => first.is_none(),
+                    }
+                })
+            })
+        })
+    });
+    if chosen.is_none() {
+        notes.push(Note::new(
+            "article.credit",
+            "a \"Nguồn:\" line was found, but no selector finds it on exactly the pages that have one",
+        ));
+    }
+    chosen
+}

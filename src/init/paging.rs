@@ -1,0 +1,155 @@
+//! The next-page link of a list page: a link that says so, or one to a page number one step on.
+
+use scraper::{ElementRef, Html};
+use url::Url;
+
+use super::list::article_url;
+use super::selector::{self, compile};
+
+/// Query keys that number list pages.
+const PAGE_KEYS: &[&str] = &[
+    "page",
+    "p",
+    "pg",
+    "trang",
+    "limitstart",
+    "start",
+    "currentpage",
+    "pageindex",
+];
+/// Link texts and titles that mean "the next page".
+const NEXT_WORDS: &[&str] = &[
+    "trang sau",
+    "tiếp",
+    "tiếp theo",
+    "trang tiếp",
+    "next",
+    "sau",
+];
+const NEXT_SYMBOLS: &[&str] = &["»", "›", ">", ">>", "→"];
+
+/// The next-page link's selector, and whether it picks the link by position only.
+pub fn next_page(html: &Html, page_url: &Url, items: &[ElementRef<'_>]) -> (Option<String>, bool) {
+    let in_items = |a: &ElementRef<'_>| {
+        items
+            .iter()
+            .any(|item| a.ancestors().any(|x| x.id() == item.id()))
+    };
+    let anchors: Vec<ElementRef<'_>> = html
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "a" && !in_items(e))
+        .filter(|a| article_url(*a, page_url).is_some())
+        .collect();
+    let marked = anchors.iter().copied().find(|a| says_next(*a));
+    let next = marked.or_else(|| growing_page(&anchors, page_url));
+    let Some(next) = next else {
+        return (None, false);
+    };
+    let el = next.value();
+    let mut candidates = Vec::new();
+    if el
+        .attr("rel")
+        .is_some_and(|r| r.split_whitespace().any(|r| r == "next"))
+    {
+        candidates.push(r#"a[rel~="next"]"#.to_string());
+    }
+    candidates.extend(
+        selector::absolute(next)
+            .into_iter()
+            .filter(|c| c != "a" && !c.ends_with(" a") && !c.ends_with("> a")),
+    );
+    for name in ["title", "aria-label"] {
+        if let Some(value) = el
+            .attr(name)
+            .filter(|v| !v.contains('"') && !v.trim().is_empty())
+        {
+            candidates.push(format!(r#"a[{name}="{value}"]"#));
+        }
+    }
+    let exact = candidates.into_iter().find(|css| first_is(html, css, next));
+    if exact.is_some() {
+        return (exact, false);
+    }
+    // Only its place tells it from the page numbers.
+    let parent = next.parent().and_then(ElementRef::wrap);
+    let positional = parent.into_iter().flat_map(|p| {
+        selector::simple(p)
+            .into_iter()
+            .flat_map(|prefix| {
+                (1..=3).map(move |k| {
+                    if k == 1 {
+                        format!("{prefix} > a:last-child")
+                    } else {
+                        format!("{prefix} > a:nth-last-child({k})")
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let found = positional.into_iter().find(|css| first_is(html, css, next));
+    (found, true)
+}
+
+fn first_is(html: &Html, css: &str, element: ElementRef<'_>) -> bool {
+    compile(css).is_some_and(|sel| {
+        html.select(&sel)
+            .next()
+            .is_some_and(|e| e.id() == element.id())
+    })
+}
+
+/// A link that says it leads to the next page: its text, title, label or `rel`.
+fn says_next(anchor: ElementRef<'_>) -> bool {
+    let el = anchor.value();
+    if el
+        .attr("rel")
+        .is_some_and(|r| r.split_whitespace().any(|r| r == "next"))
+    {
+        return true;
+    }
+    let text = selector::text(anchor).to_lowercase();
+    let text = text.trim();
+    let words = |t: &str| {
+        let t = t.trim_end_matches(['»', '›', '>', ' ']).trim();
+        NEXT_WORDS.contains(&t)
+    };
+    if words(text) || NEXT_SYMBOLS.contains(&text) {
+        return true;
+    }
+    ["title", "aria-label"].into_iter().any(|name| {
+        el.attr(name).is_some_and(|v| {
+            let v = v.to_lowercase();
+            v.contains("trang sau") || v.contains("tiếp") || v.contains("next")
+        })
+    })
+}
+
+/// The link to this page with a page number one step on (`Page=2`, `limitstart=10`, `/page/2/`).
+fn growing_page<'a>(anchors: &[ElementRef<'a>], page_url: &Url) -> Option<ElementRef<'a>> {
+    let number_of = |url: &Url| -> Option<(String, u64)> {
+        url.query_pairs()
+            .find(|(k, _)| PAGE_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+            .and_then(|(k, v)| Some((k.to_ascii_lowercase(), v.parse().ok()?)))
+            .or_else(|| {
+                let segments: Vec<&str> = url.path_segments()?.collect();
+                let at = segments.iter().position(|s| *s == "page")?;
+                Some(("/page/".into(), segments.get(at + 1)?.parse().ok()?))
+            })
+    };
+    let current = number_of(page_url).map_or(0, |(_, n)| n);
+    anchors
+        .iter()
+        .filter_map(|a| {
+            let url = article_url(*a, page_url)?;
+            let (_, n) = number_of(&url)?;
+            (n > current
+                && url
+                    .path()
+                    .starts_with(page_url.path().trim_end_matches('/')))
+            .then_some((*a, n))
+        })
+        .min_by_key(|(_, n)| *n)
+        .map(|(a, _)| a)
+}
