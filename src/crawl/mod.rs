@@ -390,34 +390,38 @@ impl Crawl<'_> {
         // What the stored articles link, captured once they all are (fetching assets meanwhile
         // would leave the article fetches in flight unread).
         let mut linked_assets = Vec::new();
-        // Each result is stored as it comes, in list order, while later fetches go on.
+        // Articles read from their pages, stored together once the fetches end: one group, one
+        // sync, and a smaller index than a group per article. Nothing is counted before it is
+        // stored.
+        let mut reads: Vec<Read> = Vec::new();
         while let Some((candidate, fetched)) = fetches.next().await {
             (self.on_event)(CrawlEvent::Article {
                 url: &candidate.url,
             });
             let url = candidate.url.clone();
-            let linked = match &fetched {
-                Fetched::Article { article, .. } => assets::wanted(article, &self.settings.capture),
-                _ => Vec::new(),
-            };
-            let stored_before = (self.report.new, self.report.revised);
             let report = &mut self.report;
             let made_by = (&self.profile, self.settings.user_agent.as_str());
-            let stored = isolation::run_page(&url, || {
-                Ok(record(archive, made_by, report, candidate, fetched))
+            let capture_kinds = &self.settings.capture;
+            let outcome = isolation::run_page(&url, || {
+                Ok(record(
+                    archive,
+                    made_by,
+                    report,
+                    candidate,
+                    fetched,
+                    capture_kinds,
+                ))
             });
-            match stored {
-                Ok(result) => result?,
+            match outcome {
+                Ok(result) => reads.extend(result?),
                 Err(panic) => {
                     self.report.failed += 1;
                     self.report.errors.push(panic.to_string());
                 }
             }
-            if (self.report.new, self.report.revised) != stored_before {
-                assets::queue(&mut linked_assets, linked, &url, &mut self.report);
-            }
         }
         drop(fetches);
+        self.store(reads, &mut linked_assets)?;
         if !linked_assets.is_empty() {
             let hosts = self.source.hosts();
             let settings = self.settings;
@@ -433,16 +437,75 @@ impl Crawl<'_> {
         }
         Ok(())
     }
+
+    /// Stores the articles read, in list order, and counts what each came to.
+    fn store(
+        &mut self,
+        reads: Vec<Read>,
+        linked_assets: &mut Vec<String>,
+    ) -> Result<(), ArchiveError> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let (ingests, reads): (Vec<Ingest>, Vec<Counted>) = reads
+            .into_iter()
+            .map(|read| (read.ingest, read.counted))
+            .unzip();
+        let first = reads[0].url.clone();
+        let archive = self.archive;
+        let stored = match isolation::run_page(&first, || Ok(archive.store_many(ingests))) {
+            Ok(stored) => stored?,
+            Err(panic) => {
+                self.report.failed += reads.len() as u64;
+                self.report.errors.push(panic.to_string());
+                return Ok(());
+            }
+        };
+        for (read, stored) in reads.into_iter().zip(stored) {
+            match stored {
+                Stored::New => self.report.new += 1,
+                Stored::Revised(_) => self.report.revised += 1,
+                Stored::Unchanged => self.report.unchanged += 1,
+            }
+            if read.flattened {
+                self.report.flattened.push(read.url.clone());
+            }
+            if read.readability {
+                self.report.readability.push(read.url.clone());
+            }
+            if !matches!(stored, Stored::Unchanged) {
+                assets::queue(linked_assets, read.linked, &read.url, &mut self.report);
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Stores what fetching one article came to, and counts it.
+/// An article read from its page, to be stored with the others of its list page.
+struct Read {
+    ingest: Ingest,
+    counted: Counted,
+}
+
+/// What the run report notes of an article once it is stored.
+struct Counted {
+    url: String,
+    flattened: bool,
+    readability: bool,
+    /// The attachments and images it links, captured if it is new or revised.
+    linked: Vec<String>,
+}
+
+/// Counts what fetching one article came to; an article read from its page is given back to be
+/// stored (and counted then).
 fn record(
     archive: &dyn Archive,
     (profile, user_agent): (&Profile, &str),
     report: &mut RunReport,
     candidate: Candidate,
     fetched: Fetched,
-) -> Result<(), ArchiveError> {
+    capture_kinds: &[crate::config::CaptureKind],
+) -> Result<Option<Read>, ArchiveError> {
     let counted = !matches!(&fetched, Fetched::Failed(_) | Fetched::Unmatched { .. });
     report.pages_fetched += u64::from(counted);
     match fetched {
@@ -455,6 +518,7 @@ fn record(
             readability,
         } => {
             health::count(report, &article, found);
+            let linked = assets::wanted(&article, capture_kinds);
             let ingest = Ingest {
                 article: *article,
                 capture,
@@ -463,18 +527,15 @@ fn record(
                 user_agent: user_agent.to_string(),
                 validators: Some((candidate.url.clone(), validators)),
             };
-            let stored = archive.store_many(vec![ingest])?;
-            match stored.first().copied().unwrap_or(Stored::Unchanged) {
-                Stored::New => report.new += 1,
-                Stored::Revised(_) => report.revised += 1,
-                Stored::Unchanged => report.unchanged += 1,
-            }
-            if flattened {
-                report.flattened.push(candidate.url.clone());
-            }
-            if readability {
-                report.readability.push(candidate.url.clone());
-            }
+            return Ok(Some(Read {
+                ingest,
+                counted: Counted {
+                    url: candidate.url,
+                    flattened,
+                    readability,
+                    linked,
+                },
+            }));
         }
         Fetched::NotModified => report.unchanged += 1,
         Fetched::Gone => match &candidate.known {
@@ -500,7 +561,7 @@ fn record(
             report.errors.push(error);
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Fetches and extracts one article; nothing is stored here.
