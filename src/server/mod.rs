@@ -13,6 +13,7 @@ mod months;
 mod opml;
 mod pages;
 mod query;
+mod search;
 mod websub;
 
 use std::sync::Arc;
@@ -63,6 +64,8 @@ pub struct AppState {
     /// WebSub hubs every feed advertises (`rel="hub"` in the body and the `Link` header); empty
     /// unless set.
     pub hubs: Vec<Url>,
+    /// The search index; `None` (searches answer 503) until one is opened.
+    pub search: Option<Arc<crate::search::SearchIndex>>,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             admin_token,
             crawl: None,
             hubs: Vec::new(),
+            search: None,
         }
     }
 
@@ -101,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         .merge(feeds::router())
         .merge(opml::router())
         .merge(api::router())
+        .merge(search::router())
         .merge(export::router())
         .merge(assets::router())
         .merge(websub::router())

@@ -14,6 +14,7 @@ mod hostile;
 mod maintenance;
 mod replay;
 mod schedule;
+mod search;
 mod server;
 mod support;
 mod warc;
