@@ -69,19 +69,18 @@ pub fn compare(old: &Revision, new: &Revision) -> RevisionDiff {
     }
 }
 
-/// `old` against `new` word by word, runs of one kind joined.
+/// `old` against `new` word by word: the deleted words of a change, then the inserted ones
+/// (a space between changed words does not split them), runs of one kind joined.
 pub fn words(old: &str, new: &str) -> Vec<Span> {
     let diff = TextDiff::configure()
         .timeout(DIFF_TIME)
         .diff_words(old, new);
     let mut spans: Vec<Span> = Vec::new();
-    for change in diff.iter_all_changes() {
-        let kind = match change.tag() {
-            ChangeTag::Equal => Kind::Same,
-            ChangeTag::Insert => Kind::Inserted,
-            ChangeTag::Delete => Kind::Deleted,
-        };
-        let text = change.value();
+    let (mut deleted, mut inserted) = (String::new(), String::new());
+    let push = |spans: &mut Vec<Span>, kind: Kind, text: &str| {
+        if text.is_empty() {
+            return;
+        }
         match spans.last_mut() {
             Some(last) if last.kind == kind => last.text.push_str(text),
             _ => spans.push(Span {
@@ -89,7 +88,41 @@ pub fn words(old: &str, new: &str) -> Vec<Span> {
                 text: text.to_string(),
             }),
         }
+    };
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        match change.tag() {
+            ChangeTag::Delete => deleted.push_str(text),
+            ChangeTag::Insert => inserted.push_str(text),
+            ChangeTag::Equal
+                if text.trim().is_empty() && !(deleted.is_empty() && inserted.is_empty()) =>
+            {
+                deleted.push_str(text);
+                inserted.push_str(text);
+            }
+            ChangeTag::Equal => {
+                // Spaces that ended the change belong to the text kept.
+                let kept_space = deleted.len() - deleted.trim_end().len();
+                let space = deleted[deleted.len() - kept_space..].to_string();
+                let ins_space = inserted.len() - inserted.trim_end().len();
+                let space = if ins_space == kept_space {
+                    space
+                } else {
+                    String::new()
+                };
+                deleted.truncate(deleted.len() - space.len());
+                inserted.truncate(inserted.len() - space.len());
+                push(&mut spans, Kind::Deleted, &deleted);
+                push(&mut spans, Kind::Inserted, &inserted);
+                deleted.clear();
+                inserted.clear();
+                push(&mut spans, Kind::Same, &space);
+                push(&mut spans, Kind::Same, text);
+            }
+        }
     }
+    push(&mut spans, Kind::Deleted, &deleted);
+    push(&mut spans, Kind::Inserted, &inserted);
     spans
 }
 
@@ -113,9 +146,7 @@ pub fn plain(diff: &RevisionDiff) -> String {
         out.push_str(&format!("title: {}\n", spans(title)));
     }
     if let Some((before, after)) = &diff.published {
-        let shown = |t: &Published| {
-            t.map_or_else(|| "(none)".to_string(), |t| t.to_rfc3339())
-        };
+        let shown = |t: &Published| t.map_or_else(|| "(none)".to_string(), |t| t.to_rfc3339());
         out.push_str(&format!(
             "published: {} -> {}\n",
             shown(before),

@@ -13,6 +13,7 @@ mod months;
 mod opml;
 mod pages;
 mod query;
+mod reader;
 mod search;
 mod websub;
 
@@ -102,6 +103,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
+        .merge(reader::router())
         .merge(feeds::router())
         .merge(opml::router())
         .merge(api::router())
@@ -109,7 +111,7 @@ pub fn app(state: AppState) -> Router {
         .merge(export::router())
         .merge(assets::router())
         .merge(websub::router())
-        .fallback(|| async { ApiError::NotFound("path".into()) })
+        .fallback(reader::fallback)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -106,22 +106,46 @@ pub fn request(state: &AppState, params: &Params) -> Result<Request, ApiError> {
 
 /// Runs `request` off the async workers.
 pub async fn run(state: &AppState, request: Request) -> Result<Found, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || blocking(&state, &request)).await?
+}
+
+/// Runs `request` on this thread (a blocking one).
+pub fn blocking(state: &AppState, request: &Request) -> Result<Found, ApiError> {
     let search = state
         .search
-        .clone()
+        .as_ref()
         .ok_or_else(|| ApiError::Unavailable("search".into()))?;
-    let archive = state.archive.clone();
-    let found =
-        tokio::task::spawn_blocking(move || search.search(archive.as_ref(), &request)).await?;
-    found.map_err(|err| match err {
-        SearchError::Query(err) => ApiError::bad("q", err.to_string()),
-        SearchError::Cursor => ApiError::bad("cursor", "not a cursor this server gave out"),
-        SearchError::Archive(err) => ApiError::Archive(err),
-        other => {
-            tracing::error!(error = %crate::search::chain(&other), "search failed");
-            ApiError::Unavailable("search".into())
-        }
-    })
+    search
+        .search(state.archive.as_ref(), request)
+        .map_err(|err| match err {
+            SearchError::Query(err) => ApiError::bad("q", err.to_string()),
+            SearchError::Cursor => ApiError::bad("cursor", "not a cursor this server gave out"),
+            SearchError::Archive(err) => ApiError::Archive(err),
+            other => {
+                tracing::error!(error = %crate::search::chain(&other), "search failed");
+                ApiError::Unavailable("search".into())
+            }
+        })
+}
+
+/// A saved search's query as one cache key: NFC, spaces collapsed, within [`MAX_QUERY_BYTES`].
+pub fn saved_query(text: &str) -> Result<String, ApiError> {
+    let text = crate::search::analysis::nfc(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.is_empty() {
+        return Err(ApiError::bad("q", "give the words to search for"));
+    }
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::bad(
+            "q",
+            format!("longer than {MAX_QUERY_BYTES} bytes"),
+        ));
+    }
+    crate::search::query::parse(&text).map_err(|err| ApiError::bad("q", err.to_string()))?;
+    Ok(text)
 }
 
 async fn search(

@@ -12,6 +12,7 @@ mod feed_server;
 mod full_disk;
 mod hostile;
 mod maintenance;
+mod reader;
 mod replay;
 mod schedule;
 mod search;
