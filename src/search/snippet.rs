@@ -54,7 +54,7 @@ fn around_match(text: &str, wanted: &[&str]) -> Option<String> {
     }
     let mut at = words[start].from;
     for (i, word) in words.iter().enumerate().take(end).skip(start) {
-        out.push_str(&escape(&text[at..word.from]));
+        out.push_str(&escape(&one_line(&text[at..word.from])));
         if hit(i) {
             out.push_str("<mark>");
             out.push_str(&escape(&text[word.from..word.to]));
@@ -70,6 +70,21 @@ fn around_match(text: &str, wanted: &[&str]) -> Option<String> {
     Some(out)
 }
 
+/// The text between two words on one line: a snippet is one line whatever the paragraphs.
+fn one_line(gap: &str) -> String {
+    if !gap.contains(['\n', '\r', '\t']) {
+        return gap.to_string();
+    }
+    let mut out = String::new();
+    for (i, part) in gap.split(['\n', '\r', '\t']).enumerate() {
+        if i > 0 && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        out.push_str(part.trim_start_matches(' ').trim_end_matches(' '));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +97,9 @@ mod tests {
             "Khu &lt;b&gt; kinh tế <mark>Hà</mark> <mark>Tiên</mark>"
         );
         assert_eq!(around_match("không có", &["ha"]), None);
+        assert_eq!(
+            around_match("Hà.\n\nTiên", &["ha"]).unwrap(),
+            "<mark>Hà</mark>. Tiên"
+        );
     }
 }

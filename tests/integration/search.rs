@@ -344,3 +344,65 @@ async fn a_revision_is_found_by_its_new_text_not_its_old() {
     assert!(!stale.iter().any(|id| id.ends_with(":1229")), "{stale:?}");
     assert_eq!(s.index.len(), 9);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_crawls_into_the_index_searches_reindexes_and_diffs() {
+    use crate::support::{explain, gazette_async};
+    let portal = TestPortal::recorded().await;
+    let config = portal.config_path.to_str().unwrap().to_string();
+    let run = |args: Vec<String>| async move {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = gazette_async(&refs).await;
+        assert!(out.status.success(), "{}", explain(&refs, &out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    run(args(&["crawl", "--config", &config])).await;
+    assert!(
+        dir(&portal).join("gazette-search-version").exists(),
+        "crawl made the index"
+    );
+    let lines = run(args(&[
+        "search", "--config", &config, "ha tien", "--format", "jsonl",
+    ]))
+    .await;
+    let records: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records.iter().any(|r| r["article"]["id"] == "bqlkkt:1229"),
+        "{lines}"
+    );
+    assert!(
+        records.iter().all(|r| r["score"].as_f64().unwrap() > 0.0
+            && r["snippet"].as_str().unwrap().contains("<mark>"))
+    );
+    let csv = run(args(&[
+        "search",
+        "--config",
+        &config,
+        "\"khu kinh tế\"",
+        "--format",
+        "csv",
+        "--limit",
+        "2",
+    ]))
+    .await;
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("id,published,title,url,section,score,snippet"));
+    let rebuilt = run(args(&["reindex", "--config", &config])).await;
+    assert!(rebuilt.contains("9 article(s)"), "{rebuilt}");
+    let diff = run(args(&[
+        "show",
+        "--config",
+        &config,
+        "bqlkkt:1229",
+        "--diff",
+        "1..1",
+    ]))
+    .await;
+    assert!(diff.starts_with("revision 1"), "{diff}");
+    let out = gazette_async(&["search", "--config", &config, "-x"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&["search"], &out));
+}

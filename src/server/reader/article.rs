@@ -144,7 +144,12 @@ fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
             path_segment(&article.source),
             path_segment(&article.section)
         ),
-        category: article.category.clone().unwrap_or_default(),
+        // A category that repeats the section's name is shown once.
+        category: article
+            .category
+            .clone()
+            .filter(|c| section.is_none_or(|s| s.name != *c))
+            .unwrap_or_default(),
         credit: article.credit.clone().unwrap_or_default(),
         gone: archived
             .gone_at
