@@ -1,6 +1,8 @@
 //! Where the next page of results starts: an offset (best first) or the last (time, id)
 //! (newest first), and the moment of the first page: what was indexed later is left out, so
-//! articles stored meanwhile never shift a page.
+//! articles stored meanwhile never shift a page. Best first, the cursor also names the snapshot
+//! of the index the first page was read from: while the server keeps it, later pages rank with
+//! the same statistics; once it is dropped, the moment alone applies.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +19,8 @@ pub struct SearchCursor {
     pub offset: usize,
     /// Newest first: the time and id of the last result given.
     pub newest: Option<(i64, String)>,
+    /// Best first: the searcher generation of the first page.
+    pub generation: Option<u64>,
 }
 
 impl SearchCursor {
@@ -25,6 +29,7 @@ impl SearchCursor {
             watermark,
             offset,
             newest: None,
+            generation: None,
         }
     }
 
@@ -33,13 +38,17 @@ impl SearchCursor {
             watermark,
             offset: 0,
             newest: Some((time, id)),
+            generation: None,
         }
     }
 
     /// The cursor as a URL-safe parameter value.
     pub fn encode(&self) -> String {
         let text = match &self.newest {
-            None => format!("r|{}|{}", self.watermark, self.offset),
+            None => match self.generation {
+                Some(generation) => format!("r|{}|{}|{generation}", self.watermark, self.offset),
+                None => format!("r|{}|{}", self.watermark, self.offset),
+            },
             Some((time, id)) => format!("n|{}|{time}|{id}", self.watermark),
         };
         URL_SAFE_NO_PAD.encode(text)
@@ -64,7 +73,14 @@ impl SearchCursor {
                     .and_then(|o| o.parse().ok())
                     .filter(|o| *o <= MAX_OFFSET)
                     .ok_or(SearchError::Cursor)?;
-                Ok(SearchCursor::relevance(watermark, offset))
+                let generation = match parts.next() {
+                    None => None,
+                    Some(g) => Some(g.parse().map_err(|_| SearchError::Cursor)?),
+                };
+                Ok(SearchCursor {
+                    generation,
+                    ..SearchCursor::relevance(watermark, offset)
+                })
             }
             Some("n") => {
                 let time = parts
@@ -87,6 +103,10 @@ mod tests {
     fn cursors_read_back() {
         for cursor in [
             SearchCursor::relevance(17, 40),
+            SearchCursor {
+                generation: Some(3),
+                ..SearchCursor::relevance(17, 40)
+            },
             SearchCursor::newest(17, 1_594_190_040, "bqlkkt:12|x".into()),
         ] {
             assert_eq!(SearchCursor::parse(&cursor.encode()).unwrap(), cursor);

@@ -16,7 +16,20 @@ impl SearchIndex {
     /// The articles matching `request`, read from `archive`.
     pub fn search(&self, archive: &dyn Archive, request: &Request) -> Result<Found, SearchError> {
         let clauses = query::parse(&request.text)?;
-        let searcher = self.reader.searcher();
+        // Best first, the next pages read the snapshot the first was read from, while it is
+        // kept: the same documents and the same statistics, so no page shifts.
+        let searcher = request
+            .cursor
+            .as_ref()
+            .and_then(|c| c.generation)
+            .and_then(|g| {
+                self.pinned
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&g)
+                    .cloned()
+            })
+            .unwrap_or_else(|| self.reader.searcher());
         let watermark = request
             .cursor
             .as_ref()
@@ -71,7 +84,17 @@ impl SearchIndex {
                 .map_err(|e| self.failed(e))?;
             let more = top.len() > limit;
             let picked: Vec<DocAddress> = top.into_iter().take(limit).map(|(_, a)| a).collect();
-            let next = more.then(|| SearchCursor::relevance(watermark, offset + limit));
+            let next = more.then(|| {
+                let generation = searcher.generation().generation_id();
+                self.pinned
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .put(generation, searcher.clone());
+                SearchCursor {
+                    generation: Some(generation),
+                    ..SearchCursor::relevance(watermark, offset + limit)
+                }
+            });
             (picked, next)
         };
         let scores = self.scores(&searcher, &whole, &picked)?;

@@ -36,6 +36,8 @@ use schema::{Fields, VERSION};
 const VERSION_FILE: &str = "gazette-search-version";
 /// Memory the index writer may use before it writes a segment.
 const WRITER_BYTES: usize = 64 * 1024 * 1024;
+/// Snapshots kept for best-first paging: each holds its segments' files open until dropped.
+const PINNED: std::num::NonZeroUsize = std::num::NonZeroUsize::new(16).expect("not zero");
 /// Articles written between two commits during a rebuild.
 const REBUILD_BATCH: usize = 5_000;
 
@@ -129,6 +131,8 @@ pub struct SearchIndex {
     fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// Snapshots of the index that best-first cursors page through (see [`SearchCursor`]).
+    pinned: Mutex<lru::LruCache<u64, tantivy::Searcher>>,
 }
 
 /// The search index beside the archive at `storage`, opened (or rebuilt) off the async workers;
@@ -235,6 +239,7 @@ impl SearchIndex {
             fields,
             reader,
             writer: Mutex::new(writer),
+            pinned: Mutex::new(lru::LruCache::new(PINNED)),
         })
     }
 

@@ -228,10 +228,7 @@ async fn phrases_exclusions_and_filters() {
 async fn cursor_pages_are_stable_while_articles_arrive() {
     let s = searched().await;
     let base = article(&s.archive, "1229");
-    // Newest first, the keyset and the moment of the first page keep pages exact (best first, a
-    // page can shift when new articles change the ranking's statistics).
-    {
-        let newest_first = true;
+    for newest_first in [true, false] {
         let mut all = request("khu");
         all.newest_first = newest_first;
         let whole = ids(&s.index, &s.archive, &all);
