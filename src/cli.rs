@@ -73,6 +73,14 @@ pub enum Command {
     /// Extract every archived article's latest capture again with the current profile; each
     /// that reads differently gets a new revision marked as caused by reparse.
     Reparse(ReparseArgs),
+    /// Search the archive's text, Vietnamese tones or not ("ha tien" finds "Hà Tiên").
+    Search(SearchArgs),
+    /// Rebuild the search index from the archive.
+    Reindex {
+        /// The config file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Try gazette without the real portal: replay the recorded portal locally, crawl it, serve it.
     Demo {
         /// Where to serve.
@@ -206,6 +214,35 @@ pub struct ShowArgs {
     /// Write the page captured for revision REV, byte for byte.
     #[arg(long, value_name = "REV", conflicts_with = "revisions")]
     pub raw: Option<u32>,
+    /// What changed between two revisions, word by word: `--diff 1..2`.
+    #[arg(long, value_name = "FROM..TO", conflicts_with_all = ["revisions", "raw"])]
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Words, "quoted phrases", -excluded words.
+    pub query: String,
+    #[arg(long, value_name = "ID")]
+    pub source: Option<String>,
+    #[arg(long, value_name = "ID")]
+    pub section: Option<String>,
+    /// Published at or after: YYYY-MM-DD (in the source's zone) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Published at or before: YYYY-MM-DD (the whole day) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Newest first instead of best first.
+    #[arg(long)]
+    pub newest: bool,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]

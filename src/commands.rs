@@ -4,6 +4,7 @@ mod backup;
 mod health;
 mod init;
 mod reparse;
+pub mod search;
 mod served;
 
 use std::io::{IsTerminal, Write};
@@ -170,6 +171,7 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         }
     }
     progress.finish_and_clear();
+    search::after_crawl(&config, &archive, &reports);
     for report in &reports {
         print(&summary(report))?;
         if let Some(line) = asset_summary(report) {
@@ -394,6 +396,13 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
             }
             _ => Ok(()),
         };
+    }
+    if let Some(range) = &args.diff {
+        let revisions = match &reader {
+            Reader::Local(archive) => archive.revisions(&id)?,
+            Reader::Served(served) => served.revisions(&args.id)?,
+        };
+        return print(&search::diff(&revisions, range)?);
     }
     if args.revisions {
         let revisions = match &reader {

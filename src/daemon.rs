@@ -180,6 +180,7 @@ pub async fn run(
         .map_err(|cause| DaemonError::Listen { addr, cause })?;
     let local = listener.local_addr().unwrap_or(addr);
     let pid_file = PidFile::write(&config.storage.path, local)?;
+    let mut first_runs = Vec::new();
     if startup.crawl_first {
         let fetcher = Fetcher::new(&config.crawler)?.reaching(&startup.origins);
         let options = CrawlOptions {
@@ -197,6 +198,7 @@ pub async fn run(
             )
             .await;
             tracing::info!(source = %source.id, new = report.new, failed = report.failed, "first crawl done");
+            first_runs.push(report);
         }
     }
     let scheduler = Arc::new(
@@ -204,6 +206,17 @@ pub async fn run(
             .reaching(startup.origins.clone()),
     );
     let mut state = AppState::new(config.clone(), archive.clone(), scheduler.status());
+    state.search = crate::search::open_beside(&config.storage.path, archive.clone()).await;
+    let searching = state.search.clone().map(|search| (search, archive.clone()));
+    if let Some(search) = &state.search {
+        let (search, archive) = (search.clone(), archive.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            for report in &first_runs {
+                search.after_run(&*archive, report);
+            }
+        })
+        .await;
+    }
     let trigger = scheduler.clone();
     state.crawl = Some(Arc::new(move |source: &str| trigger.crawl_now(source)));
     state.hubs = websub::hub_urls(&config);
@@ -220,6 +233,15 @@ pub async fn run(
             scheduler
                 .run(shutdown, move |report| {
                     cache.clear();
+                    if let Some((search, archive)) = &searching {
+                        let (search, archive, cache) =
+                            (search.clone(), archive.clone(), cache.clone());
+                        let report = report.clone();
+                        tokio::task::spawn_blocking(move || {
+                            search.after_run(&*archive, &report);
+                            cache.clear();
+                        });
+                    }
                     if let Some(announce) = &announce {
                         announce.run_finished(report);
                     }

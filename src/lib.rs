@@ -11,10 +11,12 @@
 //! - [`archive`]: the only module that touches storage, behind the [`archive::Archive`] trait.
 //! - [`crawl`]: incremental and backfill runs of one source, fetch to archive.
 //! - [`schedule`]: the cron loop over sources, without overlapping runs.
+//! - [`search`]: the full-text index beside the archive (tantivy), Vietnamese tones folded.
 //! - [`feed`]: pure renderers of RSS, Atom, JSON Feed and OPML, following `docs/FEEDS.md`; the
 //!   server gathers what they need (articles, captured files, links) and passes it in.
 //! - [`server`]: the HTTP interface, `app(state) -> Router`: feeds, month archives, OPML, the
 //!   JSON API, captured assets, health and metrics.
+//! - [`diff`]: pure, two revisions of an article compared word by word.
 //! - [`daemon`]: `serve`, the scheduler and the server together until a signal.
 //! - [`metrics`]: the Prometheus counters both of them feed.
 //! - [`websub`]: WebSub: external hubs told of changed feeds, and a builtin hub that delivers them.
@@ -31,6 +33,7 @@ pub mod archive;
 pub mod config;
 pub mod crawl;
 pub mod daemon;
+pub mod diff;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
@@ -41,6 +44,7 @@ pub mod model;
 pub mod normalize;
 pub mod replay;
 pub mod schedule;
+pub mod search;
 pub mod server;
 pub mod websub;
 

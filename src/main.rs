@@ -45,6 +45,8 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export(args),
         Command::Import(args) => commands::import(args),
         Command::Serve { config } => commands::serve(config),
+        Command::Search(args) => commands::search::search(args),
+        Command::Reindex { config } => commands::search::reindex(config),
         Command::Demo { listen } => commands::demo(*listen),
         Command::Rebuild(args) => maintenance::rebuild(args),
         Command::Reparse(args) => commands::reparse(args),

@@ -48,7 +48,8 @@ pub(super) fn check_directory(path: &Path, shown: &str) -> Result<bool, ArchiveE
             config: String::new(),
         });
     }
-    let ours = |name: &str| matches!(name, "db" | "warc" | "db.rebuild" | "db.old");
+    // `search`: the search index, derived from the archive and kept beside it.
+    let ours = |name: &str| matches!(name, "db" | "warc" | "db.rebuild" | "db.old" | "search");
     if !entries.iter().all(|e| ours(e)) {
         return Err(ArchiveError::Foreign {
             path: shown.into(),

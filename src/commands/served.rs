@@ -166,6 +166,21 @@ impl Served {
         self.json(response)
     }
 
+    /// `/api/search` with `params` (name, value), its `results`.
+    pub fn search(&self, params: &[(&str, String)]) -> anyhow::Result<Vec<gazette::search::Hit>> {
+        #[derive(Deserialize)]
+        struct Results {
+            results: Vec<gazette::search::Hit>,
+        }
+        let mut url = self.url(&["api", "search"]);
+        for (name, value) in params {
+            url.query_pairs_mut().append_pair(name, value);
+        }
+        let response = self.send(self.client.get(url))?;
+        let results: Results = self.json(response)?;
+        Ok(results.results)
+    }
+
     /// The bytes captured for a revision; `None` when there is no such revision.
     pub fn capture(&self, id: &str, number: u32) -> anyhow::Result<Option<Vec<u8>>> {
         let mut url = self.url(&["api", "articles", id, "raw"]);

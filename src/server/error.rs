@@ -25,6 +25,9 @@ pub enum ApiError {
     UriTooLong,
     #[error("archive: {0}")]
     Archive(#[from] ArchiveError),
+    /// A part of the server that is off or failing (the search index); logged where it failed.
+    #[error("{0} is unavailable")]
+    Unavailable(String),
     /// Work handed to a blocking thread panicked or was cancelled.
     #[error("a worker thread stopped")]
     Internal(#[from] tokio::task::JoinError),
@@ -79,6 +82,11 @@ impl IntoResponse for ApiError {
                     "the archive could not be read".to_string(),
                 )
             }
+            ApiError::Unavailable(what) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable".to_string(),
+                format!("{what} is unavailable"),
+            ),
             ApiError::Internal(err) => {
                 tracing::error!(error = %err, "a worker stopped while serving a request");
                 (
@@ -100,7 +108,8 @@ pub(super) fn as_json(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    // HTML error pages are the reader's own, in its style.
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -47,6 +47,14 @@ pub enum Document {
         month: NaiveDate,
         format: Format,
     },
+    /// `/feeds/{source}.{format}?q=&limit=`: a saved search, newest first; `query` is the
+    /// normalised text (bounded), never the raw parameter.
+    Search {
+        source: String,
+        query: String,
+        format: Format,
+        limit: usize,
+    },
     /// `/feeds.opml?format=`: the feeds in one format.
     Opml { format: Format },
 }
@@ -99,6 +107,19 @@ impl Document {
                 month.format("%Y-%m"),
                 format.extension()
             ),
+            Document::Search {
+                source,
+                query: text,
+                format,
+                limit,
+            } => {
+                let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+                pairs.append_pair("q", text);
+                if *limit != DEFAULT_FEED_ITEMS {
+                    pairs.append_pair("limit", &limit.to_string());
+                }
+                format!("/feeds/{source}.{}?{}", format.extension(), pairs.finish())
+            }
             Document::Opml { format } => format!("/feeds.opml?format={}", format.extension()),
         }
     }
@@ -115,6 +136,7 @@ impl Document {
                 before,
                 ..
             } => source.len() + section.len() + before.as_ref().map_or(0, Cursor::bytes),
+            Document::Search { source, query, .. } => source.len() + query.len(),
             Document::Opml { .. } => 0,
         };
         u64::try_from(text).unwrap_or(u64::MAX)

@@ -62,6 +62,12 @@ async fn source_feed(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (source_id, format) = split_file(&file)?;
+    let saved = Params::parse(query.as_deref(), &["q", "limit", "before"])
+        .ok()
+        .and_then(|params| params.get("q").map(str::to_string));
+    if let Some(text) = saved {
+        return search_feed(state, source_id, format, query.as_deref(), &text, headers).await;
+    }
     let (limit, before) = live_params(query.as_deref(), format)?;
     let source = state.source(source_id)?.clone();
     let key = Document::Source {
@@ -92,6 +98,53 @@ async fn source_feed(
             ..History::default()
         };
         let meta = meta(state, &source, None, &items, history, &key)?;
+        Ok(document(format, &meta, &items, live(state)))
+    })
+    .await
+}
+
+/// `/feeds/{source}.{format}?q=`: a saved search as a feed, newest first.
+async fn search_feed(
+    state: AppState,
+    source_id: &str,
+    format: Format,
+    query: Option<&str>,
+    text: &str,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query, &["q", "limit"])?;
+    let limit = params.limit(DEFAULT_FEED_ITEMS)?;
+    let source = state.source(source_id)?.clone();
+    let text = super::search::saved_query(text)?;
+    if state.search.is_none() {
+        return Err(ApiError::Unavailable("search".into()));
+    }
+    let key = Document::Search {
+        source: source.id.to_string(),
+        query: text.clone(),
+        format,
+        limit,
+    };
+    let worker_key = key.clone();
+    serve(&state, &key, &headers, move |state| {
+        let request = crate::search::Request {
+            text: text.clone(),
+            source: Some(source.id.to_string()),
+            limit,
+            newest_first: true,
+            ..crate::search::Request::default()
+        };
+        let found = super::search::blocking(state, &request)?;
+        let items: Vec<Archived> = found.hits.into_iter().map(|hit| hit.archived).collect();
+        let mut meta = meta(
+            state,
+            &source,
+            None,
+            &items,
+            History::default(),
+            &worker_key,
+        )?;
+        meta.title = format!("{} — tìm “{text}”", meta.title);
         Ok(document(format, &meta, &items, live(state)))
     })
     .await

@@ -14,6 +14,8 @@ mod months;
 mod opml;
 mod pages;
 mod query;
+mod reader;
+mod search;
 mod websub;
 
 use std::sync::Arc;
@@ -64,6 +66,8 @@ pub struct AppState {
     /// WebSub hubs every feed advertises (`rel="hub"` in the body and the `Link` header); empty
     /// unless set.
     pub hubs: Vec<Url>,
+    /// The search index; `None` (searches answer 503) until one is opened.
+    pub search: Option<Arc<crate::search::SearchIndex>>,
 }
 
 impl AppState {
@@ -78,6 +82,7 @@ impl AppState {
             admin_token,
             crawl: None,
             hubs: Vec::new(),
+            search: None,
         }
     }
 
@@ -100,13 +105,15 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(health::router())
+        .merge(reader::router())
         .merge(feeds::router())
         .merge(opml::router())
         .merge(api::router())
+        .merge(search::router())
         .merge(export::router())
         .merge(assets::router())
         .merge(websub::router())
-        .fallback(|| async { ApiError::NotFound("path".into()) })
+        .fallback(reader::fallback)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -1,0 +1,178 @@
+//! `gazette search`, `gazette reindex`, `show --diff`, and keeping the index current after
+//! `gazette crawl`.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use gazette::archive::SledArchive;
+use gazette::config::{self, Config};
+use gazette::model::{Revision, RunReport};
+use gazette::search::{Hit, Opened, Request, SearchIndex};
+
+use super::{
+    Reader, UsageError, find_source, open_for_reading, open_for_writing, parse_date, print,
+};
+use crate::cli::{Format, SearchArgs};
+
+/// The index beside `config`'s archive, rebuilt (and said so on stderr) when it must be.
+fn open_index(config: &Config, archive: &SledArchive) -> anyhow::Result<SearchIndex> {
+    let dir = SearchIndex::dir(&config.storage.path);
+    let (index, opened) = SearchIndex::open(&dir, archive)
+        .map_err(|err| anyhow::anyhow!(gazette::search::chain(&err)))?;
+    if let Opened::Rebuilt { reason, articles } = opened {
+        eprintln!("search index rebuilt ({reason}): {articles} article(s)");
+    }
+    Ok(index)
+}
+
+/// After `gazette crawl`: the new and revised articles made searchable. A failure is told and
+/// the crawl still counts: the archive holds the articles.
+pub fn after_crawl(config: &Config, archive: &SledArchive, reports: &[RunReport]) {
+    if reports.iter().all(|r| r.new + r.revised == 0)
+        && SearchIndex::dir(&config.storage.path).exists()
+    {
+        return;
+    }
+    match open_index(config, archive) {
+        Ok(index) => {
+            for report in reports {
+                index.after_run(archive, report);
+            }
+        }
+        Err(err) => {
+            eprintln!("the search index was not updated ({err:#}); gazette reindex rebuilds it")
+        }
+    }
+}
+
+pub fn reindex(config_path: &Path) -> anyhow::Result<()> {
+    let config = config::load(config_path)?;
+    let archive = open_for_writing(&config)?;
+    let started = std::time::Instant::now();
+    let dir = SearchIndex::dir(&config.storage.path);
+    let (_, articles) = SearchIndex::rebuild(&dir, &archive)
+        .map_err(|err| anyhow::anyhow!(gazette::search::chain(&err)))?;
+    print(&format!(
+        "search index rebuilt: {articles} article(s) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let zone = match &args.source {
+        Some(id) => find_source(&config, id)?,
+        None => &config.sources[0],
+    };
+    if let Some(section) = &args.section {
+        let Some(source) = &args.source else {
+            bail!(UsageError("--section needs --source".into()));
+        };
+        if zone.section(section).is_none() {
+            bail!(UsageError(format!(
+                "source {source:?} has no section {section:?}"
+            )));
+        }
+    }
+    let tz = zone.tz();
+    let hits: Vec<Hit> = match open_for_reading(&config)? {
+        Reader::Local(archive) => {
+            let index = open_index(&config, &archive)?;
+            let request = Request {
+                text: args.query.clone(),
+                source: args.source.clone(),
+                section: args.section.clone(),
+                since: args
+                    .since
+                    .as_deref()
+                    .map(|d| parse_date("--since", d, tz, false))
+                    .transpose()?,
+                until: args
+                    .until
+                    .as_deref()
+                    .map(|d| parse_date("--until", d, tz, true))
+                    .transpose()?,
+                limit: args.limit,
+                newest_first: args.newest,
+                cursor: None,
+            };
+            index
+                .search(&archive, &request)
+                .map_err(|err| match err {
+                    gazette::search::SearchError::Query(err) => UsageError(err.to_string()).into(),
+                    other => anyhow::anyhow!(gazette::search::chain(&other)),
+                })?
+                .hits
+        }
+        Reader::Served(served) => {
+            let mut params = vec![("q", args.query.clone()), ("limit", args.limit.to_string())];
+            let given = [
+                ("source", &args.source),
+                ("section", &args.section),
+                ("since", &args.since),
+                ("until", &args.until),
+            ];
+            for (name, value) in given {
+                if let Some(value) = value {
+                    params.push((name, value.clone()));
+                }
+            }
+            if args.newest {
+                params.push(("order", "newest".into()));
+            }
+            served.search(&params)?
+        }
+    };
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&hits)?,
+        Format::Jsonl => hits
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?
+            .join("\n"),
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record([
+                "id",
+                "published",
+                "title",
+                "url",
+                "section",
+                "score",
+                "snippet",
+            ])?;
+            for hit in &hits {
+                let a = &hit.archived.article;
+                writer.write_record([
+                    a.id.0.as_str(),
+                    &a.published.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    &a.title,
+                    &a.url,
+                    &a.section,
+                    &format!("{:.3}", hit.score),
+                    &hit.snippet,
+                ])?;
+            }
+            String::from_utf8(writer.into_inner()?)?
+        }
+    };
+    print(out.trim_end())
+}
+
+/// `show ID --diff FROM..TO`: the two revisions compared, for a terminal.
+pub fn diff(revisions: &[Revision], range: &str) -> anyhow::Result<String> {
+    let bad = || UsageError(format!("--diff {range:?}: expected FROM..TO, e.g. 1..2"));
+    let (from, to) = range.split_once("..").ok_or_else(bad)?;
+    let number = |text: &str| text.trim().parse::<u32>().map_err(|_| bad());
+    let (from, to) = (number(from)?, number(to)?);
+    let find = |n: u32| {
+        revisions
+            .iter()
+            .find(|r| r.number == n)
+            .with_context(|| format!("no revision {n} (the article has {})", revisions.len()))
+    };
+    Ok(gazette::diff::plain(&gazette::diff::compare(
+        find(from)?,
+        find(to)?,
+    )))
+}

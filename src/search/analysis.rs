@@ -1,0 +1,116 @@
+//! Vietnamese text analysis: NFC first (the portal sometimes writes decomposed text, which a
+//! plain tokenizer would split at every combining mark), lowercase, one token per syllable with
+//! its position; the folded form drops the tones and reads đ as d.
+
+use tantivy::tokenizer::{PreTokenizedStream, PreTokenizedString, Token, Tokenizer};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// The tokenizer of the fields that keep tones.
+pub const EXACT: &str = "vi_exact";
+/// The tokenizer of the fields without tones.
+pub const FOLDED: &str = "vi_folded";
+
+/// A syllable of a text: its lowercase form and where it sits in the NFC text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Syllable {
+    pub text: String,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// The syllables of `nfc` (text already in NFC), lowercased, folded too when `fold`.
+pub fn syllables(nfc: &str, fold: bool) -> Vec<Syllable> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut push = |from: usize, to: usize| {
+        let lower = nfc[from..to].to_lowercase();
+        let text = if fold { folded(&lower) } else { lower };
+        out.push(Syllable { text, from, to });
+    };
+    for (at, c) in nfc.char_indices() {
+        if c.is_alphanumeric() || is_combining_mark(c) {
+            start.get_or_insert(at);
+        } else if let Some(from) = start.take() {
+            push(from, at);
+        }
+    }
+    if let Some(from) = start {
+        push(from, nfc.len());
+    }
+    out
+}
+
+/// Text without tones or other marks, đ/Đ as d/D: "Hà Tiên" -> "Ha Tien".
+pub fn folded(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' => 'd',
+            'Đ' => 'D',
+            other => other,
+        })
+        .collect()
+}
+
+/// Text in NFC, the form every field and every query is read in.
+pub fn nfc(text: &str) -> String {
+    text.nfc().collect()
+}
+
+/// The tantivy tokenizer over [`syllables`]: exact or folded.
+#[derive(Debug, Clone, Copy)]
+pub struct Vietnamese {
+    pub fold: bool,
+}
+
+impl Tokenizer for Vietnamese {
+    type TokenStream<'a> = PreTokenizedStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PreTokenizedStream {
+        let text = nfc(text);
+        let tokens = syllables(&text, self.fold)
+            .into_iter()
+            .enumerate()
+            .map(|(position, s)| Token {
+                offset_from: s.from,
+                offset_to: s.to,
+                position,
+                text: s.text,
+                position_length: 1,
+            })
+            .collect();
+        PreTokenizedStream::from(PreTokenizedString { text, tokens })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str, fold: bool) -> Vec<String> {
+        syllables(&nfc(text), fold)
+            .into_iter()
+            .map(|s| s.text)
+            .collect()
+    }
+
+    #[test]
+    fn tones_and_d_fold_away() {
+        assert_eq!(texts("Hà Tiên", true), ["ha", "tien"]);
+        assert_eq!(texts("HÀ TIÊN", false), ["hà", "tiên"]);
+        assert_eq!(texts("Đầu tư, đường", true), ["dau", "tu", "duong"]);
+        assert_eq!(
+            texts("khu kinh tế-cửa khẩu", true),
+            ["khu", "kinh", "te", "cua", "khau"]
+        );
+    }
+
+    #[test]
+    fn decomposed_text_reads_as_composed() {
+        let decomposed: String = "Hà Tiên đầu tư".nfd().collect();
+        assert_ne!(decomposed, "Hà Tiên đầu tư");
+        assert_eq!(texts(&decomposed, false), texts("Hà Tiên đầu tư", false));
+        assert_eq!(texts(&decomposed, true), ["ha", "tien", "dau", "tu"]);
+    }
+}

@@ -1,0 +1,390 @@
+//! Full-text search over the archive, Vietnamese-aware: "ha tien", "Hà Tiên", "HÀ TIÊN" and the
+//! decomposed spelling find the same articles, and those with the tones as typed rank first.
+//!
+//! A tantivy index under `<storage.path>/search/`, derived from the archive (the source of
+//! truth): brought up to date after each run, rebuilt by `gazette reindex`, and rebuilt on its
+//! own when missing, damaged or of another [`schema::VERSION`]. It is held by one process.
+
+pub mod analysis;
+mod cursor;
+mod find;
+pub mod query;
+mod schema;
+mod snippet;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use thiserror::Error;
+
+pub use cursor::SearchCursor;
+pub use query::{Clause, QueryError};
+
+use crate::archive::{Archive, ArchiveError, Query as ArchiveQuery};
+use crate::model::{Archived, ArticleId};
+use analysis::{EXACT, FOLDED, Vietnamese};
+use schema::{Fields, VERSION};
+
+/// The file beside the index naming its version.
+const VERSION_FILE: &str = "gazette-search-version";
+/// Memory the index writer may use before it writes a segment.
+const WRITER_BYTES: usize = 64 * 1024 * 1024;
+/// Snapshots kept for best-first paging: each holds its segments' files open until dropped.
+const PINNED: std::num::NonZeroUsize = std::num::NonZeroUsize::new(16).expect("not zero");
+/// Articles written between two commits during a rebuild.
+const REBUILD_BATCH: usize = 5_000;
+
+#[derive(Debug, Error)]
+pub enum SearchError {
+    #[error("search index at {}", path.display())]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: tantivy::TantivyError,
+    },
+    #[error("cannot write the search index at {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading the archive for the search index")]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("not a cursor this server gave out")]
+    Cursor,
+}
+
+/// An error with its causes, one line: `search index at …: …`.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(current) = cause {
+        text.push_str(": ");
+        text.push_str(&current.to_string());
+        cause = current.source();
+    }
+    text
+}
+
+/// One search result: the archived article as `query` lists it, its score and a snippet (HTML,
+/// escaped, the matched syllables in `<mark>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hit {
+    #[serde(flatten)]
+    pub archived: Archived,
+    pub score: f32,
+    pub snippet: String,
+}
+
+/// Which articles to find, and how many.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub text: String,
+    pub source: Option<String>,
+    pub section: Option<String>,
+    pub since: Option<DateTime<FixedOffset>>,
+    pub until: Option<DateTime<FixedOffset>>,
+    pub limit: usize,
+    /// Newest first instead of best first.
+    pub newest_first: bool,
+    pub cursor: Option<SearchCursor>,
+}
+
+/// A page of results and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub hits: Vec<Hit>,
+    pub next: Option<SearchCursor>,
+}
+
+/// Why an index on disk is not opened as it is.
+enum Unusable {
+    /// Missing, damaged or of another version: rebuilt.
+    Stale(String),
+    /// Another process writes it.
+    Held(tantivy::TantivyError),
+}
+
+/// How the index came to be open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    Existing,
+    /// Rebuilt from the archive for this reason, with this many articles.
+    Rebuilt {
+        reason: String,
+        articles: usize,
+    },
+}
+
+/// The search index, open for reading and writing.
+pub struct SearchIndex {
+    dir: PathBuf,
+    fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    /// Snapshots of the index that best-first cursors page through (see [`SearchCursor`]).
+    pinned: Mutex<lru::LruCache<u64, tantivy::Searcher>>,
+}
+
+/// The search index beside the archive at `storage`, opened (or rebuilt) off the async workers;
+/// `None`, logged, when it cannot be: the server then answers searches with 503.
+pub async fn open_beside(
+    storage: &Path,
+    archive: std::sync::Arc<dyn Archive>,
+) -> Option<std::sync::Arc<SearchIndex>> {
+    let dir = SearchIndex::dir(storage);
+    let opened =
+        tokio::task::spawn_blocking(move || SearchIndex::open(&dir, archive.as_ref())).await;
+    match opened {
+        Ok(Ok((index, opened))) => {
+            if let Opened::Rebuilt { reason, articles } = opened {
+                tracing::info!(%reason, articles, "search index rebuilt");
+            }
+            Some(std::sync::Arc::new(index))
+        }
+        Ok(Err(err)) => {
+            tracing::error!(error = %chain(&err), "search is off");
+            None
+        }
+        Err(panic) => {
+            tracing::error!(%panic, "search is off: opening the index panicked");
+            None
+        }
+    }
+}
+
+impl SearchIndex {
+    /// The index directory of an archive at `storage`.
+    pub fn dir(storage: &Path) -> PathBuf {
+        storage.join("search")
+    }
+
+    /// Opens the index at `dir`, rebuilding it from `archive` (and logging why) when it is
+    /// missing, damaged or of another version.
+    pub fn open(dir: &Path, archive: &dyn Archive) -> Result<(SearchIndex, Opened), SearchError> {
+        match SearchIndex::open_existing(dir) {
+            Ok(index) => Ok((index, Opened::Existing)),
+            // Held by another process: it is in use, not damaged, and is left alone.
+            Err(Unusable::Held(source)) => Err(SearchError::Index {
+                path: dir.to_path_buf(),
+                source,
+            }),
+            Err(Unusable::Stale(reason)) => {
+                tracing::warn!(dir = %dir.display(), %reason, "rebuilding the search index");
+                let (index, articles) = SearchIndex::rebuild(dir, archive)?;
+                Ok((index, Opened::Rebuilt { reason, articles }))
+            }
+        }
+    }
+
+    /// The index at `dir` as it is, or why it cannot be used.
+    fn open_existing(dir: &Path) -> Result<SearchIndex, Unusable> {
+        let stale = |reason: String| Unusable::Stale(reason);
+        let version = std::fs::read_to_string(dir.join(VERSION_FILE))
+            .map_err(|_| stale("no search index (or no version file)".to_string()))?;
+        if version.trim() != VERSION {
+            return Err(stale(format!(
+                "of version {:?}, not {VERSION:?}",
+                version.trim()
+            )));
+        }
+        let index = Index::open_in_dir(dir).map_err(|err| stale(format!("unreadable: {err}")))?;
+        let damaged = index
+            .validate_checksum()
+            .map_err(|err| stale(format!("unreadable: {err}")))?;
+        if !damaged.is_empty() {
+            return Err(stale(format!("damaged files: {damaged:?}")));
+        }
+        let fields = Fields::new();
+        if index.schema() != fields.schema {
+            return Err(stale("of another schema".into()));
+        }
+        SearchIndex::with(dir, index, fields).map_err(|err| match err {
+            SearchError::Index {
+                source: source @ tantivy::TantivyError::LockFailure(..),
+                ..
+            } => Unusable::Held(source),
+            other => stale(chain(&other)),
+        })
+    }
+
+    fn with(dir: &Path, index: Index, fields: Fields) -> Result<SearchIndex, SearchError> {
+        let failed = |source| SearchError::Index {
+            path: dir.to_path_buf(),
+            source,
+        };
+        index
+            .tokenizers()
+            .register(EXACT, Vietnamese { fold: false });
+        index
+            .tokenizers()
+            .register(FOLDED, Vietnamese { fold: true });
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(failed)?;
+        let writer = index.writer(WRITER_BYTES).map_err(failed)?;
+        Ok(SearchIndex {
+            dir: dir.to_path_buf(),
+            fields,
+            reader,
+            writer: Mutex::new(writer),
+            pinned: Mutex::new(lru::LruCache::new(PINNED)),
+        })
+    }
+
+    /// A new index at `dir` (whatever was there is removed) holding every article of `archive`.
+    pub fn rebuild(dir: &Path, archive: &dyn Archive) -> Result<(SearchIndex, usize), SearchError> {
+        let io = |source| SearchError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(io)?;
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let fields = Fields::new();
+        let index = Index::create_in_dir(dir, fields.schema.clone()).map_err(|source| {
+            SearchError::Index {
+                path: dir.to_path_buf(),
+                source,
+            }
+        })?;
+        let search = SearchIndex::with(dir, index, fields)?;
+        let all = archive.all()?;
+        for batch in all.chunks(REBUILD_BATCH) {
+            search.write(batch)?;
+        }
+        // Written last: an interrupted rebuild leaves no version file and is done again.
+        std::fs::write(dir.join(VERSION_FILE), VERSION).map_err(io)?;
+        Ok((search, all.len()))
+    }
+
+    fn failed(&self, source: tantivy::TantivyError) -> SearchError {
+        SearchError::Index {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    /// Writes `articles` (replacing what the index held of them) and makes them searchable.
+    pub fn write(&self, articles: &[Archived]) -> Result<(), SearchError> {
+        if articles.is_empty() {
+            return Ok(());
+        }
+        let now = chrono::Utc::now().timestamp_micros();
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for archived in articles {
+            writer.delete_term(Term::from_field_text(
+                self.fields.id,
+                &archived.article.id.0,
+            ));
+            writer
+                .add_document(self.fields.document(archived, now))
+                .map_err(|e| self.failed(e))?;
+        }
+        writer.commit().map_err(|e| self.failed(e))?;
+        drop(writer);
+        self.reader.reload().map_err(|e| self.failed(e))
+    }
+
+    /// The content hash the index holds for an article, if it holds it.
+    fn indexed_hash(&self, id: &ArticleId) -> Result<Option<String>, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, &id.0),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(1))
+            .map_err(|e| self.failed(e))?;
+        let Some((_, address)) = top.first() else {
+            return Ok(None);
+        };
+        let doc: tantivy::TantivyDocument = searcher.doc(*address).map_err(|e| self.failed(e))?;
+        Ok(doc
+            .get_first(self.fields.hash)
+            .and_then(|v| v.as_str())
+            .map(str::to_string))
+    }
+
+    /// Brings the index up to date after a run of `source` that stored `changed` new or
+    /// revised articles: reads the source's articles newest first until it has found that many
+    /// the index does not hold as they are, or the end. Answers how many it wrote.
+    pub fn catch_up(
+        &self,
+        archive: &dyn Archive,
+        source: &str,
+        changed: u64,
+    ) -> Result<usize, SearchError> {
+        let mut seen = HashSet::new();
+        let mut stale = Vec::new();
+        let mut until = None;
+        let mut want = 64;
+        while (stale.len() as u64) < changed {
+            let batch = archive.articles(&ArchiveQuery {
+                source: Some(source.to_string()),
+                until,
+                limit: Some(want),
+                ..ArchiveQuery::default()
+            })?;
+            let full = batch.len() == want;
+            let mut fresh = 0;
+            for archived in batch {
+                until = Some(archived.sort_time());
+                if !seen.insert(archived.article.id.clone()) {
+                    continue;
+                }
+                fresh += 1;
+                let held = self.indexed_hash(&archived.article.id)?;
+                if held.as_deref() != Some(archived.article.content_hash.as_str()) {
+                    stale.push(archived);
+                }
+            }
+            if !full || fresh == 0 {
+                break;
+            }
+            want *= 4;
+        }
+        self.write(&stale)?;
+        Ok(stale.len())
+    }
+
+    /// [`SearchIndex::catch_up`] after a run, logging what it did or why it failed (the
+    /// archive holds the articles all the same; `gazette reindex` makes the index whole).
+    pub fn after_run(&self, archive: &dyn Archive, report: &crate::model::RunReport) {
+        let changed = report.new + report.revised;
+        if changed == 0 {
+            return;
+        }
+        match self.catch_up(archive, &report.source, changed) {
+            Ok(written) => {
+                tracing::debug!(source = %report.source, written, "search index updated")
+            }
+            Err(err) => tracing::error!(
+                source = %report.source,
+                error = %crate::search::chain(&err),
+                "the search index was not updated; gazette reindex rebuilds it"
+            ),
+        }
+    }
+
+    /// Articles in the index.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,122 @@
+//! The fields of the search index. Each text is indexed twice: as written (tones kept) and folded.
+
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+
+use super::analysis::{EXACT, FOLDED};
+use crate::model::Archived;
+
+/// Bumped whenever the fields or the analysis change: an index of another version is rebuilt.
+pub const VERSION: &str = "gazette-search 1";
+
+/// One text of an article, in its two fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Text {
+    pub exact: Field,
+    pub folded: Field,
+    pub title: bool,
+}
+
+/// The schema's fields, by name.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub schema: Schema,
+    pub id: Field,
+    pub source: Field,
+    pub section: Field,
+    /// The article's sort time (published, else first seen), Unix seconds.
+    pub time: Field,
+    /// When the document was written, Unix microseconds: a cursor ignores later ones.
+    pub indexed: Field,
+    pub hash: Field,
+    texts: [Text; 4],
+}
+
+impl Fields {
+    pub fn new() -> Fields {
+        let mut builder = Schema::builder();
+        let id = builder.add_text_field("id", STRING | STORED);
+        let source = builder.add_text_field("source", STRING);
+        let section = builder.add_text_field("section", STRING);
+        let time = builder.add_i64_field("time", INDEXED | FAST | STORED);
+        let indexed = builder.add_i64_field("indexed", INDEXED | FAST);
+        let hash = builder.add_text_field("hash", STORED);
+        let mut text = |name: &str, title: bool| {
+            let options = |tokenizer: &str| {
+                TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(tokenizer)
+                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                )
+            };
+            Text {
+                exact: builder.add_text_field(&format!("{name}_exact"), options(EXACT)),
+                folded: builder.add_text_field(&format!("{name}_folded"), options(FOLDED)),
+                title,
+            }
+        };
+        let texts = [
+            text("title", true),
+            text("summary", false),
+            text("body", false),
+            text("more", false),
+        ];
+        Fields {
+            schema: builder.build(),
+            id,
+            source,
+            section,
+            time,
+            indexed,
+            hash,
+            texts,
+        }
+    }
+
+    /// The texts: title, summary, body, and the rest (captions, category, credit).
+    pub fn texts(&self) -> &[Text] {
+        &self.texts
+    }
+
+    /// The document of an archived article, written at `indexed` (Unix microseconds).
+    pub fn document(&self, archived: &Archived, indexed: i64) -> TantivyDocument {
+        let article = &archived.article;
+        let mut doc = TantivyDocument::new();
+        doc.add_text(self.id, &article.id.0);
+        doc.add_text(self.source, &article.source);
+        doc.add_text(self.section, &article.section);
+        doc.add_i64(self.time, archived.sort_time().timestamp());
+        doc.add_i64(self.indexed, indexed);
+        doc.add_text(self.hash, &article.content_hash);
+        let captions: Vec<&str> = article
+            .images
+            .iter()
+            .filter_map(|i| i.caption.as_deref())
+            .collect();
+        let more = [
+            captions.join("\n"),
+            article.category.clone().unwrap_or_default(),
+            article.credit.clone().unwrap_or_default(),
+        ]
+        .join("\n");
+        let values = [
+            article.title.as_str(),
+            article.summary.as_str(),
+            article.body_text.as_str(),
+            more.as_str(),
+        ];
+        for (text, value) in self.texts.iter().zip(values) {
+            doc.add_text(text.exact, value);
+            doc.add_text(text.folded, value);
+        }
+        doc
+    }
+}
+
+impl Default for Fields {
+    fn default() -> Fields {
+        Fields::new()
+    }
+}
