@@ -159,6 +159,15 @@ async fn a_body_selector_that_stops_matching_marks_the_source_degraded_within_on
     assert_eq!(body_field["fill"], 0.0, "{sources:#}");
     assert_eq!(body_field["median"], 1.0, "{sources:#}");
     assert_eq!(body_field["selector"], "#divArticleDescription2");
+
+    // The reader's front page warns a person too, naming the field and its selector.
+    let index = get(&app, "/").await;
+    index.expect_status(StatusCode::OK, format_args!("/"));
+    let page = String::from_utf8_lossy(&index.body);
+    assert!(
+        page.contains("Bộ chọn không còn khớp") && page.contains("body (#divArticleDescription2)"),
+        "{page}"
+    );
     drop((app, scheduler, archive));
 
     // The command line: a third run says it, and `check --health` shows the table.

@@ -96,6 +96,8 @@ struct SourceBlock {
     original: String,
     last_run: String,
     next_run: String,
+    /// Set when the last run found the profile's selectors failing: what failed, in words.
+    degraded: Option<String>,
     feeds: Vec<FeedLink>,
     items: Vec<Item>,
     months: Vec<Month>,
@@ -150,6 +152,26 @@ pub async fn index(
                 || "chưa lên lịch".to_string(),
                 |t| format!("lúc {}", portal_time(t, Some(source))),
             );
+            let degraded = status
+                .and_then(|s| s.last_run.as_ref())
+                .and_then(|run| run.health.as_ref())
+                .filter(|health| health.degraded)
+                .map(|health| {
+                    let mut failing: Vec<String> = health
+                        .degraded_fields()
+                        .map(|f| match &f.selector {
+                            Some(selector) => format!("{} ({selector})", f.field),
+                            None => f.field.clone(),
+                        })
+                        .collect();
+                    if !health.empty_list_pages.is_empty() {
+                        failing.push(format!(
+                            "danh sách trống ở {} trang",
+                            health.empty_list_pages.len()
+                        ));
+                    }
+                    failing.join(", ")
+                });
             let feeds = source_feeds(&state, source);
             layout.feeds.extend(feeds.iter().cloned());
             sources.push(SourceBlock {
@@ -158,6 +180,7 @@ pub async fn index(
                 original: source.base_url().to_string(),
                 last_run,
                 next_run,
+                degraded,
                 feeds: feeds
                     .into_iter()
                     .take(crate::feed::Format::ALL.len())
