@@ -314,41 +314,52 @@ pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
             limit: args.limit,
         })?,
     };
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&found)?,
-        Format::Jsonl => found
+    let columns = [
+        "id",
+        "published",
+        "title",
+        "url",
+        "section",
+        "category",
+        "updated",
+        "revisions",
+        "gone_at",
+    ];
+    print_records(&found, args.format, &columns, |a| {
+        let time = |t: Option<DateTime<FixedOffset>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+        vec![
+            a.article.id.0.clone(),
+            time(a.article.published),
+            a.article.title.clone(),
+            a.article.url.clone(),
+            a.article.section.clone(),
+            a.article.category.clone().unwrap_or_default(),
+            a.updated.to_rfc3339(),
+            a.revisions.to_string(),
+            time(a.gone_at),
+        ]
+    })
+}
+
+/// Records as `--format` asks: pretty JSON, JSON Lines, or CSV with `columns` and one `row` each.
+fn print_records<T: serde::Serialize>(
+    records: &[T],
+    format: Format,
+    columns: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<()> {
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(records)?,
+        Format::Jsonl => records
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()?
             .join("\n"),
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(Vec::new());
-            writer.write_record([
-                "id",
-                "published",
-                "title",
-                "url",
-                "section",
-                "category",
-                "updated",
-                "revisions",
-                "gone_at",
-            ])?;
-            for a in &found {
-                let time = |t: Option<DateTime<FixedOffset>>| {
-                    t.map(|t| t.to_rfc3339()).unwrap_or_default()
-                };
-                writer.write_record([
-                    a.article.id.0.as_str(),
-                    &time(a.article.published),
-                    &a.article.title,
-                    &a.article.url,
-                    &a.article.section,
-                    a.article.category.as_deref().unwrap_or_default(),
-                    &a.updated.to_rfc3339(),
-                    &a.revisions.to_string(),
-                    &time(a.gone_at),
-                ])?;
+            writer.write_record(columns)?;
+            for record in records {
+                writer.write_record(row(record))?;
             }
             String::from_utf8(writer.into_inner()?)?
         }

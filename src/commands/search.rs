@@ -12,7 +12,7 @@ use gazette::search::{Hit, Opened, Request, SearchIndex};
 use super::{
     Reader, UsageError, find_source, open_for_reading, open_for_writing, parse_date, print,
 };
-use crate::cli::{Format, SearchArgs};
+use crate::cli::SearchArgs;
 
 /// The index beside `config`'s archive, rebuilt (and said so on stderr) when it must be.
 fn open_index(config: &Config, archive: &SledArchive) -> anyhow::Result<SearchIndex> {
@@ -123,40 +123,27 @@ pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
             served.search(&params)?
         }
     };
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&hits)?,
-        Format::Jsonl => hits
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()?
-            .join("\n"),
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            writer.write_record([
-                "id",
-                "published",
-                "title",
-                "url",
-                "section",
-                "score",
-                "snippet",
-            ])?;
-            for hit in &hits {
-                let a = &hit.archived.article;
-                writer.write_record([
-                    a.id.0.as_str(),
-                    &a.published.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    &a.title,
-                    &a.url,
-                    &a.section,
-                    &format!("{:.3}", hit.score),
-                    &hit.snippet,
-                ])?;
-            }
-            String::from_utf8(writer.into_inner()?)?
-        }
-    };
-    print(out.trim_end())
+    let columns = [
+        "id",
+        "published",
+        "title",
+        "url",
+        "section",
+        "score",
+        "snippet",
+    ];
+    super::print_records(&hits, args.format, &columns, |hit| {
+        let a = &hit.archived.article;
+        vec![
+            a.id.0.clone(),
+            a.published.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            a.title.clone(),
+            a.url.clone(),
+            a.section.clone(),
+            format!("{:.3}", hit.score),
+            hit.snippet.clone(),
+        ]
+    })
 }
 
 /// `show ID --diff FROM..TO`: the two revisions compared, for a terminal.

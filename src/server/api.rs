@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::query::{self, Cursor, Params};
+use super::query::{self, Cursor, Params, Scope};
 use crate::archive::Query as ArchiveQuery;
 use crate::feed::Format;
 use crate::model::{Archived, ArticleId, Revision};
@@ -103,27 +103,8 @@ async fn articles(
         query.as_deref(),
         &["source", "section", "since", "until", "limit", "cursor"],
     )?;
-    let source = match params.get("source") {
-        Some(id) => Some(
-            state
-                .config
-                .source(id)
-                .ok_or_else(|| ApiError::bad("source", format!("no source {id:?}")))?,
-        ),
-        None => None,
-    };
-    if let Some(section) = params.get("section") {
-        let source = source.ok_or_else(|| ApiError::bad("section", "needs source"))?;
-        if source.section(section).is_none() {
-            return Err(ApiError::bad(
-                "section",
-                format!("source {} has no section {section:?}", source.id),
-            ));
-        }
-    }
-    let tz = source
-        .or(state.config.sources.first())
-        .map_or(chrono_tz::UTC, |s| s.tz());
+    let scope = Scope::of(&state, &params)?;
+    let tz = scope.tz;
     let since = params
         .get("since")
         .map(|d| parse_date("since", d, tz, false))
@@ -139,8 +120,8 @@ async fn articles(
         .transpose()?;
     let worker = state.clone();
     let query = ArchiveQuery {
-        source: params.get("source").map(str::to_string),
-        section: params.get("section").map(str::to_string),
+        source: scope.source.map(|s| s.id.to_string()),
+        section: scope.section.map(str::to_string),
         since,
         until,
         limit: None,

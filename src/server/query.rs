@@ -63,6 +63,47 @@ impl Params {
     }
 }
 
+/// What a request is about: its `source` and `section` parameters checked against the config
+/// (an empty value counts as absent, as a form sends it), and the zone its dates are read in:
+/// the source's, else the first source's.
+pub struct Scope<'a> {
+    pub source: Option<&'a crate::config::Source>,
+    pub section: Option<&'a str>,
+    pub tz: chrono_tz::Tz,
+}
+
+impl<'a> Scope<'a> {
+    pub fn of(state: &'a super::AppState, params: &'a Params) -> Result<Scope<'a>, ApiError> {
+        let source = match params.get("source").filter(|s| !s.is_empty()) {
+            Some(id) => Some(
+                state
+                    .config
+                    .source(id)
+                    .ok_or_else(|| ApiError::bad("source", format!("no source {id:?}")))?,
+            ),
+            None => None,
+        };
+        let section = params.get("section").filter(|s| !s.is_empty());
+        if let Some(section) = section {
+            let source = source.ok_or_else(|| ApiError::bad("section", "needs source"))?;
+            if source.section(section).is_none() {
+                return Err(ApiError::bad(
+                    "section",
+                    format!("source {} has no section {section:?}", source.id),
+                ));
+            }
+        }
+        let tz = source
+            .or(state.config.sources.first())
+            .map_or(chrono_tz::UTC, |s| s.tz());
+        Ok(Scope {
+            source,
+            section,
+            tz,
+        })
+    }
+}
+
 /// A keyset cursor: the position of the last article of a page, its time (seconds) and id. The
 /// next page starts strictly after it in (time descending, id ascending) order, so articles
 /// archived meanwhile never shift a page. `/api/articles?cursor=` and the JSON feeds'

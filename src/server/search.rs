@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use super::query::Params;
+use super::query::{Params, Scope};
 use super::{ApiError, AppState};
 use crate::search::{Found, Hit, Request, SearchCursor, SearchError};
 
@@ -43,28 +43,11 @@ pub fn request(state: &AppState, params: &Params) -> Result<Request, ApiError> {
             format!("longer than {MAX_QUERY_BYTES} bytes"),
         ));
     }
-    let source = match params.get("source").filter(|s| !s.is_empty()) {
-        Some(id) => Some(
-            state
-                .config
-                .source(id)
-                .ok_or_else(|| ApiError::bad("source", format!("no source {id:?}")))?,
-        ),
-        None => None,
-    };
-    let section = params.get("section").filter(|s| !s.is_empty());
-    if let Some(section) = section {
-        let source = source.ok_or_else(|| ApiError::bad("section", "needs source"))?;
-        if source.section(section).is_none() {
-            return Err(ApiError::bad(
-                "section",
-                format!("source {} has no section {section:?}", source.id),
-            ));
-        }
-    }
-    let tz = source
-        .or(state.config.sources.first())
-        .map_or(chrono_tz::UTC, |s| s.tz());
+    let Scope {
+        source,
+        section,
+        tz,
+    } = Scope::of(state, params)?;
     let date = |param: &'static str, end: bool| {
         params
             .get(param)
