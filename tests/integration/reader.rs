@@ -129,27 +129,53 @@ async fn an_article_page_shows_its_text_figures_attachments_and_revisions() {
     assert!(html.contains("<h1>Hội nghị xúc tiến đầu tư vào Khu kinh tế cửa khẩu Hà Tiên</h1>"));
     assert!(has_portal_date(&html));
     assert!(html.contains("<p>"), "paragraphs");
-    if let Some(caption) = archived
-        .article
-        .images
-        .iter()
-        .find_map(|i| i.caption.clone())
-    {
-        assert!(html.contains("<figcaption>"), "{html}");
-        assert!(html.contains(&gazette::html::escape(&caption)), "{caption}");
+    assert!(html.contains("href=\"/api/articles/bqlkkt:1229/raw\""));
+    assert!(html.contains(&format!(
+        "href=\"{}\"",
+        gazette::html::escape(&archived.article.url)
+    )));
+
+    // Article 1234 has three figures, two with captions. Images are not captured here
+    // (attachments only): each is a link to the portal's copy, never an image the page's policy
+    // would block.
+    let figures = s
+        .archive
+        .article(&ArticleId("bqlkkt:1234".into()))
+        .unwrap()
+        .unwrap()
+        .article;
+    let html = get(&router, "/articles/bqlkkt:1234").await.text();
+    assert_eq!(figures.images.len(), 3);
+    for image in &figures.images {
+        let url = gazette::html::escape(&image.url);
+        assert!(
+            html.contains(&format!("<a class=\"uncaptured\" href=\"{url}\">")),
+            "{url} in {html}"
+        );
+        assert!(!html.contains(&format!("<img src=\"{url}\"")), "{url}");
+        if let Some(caption) = &image.caption {
+            assert!(html.contains(&gazette::html::escape(caption)), "{caption}");
+        }
     }
-    for attachment in &archived.article.attachments {
+    assert_eq!(html.matches("<figcaption>").count(), 2, "{html}");
+
+    // Article 1236 links a PDF and a .doc: both listed.
+    let annexes = s
+        .archive
+        .article(&ArticleId("bqlkkt:1236".into()))
+        .unwrap()
+        .unwrap()
+        .article;
+    let html = get(&router, "/articles/bqlkkt:1236").await.text();
+    assert_eq!(annexes.attachments.len(), 2);
+    for attachment in &annexes.attachments {
         assert!(
             html.contains(&gazette::html::escape(&attachment.title)),
             "{}",
             attachment.title
         );
     }
-    assert!(html.contains("href=\"/api/articles/bqlkkt:1229/raw\""));
-    assert!(html.contains(&format!(
-        "href=\"{}\"",
-        gazette::html::escape(&archived.article.url)
-    )));
+
     assert!(html.contains("Phiên bản"));
     let missing = get(&router, "/articles/bqlkkt:0").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);

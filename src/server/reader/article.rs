@@ -90,18 +90,42 @@ pub async fn page(
     }
 }
 
+/// `body` with each `<img>` of `url` replaced by a link to it: the page's policy loads images
+/// from the archive only.
+fn link_uncaptured(body: &str, url: &str) -> String {
+    let tag = format!("<img src=\"{}\"", escape(url));
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(start) = rest.find(&tag) {
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&format!(
+            "<a class=\"uncaptured\" href=\"{}\">Ảnh chưa lưu trong kho: xem ảnh trên cổng gốc</a>",
+            escape(url)
+        ));
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
     let (archived, revisions) = load(state, id)?;
     let article = &archived.article;
     let source = state.config.source(&article.source);
     let section = source.and_then(|s| s.section(&article.section));
-    // Images captured are shown from the archive: the page loads nothing from elsewhere.
+    // Images captured are shown from the archive: the page loads nothing from elsewhere. One
+    // not captured becomes a link to the portal's copy, which a person may open.
     let mut body = article.body_html.clone();
     for image in &article.images {
         if state.archive.asset(&image.url)?.is_some() {
             let from = format!("src=\"{}\"", escape(&image.url));
             let to = format!("src=\"{}\"", escape(&asset_href(&image.url)));
             body = body.replace(&from, &to);
+        } else {
+            body = link_uncaptured(&body, &image.url);
         }
     }
     let mut attachments = Vec::new();
