@@ -246,6 +246,15 @@ async fn a_diff_marks_the_changed_word_as_html_and_json() {
     );
     let bad = get(&router, "/api/articles/bqlkkt:1229/diff?from=x&to=2").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // The page itself answers a bad address with a page a person reads, naming the parameter.
+    let bad = get(&router, "/articles/bqlkkt:1229/diff?from=x&to=2").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.header(header::CONTENT_TYPE).starts_with("text/html"));
+    let html = bad.text();
+    assert!(
+        html.contains("Địa chỉ không hợp lệ") && html.contains("Tham số from"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

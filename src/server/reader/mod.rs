@@ -146,6 +146,7 @@ pub fn render(headers: &HeaderMap, status: StatusCode, page: &impl askama::Templ
 #[template(path = "not_found.html")]
 struct NotFound {
     layout: Layout,
+    heading: String,
     what: String,
 }
 
@@ -157,15 +158,29 @@ pub fn not_found(state: &AppState, headers: &HeaderMap, what: &str) -> Response 
             feeds: site_feeds(state),
             query: String::new(),
         },
+        heading: "Không tìm thấy trang".into(),
         what: what.to_string(),
     };
     render(headers, StatusCode::NOT_FOUND, &page)
 }
 
-/// A handler's failure as a page: a 404 page for what is not there, else the API's answer.
+/// A handler's failure as a page: a 404 page for what is not there, a 400 page naming the
+/// parameter for a bad address, else the API's answer (a server fault, said in JSON).
 pub fn failed(state: &AppState, headers: &HeaderMap, err: ApiError) -> Response {
     match err {
         ApiError::NotFound(what) => not_found(state, headers, &format!("Không có {what}.")),
+        ApiError::BadParameter { param, detail } => {
+            let page = NotFound {
+                layout: Layout {
+                    title: "Địa chỉ không hợp lệ".into(),
+                    feeds: site_feeds(state),
+                    query: String::new(),
+                },
+                heading: "Địa chỉ không hợp lệ".into(),
+                what: format!("Tham số {param}: {detail}"),
+            };
+            render(headers, StatusCode::BAD_REQUEST, &page)
+        }
         other => other.into_response(),
     }
 }
