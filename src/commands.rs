@@ -275,33 +275,56 @@ fn asset_summary(report: &RunReport) -> Option<String> {
     })
 }
 
-pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
-    let config = config::load(&args.config)?;
-    let zone_source = match &args.source {
-        Some(id) => find_source(&config, id)?,
+/// One end of a `--since`/`--until` range.
+type Bound = DateTime<FixedOffset>;
+
+/// `--since` and `--until` read in the zone of `--source` (else the first source's), once
+/// `--source` and `--section` are checked against the config.
+fn time_range(
+    config: &Config,
+    source: Option<&str>,
+    section: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> anyhow::Result<(Option<Bound>, Option<Bound>)> {
+    let zone = match source {
+        Some(id) => find_source(config, id)?,
         None => &config.sources[0],
     };
-    if let (Some(section), Some(source)) = (&args.section, &args.source)
-        && zone_source.section(section).is_none()
-    {
-        bail!(UsageError(format!(
-            "source {source:?} has no section {section:?}"
-        )));
+    if let Some(section) = section {
+        let Some(source) = source else {
+            bail!(UsageError("--section needs --source".into()));
+        };
+        if zone.section(section).is_none() {
+            bail!(UsageError(format!(
+                "source {source:?} has no section {section:?}"
+            )));
+        }
     }
-    let tz = zone_source.tz();
+    let tz = zone.tz();
+    let since = since
+        .map(|d| parse_date("--since", d, tz, false))
+        .transpose()?;
+    let until = until
+        .map(|d| parse_date("--until", d, tz, true))
+        .transpose()?;
+    Ok((since, until))
+}
+
+pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
+    let config = config::load(&args.config)?;
+    let (since, until) = time_range(
+        &config,
+        args.source.as_deref(),
+        args.section.as_deref(),
+        args.since.as_deref(),
+        args.until.as_deref(),
+    )?;
     let query = Query {
         source: args.source.clone(),
         section: args.section.clone(),
-        since: args
-            .since
-            .as_deref()
-            .map(|d| parse_date("--since", d, tz, false))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|d| parse_date("--until", d, tz, true))
-            .transpose()?,
+        since,
+        until,
         limit: args.limit,
     };
     let found = match open_for_reading(&config)? {

@@ -3,15 +3,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use gazette::archive::SledArchive;
 use gazette::config::{self, Config};
 use gazette::model::{Revision, RunReport};
 use gazette::search::{Hit, Opened, Request, SearchIndex};
 
-use super::{
-    Reader, UsageError, find_source, open_for_reading, open_for_writing, parse_date, print,
-};
+use super::{Reader, UsageError, open_for_reading, open_for_writing, print};
 use crate::cli::SearchArgs;
 
 /// The index beside `config`'s archive, rebuilt (and said so on stderr) when it must be.
@@ -60,21 +58,13 @@ pub fn reindex(config_path: &Path) -> anyhow::Result<()> {
 
 pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
-    let zone = match &args.source {
-        Some(id) => find_source(&config, id)?,
-        None => &config.sources[0],
-    };
-    if let Some(section) = &args.section {
-        let Some(source) = &args.source else {
-            bail!(UsageError("--section needs --source".into()));
-        };
-        if zone.section(section).is_none() {
-            bail!(UsageError(format!(
-                "source {source:?} has no section {section:?}"
-            )));
-        }
-    }
-    let tz = zone.tz();
+    let (since, until) = super::time_range(
+        &config,
+        args.source.as_deref(),
+        args.section.as_deref(),
+        args.since.as_deref(),
+        args.until.as_deref(),
+    )?;
     let hits: Vec<Hit> = match open_for_reading(&config)? {
         Reader::Local(archive) => {
             let index = open_index(&config, &archive)?;
@@ -82,16 +72,8 @@ pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
                 text: args.query.clone(),
                 source: args.source.clone(),
                 section: args.section.clone(),
-                since: args
-                    .since
-                    .as_deref()
-                    .map(|d| parse_date("--since", d, tz, false))
-                    .transpose()?,
-                until: args
-                    .until
-                    .as_deref()
-                    .map(|d| parse_date("--until", d, tz, true))
-                    .transpose()?,
+                since,
+                until,
                 limit: args.limit,
                 newest_first: args.newest,
                 cursor: None,
