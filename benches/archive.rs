@@ -7,15 +7,16 @@
 //!
 //! Run: `cargo bench --bench archive` (ARTICLES=10000, BATCH=1000, CALLERS=16 by default).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gazette::archive::{Archive, Ingest, SledArchive};
+use gazette::archive::{Archive, SledArchive};
 use gazette::config::StorageConfig;
-use gazette::model::{Capture, Page};
 use gazette::replay::Recording;
-use url::Url;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,32 +40,9 @@ fn main() {
     let mut prepared = Vec::with_capacity(articles);
     let mut floor = 0usize;
     for k in 1..=articles {
-        let path = format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k);
-        let (bytes, content_type) = recording.get(&path).expect("synthetic article");
-        let url = Url::parse(&format!("https://bqlkkt.kiengiang.gov.vn{path}")).unwrap();
-        let page = Page {
-            url: &url,
-            content_type: Some(content_type),
-            bytes,
-        };
-        let article = gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap();
-        floor += zstd::bulk::compress(bytes, 3).unwrap().len();
-        floor += zstd::bulk::compress(&serde_json::to_vec(&article).unwrap(), 3)
-            .unwrap()
-            .len();
-        prepared.push(Ingest {
-            article,
-            capture: Capture {
-                url: url.to_string(),
-                status: 200,
-                headers: vec![("content-type".into(), content_type.into())],
-                body: bytes.to_vec(),
-            },
-            fetched_at: now,
-            profile: None,
-            user_agent: gazette::config::DEFAULT_USER_AGENT.into(),
-            validators: None,
-        });
+        let ingest = support::synthetic_ingest(&recording, source, k, now);
+        floor += support::floor_bytes(&ingest);
+        prepared.push(ingest);
     }
     let dir = tempfile::tempdir().unwrap();
     let open = |name: &str| {

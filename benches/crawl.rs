@@ -8,12 +8,15 @@
 //!
 //! Run: `cargo build --release && cargo bench --bench crawl` (ARTICLES=10000 by default).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use gazette::archive::{Archive, SledArchive};
-use gazette::model::{Capture, Page};
+
 use gazette::replay::{Recording, ReplayServer};
 use url::Url;
 
@@ -175,36 +178,19 @@ fn bytes_under(dir: &std::path::Path) -> u64 {
 fn ingest(recording: &Recording, articles: usize, dir: &std::path::Path) {
     let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
     let source = config.source("bqlkkt").unwrap();
+    let now = chrono::Utc::now().fixed_offset();
     let mut prepared = Vec::with_capacity(articles);
     let mut compressed = 0usize;
     for k in 1..=articles {
-        let path = format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k);
-        let (bytes, content_type) = recording.get(&path).expect("synthetic article");
-        let url = Url::parse(&format!("https://bqlkkt.kiengiang.gov.vn{path}")).unwrap();
-        let page = Page {
-            url: &url,
-            content_type: Some(content_type),
-            bytes,
-        };
-        let article = gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap();
-        compressed += zstd::bulk::compress(bytes, 3).unwrap().len();
-        compressed += zstd::bulk::compress(&serde_json::to_vec(&article).unwrap(), 3)
-            .unwrap()
-            .len();
-        let capture = Capture {
-            url: url.to_string(),
-            status: 200,
-            headers: vec![("content-type".into(), content_type.into())],
-            body: bytes.to_vec(),
-        };
-        prepared.push((article, capture));
+        let ingest = support::synthetic_ingest(recording, source, k, now);
+        compressed += support::floor_bytes(&ingest);
+        prepared.push((ingest.article, ingest.capture));
     }
     let storage = gazette::config::StorageConfig {
         path: dir.join("ingest"),
         ..gazette::config::StorageConfig::default()
     };
     let archive = SledArchive::open(&storage).unwrap();
-    let now = chrono::Utc::now().fixed_offset();
     let started = Instant::now();
     for (article, capture) in &prepared {
         archive.store(article, capture, now).unwrap();

@@ -7,15 +7,16 @@
 //!
 //! Run: `cargo bench --bench search` (ARTICLES=100000, ROUNDS=20 by default).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use gazette::archive::{Archive, Ingest, SledArchive};
+use gazette::archive::{Archive, SledArchive};
 use gazette::config::StorageConfig;
-use gazette::model::{Capture, Page};
 use gazette::replay::Recording;
 use gazette::search::{Request, SearchIndex};
-use url::Url;
 
 const ONE_WORD: &[&str] = &[
     "hội",
@@ -93,28 +94,7 @@ fn main() {
     let started = Instant::now();
     let mut batch = Vec::new();
     for k in 1..=articles {
-        let path = format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k);
-        let (bytes, content_type) = recording.get(&path).expect("synthetic article");
-        let url = Url::parse(&format!("https://bqlkkt.kiengiang.gov.vn{path}")).unwrap();
-        let page = Page {
-            url: &url,
-            content_type: Some(content_type),
-            bytes,
-        };
-        let article = gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap();
-        batch.push(Ingest {
-            article,
-            capture: Capture {
-                url: url.to_string(),
-                status: 200,
-                headers: vec![("content-type".into(), content_type.into())],
-                body: bytes.to_vec(),
-            },
-            fetched_at: now,
-            profile: None,
-            user_agent: gazette::config::DEFAULT_USER_AGENT.into(),
-            validators: None,
-        });
+        batch.push(support::synthetic_ingest(&recording, source, k, now));
         if batch.len() == 1000 || k == articles {
             archive.store_many(std::mem::take(&mut batch)).unwrap();
         }

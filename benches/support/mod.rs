@@ -1,0 +1,48 @@
+//! What several benchmarks share: the synthetic portal's articles read from their pages, with
+//! their captures, as the archive takes them. Each benchmark uses part of it.
+#![allow(dead_code)]
+
+use gazette::archive::Ingest;
+use gazette::config::Source;
+use gazette::model::{Capture, Page};
+use gazette::replay::Recording;
+use url::Url;
+
+/// Synthetic article `k` (1-based) of `recording`, extracted with `source`'s profile, ready to
+/// store as captured at `fetched_at`.
+pub fn synthetic_ingest(
+    recording: &Recording,
+    source: &Source,
+    k: usize,
+    fetched_at: chrono::DateTime<chrono::FixedOffset>,
+) -> Ingest {
+    let path = format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k);
+    let (bytes, content_type) = recording.get(&path).expect("synthetic article");
+    let url = Url::parse(&format!("https://bqlkkt.kiengiang.gov.vn{path}")).unwrap();
+    let page = Page {
+        url: &url,
+        content_type: Some(content_type),
+        bytes,
+    };
+    let article = gazette::read_article(&page, source, "tin-ban-quan-ly").unwrap();
+    Ingest {
+        article,
+        capture: Capture {
+            url: url.to_string(),
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: bytes.to_vec(),
+        },
+        fetched_at,
+        profile: None,
+        user_agent: gazette::config::DEFAULT_USER_AGENT.into(),
+        validators: None,
+    }
+}
+
+/// The floor an archive is measured against: the page and the article JSON, each zstd-3.
+pub fn floor_bytes(ingest: &Ingest) -> usize {
+    let json = serde_json::to_vec(&ingest.article).unwrap();
+    zstd::bulk::compress(&ingest.capture.body, 3).unwrap().len()
+        + zstd::bulk::compress(&json, 3).unwrap().len()
+}
