@@ -148,11 +148,14 @@ async fn run(articles: usize) {
         peak_kib / 1024.0
     );
     let per_article = |path: &std::path::Path| bytes_under(path) as f64 / articles as f64 / 1024.0;
-    println!(
-        "the crawl's archive: {:.2} KiB on disk per article (sled {:.2} + WARC {:.2})",
-        per_article(&archive_path),
+    let (index, warc) = (
         per_article(&archive_path.join("db")),
         per_article(&archive_path.join("warc")),
+    );
+    println!(
+        "the crawl's archive: {:.2} KiB on disk per article (sled {index:.2} + WARC {warc:.2}); its search index (derived, apart): {:.2} KiB",
+        index + warc,
+        per_article(&archive_path.join("search")),
     );
 
     ingest(&recording, articles, dir.path());

@@ -34,12 +34,14 @@ use schema::{Fields, VERSION};
 
 /// The file beside the index naming its version.
 const VERSION_FILE: &str = "gazette-search-version";
-/// Memory the index writer may use before it writes a segment.
-const WRITER_BYTES: usize = 64 * 1024 * 1024;
+/// Articles read from the archive, and written to the index between two commits, at a time
+/// (catching up or rebuilding): each is a whole article, so this bounds the memory either takes.
+const BATCH: usize = 512;
+/// Memory the index writer may use before it writes a segment: tantivy's least for its one
+/// thread. Runs add few articles; a daemon that also crawls a backfill stays small.
+const WRITER_BYTES: usize = 16 * 1024 * 1024;
 /// Snapshots kept for best-first paging: each holds its segments' files open until dropped.
 const PINNED: std::num::NonZeroUsize = std::num::NonZeroUsize::new(16).expect("not zero");
-/// Articles written between two commits during a rebuild.
-const REBUILD_BATCH: usize = 5_000;
 
 #[derive(Debug, Error)]
 pub enum SearchError {
@@ -233,7 +235,9 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(failed)?;
-        let writer = index.writer(WRITER_BYTES).map_err(failed)?;
+        let writer = index
+            .writer_with_num_threads(1, WRITER_BYTES)
+            .map_err(failed)?;
         Ok(SearchIndex {
             dir: dir.to_path_buf(),
             fields,
@@ -261,13 +265,19 @@ impl SearchIndex {
             }
         })?;
         let search = SearchIndex::with(dir, index, fields)?;
-        let all = archive.all()?;
-        for batch in all.chunks(REBUILD_BATCH) {
-            search.write(batch)?;
+        // One batch of articles in memory at a time, whatever the archive's size.
+        let mut count = 0;
+        for ids in archive.ids()?.chunks(BATCH) {
+            let mut batch = Vec::with_capacity(ids.len());
+            for id in ids {
+                batch.extend(archive.article(id)?);
+            }
+            count += batch.len();
+            search.write(&batch)?;
         }
         // Written last: an interrupted rebuild leaves no version file and is done again.
         std::fs::write(dir.join(VERSION_FILE), VERSION).map_err(io)?;
-        Ok((search, all.len()))
+        Ok((search, count))
     }
 
     fn failed(&self, source: tantivy::TantivyError) -> SearchError {
@@ -329,9 +339,10 @@ impl SearchIndex {
     ) -> Result<usize, SearchError> {
         let mut seen = HashSet::new();
         let mut stale = Vec::new();
+        let mut written = 0;
         let mut until = None;
         let mut want = 64;
-        while (stale.len() as u64) < changed {
+        while ((written + stale.len()) as u64) < changed {
             let batch = archive.articles(&ArchiveQuery {
                 source: Some(source.to_string()),
                 until,
@@ -351,13 +362,19 @@ impl SearchIndex {
                     stale.push(archived);
                 }
             }
+            // Written as they come, so a backfill's catch-up holds a batch, not the backfill.
+            if stale.len() >= BATCH {
+                self.write(&stale)?;
+                written += stale.len();
+                stale.clear();
+            }
             if !full || fresh == 0 {
                 break;
             }
-            want *= 4;
+            want = (want * 4).min(BATCH);
         }
         self.write(&stale)?;
-        Ok(stale.len())
+        Ok(written + stale.len())
     }
 
     /// [`SearchIndex::catch_up`] after a run, logging what it did or why it failed (the
