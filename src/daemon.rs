@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -12,6 +12,7 @@ use crate::archive::{self, Archive, ArchiveError};
 use crate::config::Config;
 use crate::crawl::{CrawlOptions, crawl_source};
 use crate::fetch::{Fetcher, Origins};
+use crate::model::RunReport;
 use crate::schedule::Scheduler;
 use crate::server::{AppState, app};
 use crate::websub::{self, Documents, Hub, WebSub};
@@ -206,17 +207,27 @@ pub async fn run(
             .reaching(startup.origins.clone()),
     );
     let mut state = AppState::new(config.clone(), archive.clone(), scheduler.status());
-    state.search = crate::search::open_beside(&config.storage.path, archive.clone()).await;
-    let searching = state.search.clone().map(|search| (search, archive.clone()));
-    if let Some(search) = &state.search {
-        let (search, archive) = (search.clone(), archive.clone());
-        let _ = tokio::task::spawn_blocking(move || {
-            for report in &first_runs {
-                search.after_run(&*archive, report);
-            }
-        })
-        .await;
-    }
+    // The index is opened (checked, or rebuilt) while feeds are already answered; runs that end
+    // before it is open wait in `pending` and are caught up once it is.
+    let pending: Arc<Mutex<Vec<RunReport>>> = Arc::new(Mutex::new(first_runs));
+    tokio::spawn({
+        let (slot, pending, archive) = (state.search.clone(), pending.clone(), archive.clone());
+        let storage = config.storage.path.clone();
+        async move {
+            let Some(search) = crate::search::open_beside(&storage, archive.clone()).await else {
+                return;
+            };
+            let _ = tokio::task::spawn_blocking(move || {
+                let mut waiting = pending.lock().unwrap_or_else(|e| e.into_inner());
+                for report in waiting.drain(..) {
+                    search.after_run(&*archive, &report);
+                }
+                let _ = slot.set(search);
+            })
+            .await;
+        }
+    });
+    let searching = (state.search.clone(), pending, archive.clone());
     let trigger = scheduler.clone();
     state.crawl = Some(Arc::new(move |source: &str| trigger.crawl_now(source)));
     state.hubs = websub::hub_urls(&config);
@@ -233,15 +244,26 @@ pub async fn run(
             scheduler
                 .run(shutdown, move |report| {
                     cache.clear();
-                    if let Some((search, archive)) = &searching {
-                        let (search, archive, cache) =
-                            (search.clone(), archive.clone(), cache.clone());
-                        let report = report.clone();
-                        tokio::task::spawn_blocking(move || {
-                            search.after_run(&*archive, &report);
-                            cache.clear();
-                        });
-                    }
+                    let (slot, pending, archive) = &searching;
+                    let (slot, pending, archive, cache) = (
+                        slot.clone(),
+                        pending.clone(),
+                        archive.clone(),
+                        cache.clone(),
+                    );
+                    let run = report.clone();
+                    tokio::task::spawn_blocking(move || {
+                        // Under the lock the opener drains and sets: a run is caught up once.
+                        let mut waiting = pending.lock().unwrap_or_else(|e| e.into_inner());
+                        match slot.get() {
+                            Some(search) => {
+                                drop(waiting);
+                                search.after_run(&*archive, &run);
+                                cache.clear();
+                            }
+                            None => waiting.push(run),
+                        }
+                    });
                     if let Some(announce) = &announce {
                         announce.run_finished(report);
                     }

@@ -116,7 +116,7 @@ async fn search_feed(
     let limit = params.limit(DEFAULT_FEED_ITEMS)?;
     let source = state.source(source_id)?.clone();
     let text = super::search::saved_query(text)?;
-    if state.search.is_none() {
+    if state.search.get().is_none() {
         return Err(ApiError::Unavailable("search".into()));
     }
     let key = Document::Search {

@@ -66,8 +66,9 @@ pub struct AppState {
     /// WebSub hubs every feed advertises (`rel="hub"` in the body and the `Link` header); empty
     /// unless set.
     pub hubs: Vec<Url>,
-    /// The search index; `None` (searches answer 503) until one is opened.
-    pub search: Option<Arc<crate::search::SearchIndex>>,
+    /// The search index, set once it is open (searches answer 503 until then): `serve` answers
+    /// feeds while the index is checked or rebuilt.
+    pub search: Arc<std::sync::OnceLock<Arc<crate::search::SearchIndex>>>,
 }
 
 impl AppState {
@@ -82,7 +83,7 @@ impl AppState {
             admin_token,
             crawl: None,
             hubs: Vec::new(),
-            search: None,
+            search: Arc::default(),
         }
     }
 

@@ -97,7 +97,7 @@ pub async fn run(state: &AppState, request: Request) -> Result<Found, ApiError> 
 pub fn blocking(state: &AppState, request: &Request) -> Result<Found, ApiError> {
     let search = state
         .search
-        .as_ref()
+        .get()
         .ok_or_else(|| ApiError::Unavailable("search".into()))?;
     search
         .search(state.archive.as_ref(), request)

@@ -21,8 +21,8 @@ async fn reader() -> (Served, Router) {
     let s = served().await;
     let dir = SearchIndex::dir(&s.state.config.storage.path);
     let (index, _) = SearchIndex::open(&dir, s.archive.as_ref()).unwrap();
-    let mut state = s.state.clone();
-    state.search = Some(Arc::new(index));
+    let state = s.state.clone();
+    assert!(state.search.set(Arc::new(index)).is_ok());
     let router = app(state);
     (s, router)
 }
