@@ -43,6 +43,8 @@ pub fn synthetic_ingest(
 /// The floor an archive is measured against: the page and the article JSON, each zstd-3.
 pub fn floor_bytes(ingest: &Ingest) -> usize {
     let json = serde_json::to_vec(&ingest.article).unwrap();
-    zstd::bulk::compress(&ingest.capture.body, 3).unwrap().len()
-        + zstd::bulk::compress(&json, 3).unwrap().len()
+    zstd::stream::encode_all(&ingest.capture.body[..], 3)
+        .unwrap()
+        .len()
+        + zstd::stream::encode_all(&json[..], 3).unwrap().len()
 }

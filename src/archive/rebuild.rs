@@ -151,11 +151,7 @@ fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<Kept> {
     if !old.join("conf").is_file() || super::layout::check_conf(old, "").is_err() {
         return None;
     }
-    let db = sled::Config::new()
-        .path(old)
-        .flush_every_ms(None)
-        .open()
-        .ok()?;
+    let db = super::layout::index_config(old).open().ok()?;
     let mut kept = Kept::default();
     for (name, into) in [
         ("validators", &trees.validators),
@@ -344,10 +340,8 @@ fn write_index(
     rebuilt: &mut Rebuilt,
 ) -> Result<(), ArchiveError> {
     let index_error = |err| storage_error(root, err);
-    let db = sled::Config::new()
-        .path(fresh)
+    let db = super::layout::index_config(fresh)
         .cache_capacity(storage.cache_capacity)
-        .flush_every_ms(None)
         .open()
         .map_err(index_error)?;
     let meta = db.open_tree("meta").map_err(index_error)?;

@@ -23,9 +23,7 @@ impl Schema1 {
     /// Opens the schema-1 archive at `path`; anything else is refused.
     pub fn open(path: &Path) -> Result<Schema1, ArchiveError> {
         let shown = path.display().to_string();
-        let db = sled::Config::new()
-            .path(path)
-            .flush_every_ms(None)
+        let db = super::layout::index_config(path)
             .open()
             .map_err(|err| super::write::storage_error(path, err))?;
         let tree = |name: &str| db.open_tree(name).map_err(ArchiveError::Storage);

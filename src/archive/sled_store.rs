@@ -11,7 +11,7 @@ use sled::Db;
 
 use super::assets::{self, AssetIngest};
 use super::index::{self, Entry, RevisionEntry, Span, Trees};
-use super::layout::{check_conf, check_directory, config_shown};
+use super::layout::{check_conf, check_directory, config_shown, index_config};
 use super::notes::{Note, RevisionNote};
 use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
@@ -94,10 +94,8 @@ impl SledArchive {
         if !fresh {
             check_conf(&db_dir, &shown)?;
         }
-        let db = sled::Config::new()
-            .path(&db_dir)
+        let db = index_config(&db_dir)
             .cache_capacity(storage.cache_capacity)
-            .flush_every_ms(None)
             .open()
             .map_err(|err| match err {
                 sled::Error::Io(_) => storage_error(&root, err),

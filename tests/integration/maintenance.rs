@@ -220,7 +220,7 @@ fn write_schema1(path: &std::path::Path, entries: &[archive::ExportEntry]) {
             let head = serde_json::to_vec(&capture).unwrap();
             let mut stored = (head.len() as u32).to_be_bytes().to_vec();
             stored.extend_from_slice(&head);
-            stored.extend_from_slice(&zstd::bulk::compress(&capture.body, 3).unwrap());
+            stored.extend_from_slice(&zstd::stream::encode_all(&capture.body[..], 3).unwrap());
             captures.insert(key.as_slice(), stored).unwrap();
         }
     }
@@ -288,7 +288,11 @@ async fn migrate_rebuilds_a_schema_2_index() {
     let side_before = side_state(&portal.open_archive());
     let path = portal.dir.path().join("archive");
     {
-        let db = sled::open(path.join("db")).unwrap();
+        let db = sled::Config::new()
+            .path(path.join("db"))
+            .use_compression(true)
+            .open()
+            .unwrap();
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "2")

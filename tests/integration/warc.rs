@@ -447,8 +447,10 @@ fn sample_files_for_independent_readers() {
         let locations = writer.append(&group).unwrap();
         let (article, capture) = recorded_capture(file);
         let json = serde_json::to_vec(&article).unwrap();
-        let zstd = zstd::bulk::compress(&capture.body, 3).unwrap().len()
-            + zstd::bulk::compress(&json, 3).unwrap().len();
+        let zstd = zstd::stream::encode_all(&capture.body[..], 3)
+            .unwrap()
+            .len()
+            + zstd::stream::encode_all(&json[..], 3).unwrap().len();
         let warc: u64 = locations.iter().map(|l| l.length).sum();
         println!(
             "{file}: page {} B, json {} B; zstd-3 {zstd} B; WARC request+response+metadata {warc} B ({:.2}x): {:?}",
