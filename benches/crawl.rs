@@ -6,7 +6,8 @@
 //! - archive ingest (articles/s into sled) and bytes on disk per article against the
 //!   zstd-compressed page alone.
 //!
-//! Run: `cargo build --release && cargo bench --bench crawl` (ARTICLES=10000 by default).
+//! Run: `cargo build --release && cargo bench --bench crawl` (ARTICLES=10000 by default; KEEP=DIR
+//! keeps the crawl's archive there).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -159,6 +160,10 @@ async fn run(articles: usize) {
     );
 
     ingest(&recording, articles, dir.path());
+    if let Ok(keep) = std::env::var("KEEP") {
+        std::fs::rename(&archive_path, &keep).unwrap();
+        println!("kept the crawl's archive at {keep}");
+    }
 }
 
 /// Bytes of every file under `dir`.

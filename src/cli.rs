@@ -54,7 +54,8 @@ pub enum Command {
         config: PathBuf,
     },
     /// Rebuild the archive's index from its WARC files alone, in a new directory swapped in at
-    /// the end; validators, crawl state and the run log are not in the WARC files and start empty.
+    /// the end; validators, crawl state, the run log and WebSub subscriptions are not in the WARC
+    /// files: they are taken over from the index replaced when it can be read.
     Rebuild(RebuildArgs),
     /// Check every WARC record's digests and every location the index names; exit 1 naming the
     /// first damage (file, byte offset, what).

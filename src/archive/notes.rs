@@ -5,6 +5,7 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+use super::warc;
 use crate::model::{Article, ArticleId, Capture, RevisionCause};
 
 /// The profile an article was extracted with: the source's id and a digest of its settings, so a
@@ -45,14 +46,21 @@ pub struct RevisionNote {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
     /// The capture's status and headers exactly as received (the response record's own headers
-    /// are rewritten to match the decoded body); its body is the response's payload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// are rewritten to match the decoded body); its body is the response's payload. Written
+    /// only when the response record does not give them back itself
+    /// ([`warc::head_given_back`]); absent, they are read from the response.
+    #[serde(default, skip_serializing_if = "head_in_response")]
     pub capture: Option<Capture>,
     /// A reparse revision reads the capture of the revision before it again; it names that
     /// capture's response record.
     #[serde(default, skip_serializing_if = "RevisionCause::is_portal")]
     pub cause: RevisionCause,
     pub article: Article,
+}
+
+/// Whether a note leaves its capture's head to the response record it refers to.
+fn head_in_response(capture: &Option<Capture>) -> bool {
+    capture.as_ref().is_none_or(warc::head_given_back)
 }
 
 impl Note {

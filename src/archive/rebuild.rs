@@ -277,13 +277,16 @@ fn reparse_article(
         let Ok(Note::Revision(mut note)) = serde_json::from_slice::<Note>(record.block()) else {
             continue;
         };
-        let Some(head) = note.capture.clone() else {
+        let page = warc::read(warc_dir, &response.location())?;
+        let Some(received) = page.capture() else {
             continue;
         };
-        let page = warc::read(warc_dir, &response.location())?;
-        let capture = Capture {
-            body: page.payload().unwrap_or_default().to_vec(),
-            ..head
+        let capture = match note.capture.clone() {
+            Some(head) => Capture {
+                body: received.body,
+                ..head
+            },
+            None => received,
         };
         let article = match reparse(&capture, &note.article) {
             Ok(article) => article,

@@ -22,8 +22,9 @@ use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport,
 /// Bumped when the layout changes; checked on open.
 pub const SCHEMA_VERSION: &str = "3";
 /// Bytes of decoded revisions kept in memory (counted as the size of their JSON): the articles
-/// feeds and pages ask for again and again.
-const HOT_BYTES: usize = 16 * 1024 * 1024;
+/// feeds and pages ask for again and again (rendered feeds are cached apart). Kept small: a pass
+/// over the whole archive (a search rebuild, an export) fills it with articles read once.
+const HOT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Decoded revisions, least recently used dropped first once they pass [`HOT_BYTES`].
 struct Hot<V = Arc<RevisionNote>> {
@@ -332,17 +333,18 @@ impl Archive for SledArchive {
             return Ok(None);
         };
         let note = self.note(&entry.metadata)?;
-        let Some(head) = &note.capture else {
-            return Ok(None);
-        };
         let record = warc::read(&self.warc_dir, &response.location())?;
-        let body = record.payload().ok_or_else(|| ArchiveError::Corrupt {
+        let capture = record.capture().ok_or_else(|| ArchiveError::Corrupt {
             key: format!("{} at byte {}", response.0, response.1),
-            detail: "the response record holds no HTTP body".into(),
+            detail: "the response record holds no HTTP response".into(),
         })?;
-        Ok(Some(Capture {
-            body: body.to_vec(),
-            ..head.clone()
+        // The head as received, where the note keeps it apart from the response record's.
+        Ok(Some(match &note.capture {
+            Some(head) => Capture {
+                body: capture.body,
+                ..head.clone()
+            },
+            None => capture,
         }))
     }
 

@@ -13,14 +13,14 @@ use super::{Reader, UsageError, open_for_reading, open_for_writing, print};
 use crate::cli::SearchArgs;
 
 /// The index beside `config`'s archive, rebuilt (and said so on stderr) when it must be.
-fn open_index(config: &Config, archive: &SledArchive) -> anyhow::Result<SearchIndex> {
+fn open_index(config: &Config, archive: &SledArchive) -> anyhow::Result<(SearchIndex, Opened)> {
     let dir = SearchIndex::dir(&config.storage.path);
     let (index, opened) = SearchIndex::open(&dir, archive)
         .map_err(|err| anyhow::anyhow!(gazette::search::chain(&err)))?;
-    if let Opened::Rebuilt { reason, articles } = opened {
+    if let Opened::Rebuilt { reason, articles } = &opened {
         eprintln!("search index rebuilt ({reason}): {articles} article(s)");
     }
-    Ok(index)
+    Ok((index, opened))
 }
 
 /// After `gazette crawl`: the new and revised articles made searchable. A failure is told and
@@ -32,7 +32,9 @@ pub fn after_crawl(config: &Config, archive: &SledArchive, reports: &[RunReport]
         return;
     }
     match open_index(config, archive) {
-        Ok(index) => {
+        // Rebuilt from the archive as it is now: the runs' articles are in it.
+        Ok((_, Opened::Rebuilt { .. })) => {}
+        Ok((index, Opened::Existing)) => {
             for report in reports {
                 index.after_run(archive, report);
             }
@@ -67,7 +69,7 @@ pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
     )?;
     let hits: Vec<Hit> = match open_for_reading(&config)? {
         Reader::Local(archive) => {
-            let index = open_index(&config, &archive)?;
+            let (index, _) = open_index(&config, &archive)?;
             let request = Request {
                 text: args.query.clone(),
                 source: args.source.clone(),

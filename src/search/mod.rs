@@ -273,7 +273,7 @@ impl SearchIndex {
                 batch.extend(archive.article(id)?);
             }
             count += batch.len();
-            search.write(&batch)?;
+            search.add(&batch, false)?;
         }
         // Written last: an interrupted rebuild leaves no version file and is done again.
         std::fs::write(dir.join(VERSION_FILE), VERSION).map_err(io)?;
@@ -289,16 +289,24 @@ impl SearchIndex {
 
     /// Writes `articles` (replacing what the index held of them) and makes them searchable.
     pub fn write(&self, articles: &[Archived]) -> Result<(), SearchError> {
+        self.add(articles, true)
+    }
+
+    /// Adds `articles`, first deleting what the index held of them when `replace` (a new index
+    /// holds nothing to replace, and each delete is kept in memory until the next commit).
+    fn add(&self, articles: &[Archived], replace: bool) -> Result<(), SearchError> {
         if articles.is_empty() {
             return Ok(());
         }
         let now = chrono::Utc::now().timestamp_micros();
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         for archived in articles {
-            writer.delete_term(Term::from_field_text(
-                self.fields.id,
-                &archived.article.id.0,
-            ));
+            if replace {
+                writer.delete_term(Term::from_field_text(
+                    self.fields.id,
+                    &archived.article.id.0,
+                ));
+            }
             writer
                 .add_document(self.fields.document(archived, now))
                 .map_err(|e| self.failed(e))?;

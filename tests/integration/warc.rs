@@ -551,3 +551,56 @@ async fn crawl_files_for_independent_readers() {
     std::fs::write(out.join("expected.json"), expected.to_string()).unwrap();
     println!("{expected}");
 }
+
+/// A revision's metadata record leaves the page's status and headers to its response record
+/// when that gives them back exactly (the recorded portal's answers do), and the archive still
+/// answers each capture with the headers as the portal sent them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revision_leaves_the_head_to_its_response_and_the_capture_comes_back_whole() {
+    use gazette::archive::Archive;
+    let portal = support::TestPortal::recorded().await;
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, true).await;
+    assert_eq!(report.new, 9, "{report:?}");
+    for id in archive.ids().unwrap() {
+        let capture = archive.capture(&id, 1).unwrap().expect("captured");
+        assert_eq!(capture.status, 200, "{id}");
+        let header = |name: &str| {
+            capture
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        assert!(
+            header("content-type").is_some_and(|t| t.starts_with("text/html")),
+            "{id}: {:?}",
+            capture.headers
+        );
+        assert_eq!(
+            header("content-length"),
+            Some(capture.body.len().to_string()),
+            "{id}"
+        );
+        assert!(
+            capture
+                .headers
+                .iter()
+                .all(|(n, _)| !n.starts_with("X-Archive-Orig")),
+            "{id}: {:?}",
+            capture.headers
+        );
+        assert!(warc::head_given_back(&capture), "{id}");
+    }
+    drop(archive);
+    let notes: Vec<serde_json::Value> = scan_all(&portal.config.storage.path.join("warc"))
+        .into_iter()
+        .filter(|(_, record)| record.kind() == &RecordType::Metadata)
+        .map(|(_, record)| serde_json::from_slice(record.block()).unwrap())
+        .collect();
+    assert_eq!(notes.len(), 9);
+    for note in &notes {
+        assert_eq!(note["note"], "revision", "{note}");
+        assert!(note.get("capture").is_none(), "{note}");
+    }
+}

@@ -22,7 +22,7 @@ use thiserror::Error;
 
 pub use parse::{HttpHead, ParsedRecord, verify_digests};
 pub use read::{Scan, read, scan};
-pub use record::{Original, Record, RecordType, payload_digest};
+pub use record::{Original, Record, RecordType, head_given_back, payload_digest};
 pub use writer::WarcWriter;
 
 /// The size past which a WARC file is closed and the next one begun (`storage.warc_max_bytes`).

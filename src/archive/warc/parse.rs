@@ -6,6 +6,7 @@ use sha1::{Digest, Sha1};
 
 use super::record::payload_digest;
 use super::{RecordId, RecordType, WarcError};
+use crate::model::Capture;
 
 /// More header lines than any record gazette writes; a bound for damaged input.
 const MAX_HEADER_LINES: usize = 1000;
@@ -158,6 +159,19 @@ impl ParsedRecord {
         self.http.as_ref()
     }
 
+    /// The page a response record was made from (see [`Record::response`](super::Record::response)):
+    /// its URL, its status and headers as received, the ones the record renamed or rewrote given
+    /// back, and its payload.
+    pub fn capture(&self) -> Option<Capture> {
+        let http = self.http.as_ref()?;
+        Some(Capture {
+            url: self.target_uri()?.to_string(),
+            status: http.status?,
+            headers: received_headers(&http.headers),
+            body: self.payload()?.to_vec(),
+        })
+    }
+
     /// The payload: the HTTP body of a response, the whole block of a resource.
     pub fn payload(&self) -> Option<&[u8]> {
         match (&self.kind, &self.http) {
@@ -211,6 +225,30 @@ fn check(record: &ParsedRecord, part: &str, stated: &str, bytes: &[u8]) -> Resul
     Ok(())
 }
 
+/// The headers as received, from the ones a response record stores: the encodings the HTTP client
+/// undid and a `Content-Length` it changed are stored renamed (`X-Archive-Orig-…`).
+pub(super) fn received_headers(stored: &[(String, String)]) -> Vec<(String, String)> {
+    let mut received: Vec<(String, String)> = Vec::with_capacity(stored.len());
+    for (name, value) in stored {
+        let original = name
+            .strip_prefix("X-Archive-Orig-")
+            .map(str::to_ascii_lowercase);
+        match original.as_deref() {
+            Some("content-length") => match received
+                .iter_mut()
+                .rev()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            {
+                Some((_, length)) => *length = value.clone(),
+                None => received.push(("content-length".into(), value.clone())),
+            },
+            Some(original) => received.push((original.to_string(), value.clone())),
+            None => received.push((name.clone(), value.clone())),
+        }
+    }
+    received
+}
+
 /// `Name: value` lines, continuation lines folded into the value before them.
 fn header_fields<'a>(
     lines: impl Iterator<Item = &'a str>,
@@ -237,7 +275,7 @@ fn header_fields<'a>(
 }
 
 /// The HTTP start line and headers at the front of a block.
-fn http_head(block: &[u8]) -> Result<HttpHead, String> {
+pub(super) fn http_head(block: &[u8]) -> Result<HttpHead, String> {
     let end = find(block, b"\r\n\r\n").ok_or("the HTTP message has no header end")?;
     // Header bytes outside UTF-8 (Latin-1 values) are kept, replaced, rather than refused.
     let head = String::from_utf8_lossy(&block[..end]);
@@ -283,6 +321,58 @@ mod tests {
         let bytes = Record::response(&capture, date).to_bytes();
         let body_at = find(&bytes, b"<p>gone").unwrap();
         (bytes, body_at)
+    }
+
+    fn page(headers: &[(&str, &str)]) -> Capture {
+        Capture {
+            url: "http://127.0.0.1/a?b=1".into(),
+            status: 200,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: b"<p>trang</p>".to_vec(),
+        }
+    }
+
+    fn read_back(capture: &Capture) -> Capture {
+        let date = DateTime::parse_from_rfc3339("2026-01-27T10:30:00Z").unwrap();
+        let bytes = Record::response(capture, date).to_bytes();
+        ParsedRecord::parse(bytes, "f", 0)
+            .unwrap()
+            .capture()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_response_record_gives_back_the_head_as_received_or_says_it_cannot() {
+        use crate::archive::warc::head_given_back;
+        let given_back = [
+            page(&[("content-type", "text/html"), ("content-length", "12")]),
+            // A body the client decoded: its encoding and length are stored renamed.
+            page(&[
+                ("content-encoding", "gzip"),
+                ("content-type", "text/html"),
+                ("content-length", "31"),
+                ("transfer-encoding", "chunked"),
+            ]),
+        ];
+        for capture in &given_back {
+            assert!(head_given_back(capture), "{capture:?}");
+            assert_eq!(&read_back(capture), capture);
+        }
+        let kept_apart = [
+            // The client removed the length: the record adds one.
+            page(&[("content-type", "text/html")]),
+            // Renamed headers come back in lower case.
+            page(&[("Content-Encoding", "gzip"), ("content-length", "31")]),
+            // A control character is replaced in the record.
+            page(&[("x-note", "a\u{7}b"), ("content-length", "12")]),
+        ];
+        for capture in &kept_apart {
+            assert!(!head_given_back(capture), "{capture:?}");
+            assert_ne!(read_back(capture).headers, capture.headers);
+        }
     }
 
     #[test]

@@ -268,6 +268,21 @@ impl Record {
     }
 }
 
+/// True when a response record made from `capture` gives back its URL, status and headers
+/// exactly ([`ParsedRecord::capture`](super::ParsedRecord::capture)), so a revision's metadata
+/// record need not repeat them. Not so when the HTTP client removed a `Content-Length` (it does
+/// when it decodes a compressed body) or a value held control characters.
+pub fn head_given_back(capture: &Capture) -> bool {
+    if matches!(one_line(&capture.url), Cow::Owned(_)) {
+        return false;
+    }
+    let head = http_head(capture);
+    super::parse::http_head(&head).is_ok_and(|stored| {
+        stored.status == Some(capture.status)
+            && super::parse::received_headers(&stored.headers) == capture.headers
+    })
+}
+
 /// The status line and headers of a capture, consistent with its decoded body, then CRLF.
 fn http_head(capture: &Capture) -> Vec<u8> {
     let reason = http::StatusCode::from_u16(capture.status)
