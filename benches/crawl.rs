@@ -7,7 +7,8 @@
 //!   zstd-compressed page alone.
 //!
 //! Run: `cargo build --release && cargo bench --bench crawl` (ARTICLES=10000 by default; KEEP=DIR
-//! keeps the crawl's archive there).
+//! keeps the crawl's archive there;
+//! WRAP="heaptrack -o FILE" runs the crawl under that command).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -120,6 +121,8 @@ async fn run(articles: usize) {
     let status = tokio::process::Command::new("/usr/bin/time")
         .args(["-f", "%M %U %S", "-o"])
         .arg(dir.path().join("rss"))
+        // WRAP="heaptrack -o FILE" (say) runs the crawl under a profiler.
+        .args(std::env::var("WRAP").unwrap_or_default().split_whitespace())
         .arg(&binary)
         .args(["crawl", "--backfill", "--config"])
         .arg(&config_path)

@@ -55,7 +55,8 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<usize, ArchiveError> {
     let mut count = 0;
-    for id in archive.ids()? {
+    for id in archive.ids() {
+        let id = id?;
         // Listed a moment ago; gone only if the archive changed since, which export does not see.
         let Some(archived) = archive.article(&id)? else {
             continue;

@@ -164,7 +164,7 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// The `by_url` key of a canonical URL: the first 16 bytes of its SHA-256 (two URLs sharing one
 /// is a 2^-64 chance even among billions of URLs). The URL itself is in the article's records.
-pub(super) fn url_key(url: &str) -> [u8; 16] {
+pub fn url_key(url: &str) -> [u8; 16] {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(url.as_bytes());
     let mut key = [0u8; 16];

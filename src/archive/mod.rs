@@ -30,6 +30,10 @@ use chrono::{DateTime, FixedOffset};
 use thiserror::Error;
 
 pub use assets::{AssetIngest, mime_type};
+pub use index::url_key;
+
+/// Article ids read from the archive as they are asked for.
+pub type Ids<'a> = Box<dyn Iterator<Item = Result<ArticleId, ArchiveError>> + Send + 'a>;
 pub use export::{ExportEntry, ExportedRevision, export, import, restore_lines, validate_lines};
 pub use migrate::{Migrated, migrate};
 pub use notes::Profile;
@@ -243,10 +247,9 @@ pub trait Archive: Send + Sync {
     ) -> Result<Option<DateTime<FixedOffset>>, ArchiveError>;
     /// Every article, in id order, all at once (small archives and tests; export walks [`Archive::ids`]).
     fn all(&self) -> Result<Vec<Archived>, ArchiveError>;
-    /// Every article's id, in id order: for walking a large archive one article at a time.
-    fn ids(&self) -> Result<Vec<ArticleId>, ArchiveError> {
-        Ok(self.all()?.into_iter().map(|a| a.article.id).collect())
-    }
+    /// Every article's id, in id order, read as it goes: for walking a large archive one
+    /// article at a time.
+    fn ids(&self) -> Ids<'_>;
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError>;
     fn set_validators(&self, url: &str, validators: &Validators) -> Result<(), ArchiveError>;
     /// Crawl state such as a backfill cursor.

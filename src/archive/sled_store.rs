@@ -15,7 +15,7 @@ use super::layout::{check_conf, check_directory, config_shown, index_config};
 use super::notes::{Note, RevisionNote};
 use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
-use super::{Archive, ArchiveError, ExportEntry, Ingest, Query, Reextracted, Stored, warc};
+use super::{Archive, ArchiveError, ExportEntry, Ids, Ingest, Query, Reextracted, Stored, warc};
 use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
 
@@ -447,16 +447,11 @@ impl Archive for SledArchive {
             .collect()
     }
 
-    fn ids(&self) -> Result<Vec<ArticleId>, ArchiveError> {
-        self.trees
-            .articles
-            .iter()
-            .keys()
-            .map(|key| {
-                let key = key.map_err(|err| self.index_error(err))?;
-                Ok(ArticleId(String::from_utf8_lossy(&key).into_owned()))
-            })
-            .collect()
+    fn ids(&self) -> Ids<'_> {
+        Box::new(self.trees.articles.iter().keys().map(|key| {
+            let key = key.map_err(|err| self.index_error(err))?;
+            Ok(ArticleId(String::from_utf8_lossy(&key).into_owned()))
+        }))
     }
 
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError> {

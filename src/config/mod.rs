@@ -32,7 +32,9 @@ pub const DEFAULT_SCHEDULE: &str = "0 */30 * * * *";
 pub const DEFAULT_MAX_PAGES: u32 = 1000;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 500;
 pub const DEFAULT_RECHECK_DAYS: u32 = 3;
-pub const DEFAULT_CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
+/// sled counts its cache in bytes as stored, compressed: in memory an index page takes about
+/// three times that.
+pub const DEFAULT_CACHE_CAPACITY: u64 = 4 * 1024 * 1024;
 /// The size past which a WARC file is closed and the next one begun.
 pub const DEFAULT_WARC_MAX_BYTES: u64 = 1 << 30;
 /// How long one archive write or flush may take before the archive reports itself stalled.

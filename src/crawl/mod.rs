@@ -20,7 +20,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::{FutureExt, StreamExt};
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored};
+use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored, url_key};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::extract::ExtractError;
 use crate::fetch::{Fetcher, Response};
@@ -96,7 +96,9 @@ pub struct Crawl<'a> {
     options: CrawlOptions,
     on_event: OnEvent<'a>,
     report: RunReport,
-    handled: HashSet<String>,
+    /// The article URLs handled in this run, as `by_url` digests: a backfill handles every
+    /// article of the portal, and 16 bytes each keep that small.
+    handled: HashSet<[u8; 16]>,
     /// Written beside each revision: which profile produced it.
     profile: Profile,
 }
@@ -259,10 +261,9 @@ impl Crawl<'_> {
             for item in list.items {
                 // Already fetched in this run (a repeated listing), or archived before.
                 let known = self.archive.id_for_url(&item.url)?;
-                if self.handled.contains(&item.url) || known.is_some() {
+                if known.is_some() || !self.handled.insert(url_key(&item.url)) {
                     continue;
                 }
-                self.handled.insert(item.url.clone());
                 candidates.push(candidate(item, section, None));
             }
             let found_new = !candidates.is_empty();
@@ -351,7 +352,7 @@ impl Crawl<'_> {
         let mut candidates = Vec::new();
         for archived in recent {
             let article = archived.article;
-            if archived.gone_at.is_some() || !self.handled.insert(article.url.clone()) {
+            if archived.gone_at.is_some() || !self.handled.insert(url_key(&article.url)) {
                 continue;
             }
             let Some(section) = self.source.section(&article.section) else {

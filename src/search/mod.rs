@@ -265,16 +265,26 @@ impl SearchIndex {
             }
         })?;
         let search = SearchIndex::with(dir, index, fields)?;
-        // One batch of articles in memory at a time, whatever the archive's size.
+        // One batch of articles in memory at a time, whatever the archive's size; searchers
+        // see the index once it is whole.
         let mut count = 0;
-        for ids in archive.ids()?.chunks(BATCH) {
-            let mut batch = Vec::with_capacity(ids.len());
-            for id in ids {
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut ids = archive.ids();
+        loop {
+            let id = ids.next().transpose()?;
+            if let Some(id) = &id {
                 batch.extend(archive.article(id)?);
             }
-            count += batch.len();
-            search.add(&batch, false)?;
+            if batch.len() == BATCH || (id.is_none() && !batch.is_empty()) {
+                count += batch.len();
+                search.add(&batch, false)?;
+                batch.clear();
+            }
+            if id.is_none() {
+                break;
+            }
         }
+        search.reader.reload().map_err(|e| search.failed(e))?;
         // Written last: an interrupted rebuild leaves no version file and is done again.
         std::fs::write(dir.join(VERSION_FILE), VERSION).map_err(io)?;
         Ok((search, count))
@@ -292,8 +302,10 @@ impl SearchIndex {
         self.add(articles, true)
     }
 
-    /// Adds `articles`, first deleting what the index held of them when `replace` (a new index
-    /// holds nothing to replace, and each delete is kept in memory until the next commit).
+    /// Adds `articles`, first deleting what the index held of them when `replace`, and makes
+    /// them searchable. A new index being built (not `replace`) holds nothing to replace (each
+    /// delete is kept in memory until the next commit) and is searched once whole: reloading
+    /// after each commit would hold every merged-away segment open until the next.
     fn add(&self, articles: &[Archived], replace: bool) -> Result<(), SearchError> {
         if articles.is_empty() {
             return Ok(());
@@ -313,7 +325,10 @@ impl SearchIndex {
         }
         writer.commit().map_err(|e| self.failed(e))?;
         drop(writer);
-        self.reader.reload().map_err(|e| self.failed(e))
+        if replace {
+            self.reader.reload().map_err(|e| self.failed(e))?;
+        }
+        Ok(())
     }
 
     /// The content hash the index holds for an article, if it holds it.

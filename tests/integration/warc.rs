@@ -562,7 +562,8 @@ async fn a_revision_leaves_the_head_to_its_response_and_the_capture_comes_back_w
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, true).await;
     assert_eq!(report.new, 9, "{report:?}");
-    for id in archive.ids().unwrap() {
+    for id in archive.ids() {
+        let id = id.unwrap();
         let capture = archive.capture(&id, 1).unwrap().expect("captured");
         assert_eq!(capture.status, 200, "{id}");
         let header = |name: &str| {
