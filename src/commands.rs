@@ -171,7 +171,11 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         }
     }
     progress.finish_and_clear();
-    search::after_crawl(&config, &archive, &reports);
+    // The runs' index cache, threads and connections go back to the system before the search
+    // index reads the whole archive (a first crawl builds it).
+    drop((archive, runtime, fetcher));
+    crate::give_back_freed_memory();
+    search::after_crawl(&config, &reports);
     for report in &reports {
         print(&summary(report))?;
         if let Some(line) = asset_summary(report) {

@@ -25,18 +25,25 @@ fn open_index(config: &Config, archive: &SledArchive) -> anyhow::Result<(SearchI
 
 /// After `gazette crawl`: the new and revised articles made searchable. A failure is told and
 /// the crawl still counts: the archive holds the articles.
-pub fn after_crawl(config: &Config, archive: &SledArchive, reports: &[RunReport]) {
+pub fn after_crawl(config: &Config, reports: &[RunReport]) {
     if reports.iter().all(|r| r.new + r.revised == 0)
         && SearchIndex::dir(&config.storage.path).exists()
     {
         return;
     }
-    match open_index(config, archive) {
+    let archive = match open_for_writing(config) {
+        Ok(archive) => archive,
+        Err(err) => {
+            eprintln!("the search index was not updated ({err:#}); gazette reindex rebuilds it");
+            return;
+        }
+    };
+    match open_index(config, &archive) {
         // Rebuilt from the archive as it is now: the runs' articles are in it.
         Ok((_, Opened::Rebuilt { .. })) => {}
         Ok((index, Opened::Existing)) => {
             for report in reports {
-                index.after_run(archive, report);
+                index.after_run(&archive, report);
             }
         }
         Err(err) => {

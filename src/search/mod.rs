@@ -36,7 +36,7 @@ use schema::{Fields, VERSION};
 const VERSION_FILE: &str = "gazette-search-version";
 /// Articles read from the archive, and written to the index between two commits, at a time
 /// (catching up or rebuilding): each is a whole article, so this bounds the memory either takes.
-const BATCH: usize = 512;
+const BATCH: usize = 1024;
 /// Memory the index writer may use before it writes a segment: tantivy's least for its one
 /// thread. Runs add few articles; a daemon that also crawls a backfill stays small.
 const WRITER_BYTES: usize = 16 * 1024 * 1024;
