@@ -17,6 +17,7 @@ pub fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
         &config.storage,
         args.reparse.then_some(&reparse as archive::Reparse<'_>),
     )?;
+    archive::settle(&config.storage);
     print_rebuilt(&config, &rebuilt, args.reparse);
     Ok(())
 }
@@ -81,6 +82,7 @@ pub fn verify(path: &Path) -> anyhow::Result<()> {
 pub fn migrate(path: &Path) -> anyhow::Result<()> {
     let config = config::load(path)?;
     let migrated = archive::migrate(&config.storage)?;
+    archive::settle(&config.storage);
     print!(
         "migrated {} to archive schema {}: {} articles, {} revisions",
         config.storage.path.display(),

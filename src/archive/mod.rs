@@ -158,6 +158,17 @@ pub fn open_existing(storage: &crate::config::StorageConfig) -> Result<SledArchi
     open(storage)
 }
 
+/// Opens the archive once more, and closes it, after a command that wrote much (a backfill, an
+/// import, a rebuild). sled replays at open every log message written since it last opened, and
+/// records its state then; settling takes that replay now (seconds after 100,000 articles), so the
+/// next start, `serve`'s first feed above all, need not. A failure changes nothing: the next open
+/// replays instead.
+pub fn settle(storage: &crate::config::StorageConfig) {
+    if let Err(err) = open_existing(storage) {
+        tracing::debug!(error = %err, "the archive was not settled; its next open replays its log");
+    }
+}
+
 /// What storing a fetched article did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {

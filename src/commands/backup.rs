@@ -117,6 +117,7 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&spooled);
     }
     let count = result?;
+    archive::settle(&config.storage);
     eprintln!("imported {count} article(s)");
     Ok(())
 }

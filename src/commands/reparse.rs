@@ -20,6 +20,10 @@ pub fn reparse(args: &ReparseArgs) -> anyhow::Result<()> {
     })?;
     let at = chrono::Utc::now().fixed_offset();
     let reparsed = reparse_archive(&archive, &sources, !args.dry_run, at)?;
+    if reparsed.revisions > 0 {
+        drop(archive);
+        archive::settle(&config.storage);
+    }
     super::print(report(&reparsed, args.dry_run).trim_end())?;
     for skipped in &reparsed.skipped {
         eprintln!("  not read again: {skipped}");
