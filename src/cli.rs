@@ -181,11 +181,9 @@ pub enum Format {
     Csv,
 }
 
+/// Which articles `query` and `search` look at: a source, a section of it, a time range.
 #[derive(Debug, clap::Args)]
-pub struct QueryArgs {
-    /// The config file.
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
+pub struct ScopeArgs {
     #[arg(long, value_name = "ID")]
     pub source: Option<String>,
     #[arg(long, value_name = "ID")]
@@ -196,6 +194,15 @@ pub struct QueryArgs {
     /// Published at or before: YYYY-MM-DD (the whole day, in the source's zone) or RFC 3339.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     #[arg(long, value_enum, default_value = "json")]
@@ -227,16 +234,8 @@ pub struct SearchArgs {
     pub config: PathBuf,
     /// Words, "quoted phrases", -excluded words.
     pub query: String,
-    #[arg(long, value_name = "ID")]
-    pub source: Option<String>,
-    #[arg(long, value_name = "ID")]
-    pub section: Option<String>,
-    /// Published at or after: YYYY-MM-DD (in the source's zone) or RFC 3339.
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<String>,
-    /// Published at or before: YYYY-MM-DD (the whole day) or RFC 3339.
-    #[arg(long, value_name = "DATE")]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
     /// Newest first instead of best first.

@@ -25,7 +25,7 @@ pub use backup::{export, import};
 pub use init::init;
 pub use reparse::reparse;
 
-use crate::cli::{CrawlArgs, ExtractArgs, Format, QueryArgs, ShowArgs};
+use crate::cli::{CrawlArgs, ExtractArgs, Format, QueryArgs, ScopeArgs, ShowArgs};
 
 /// A mistake in how gazette was called: exit code 2, like a bad config.
 #[derive(Debug, thiserror::Error)]
@@ -286,17 +286,14 @@ type Bound = DateTime<FixedOffset>;
 /// `--source` and `--section` are checked against the config.
 fn time_range(
     config: &Config,
-    source: Option<&str>,
-    section: Option<&str>,
-    since: Option<&str>,
-    until: Option<&str>,
+    scope: &ScopeArgs,
 ) -> anyhow::Result<(Option<Bound>, Option<Bound>)> {
-    let zone = match source {
+    let zone = match &scope.source {
         Some(id) => find_source(config, id)?,
         None => &config.sources[0],
     };
-    if let Some(section) = section {
-        let Some(source) = source else {
+    if let Some(section) = &scope.section {
+        let Some(source) = &scope.source else {
             bail!(UsageError("--section needs --source".into()));
         };
         if zone.section(section).is_none() {
@@ -306,10 +303,10 @@ fn time_range(
         }
     }
     let tz = zone.tz();
-    let since = since
+    let since = (scope.since.as_deref())
         .map(|d| parse_date("--since", d, tz, false))
         .transpose()?;
-    let until = until
+    let until = (scope.until.as_deref())
         .map(|d| parse_date("--until", d, tz, true))
         .transpose()?;
     Ok((since, until))
@@ -317,29 +314,17 @@ fn time_range(
 
 pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
-    let (since, until) = time_range(
-        &config,
-        args.source.as_deref(),
-        args.section.as_deref(),
-        args.since.as_deref(),
-        args.until.as_deref(),
-    )?;
+    let (since, until) = time_range(&config, &args.scope)?;
     let query = Query {
-        source: args.source.clone(),
-        section: args.section.clone(),
+        source: args.scope.source.clone(),
+        section: args.scope.section.clone(),
         since,
         until,
         limit: args.limit,
     };
     let found = match open_for_reading(&config)? {
         Reader::Local(archive) => archive.articles(&query)?,
-        Reader::Served(served) => served.articles(&served::Filters {
-            source: args.source.as_deref(),
-            section: args.section.as_deref(),
-            since: args.since.as_deref(),
-            until: args.until.as_deref(),
-            limit: args.limit,
-        })?,
+        Reader::Served(served) => served.articles(&args.scope, args.limit)?,
     };
     let columns = [
         "id",

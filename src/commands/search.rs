@@ -67,20 +67,14 @@ pub fn reindex(config_path: &Path) -> anyhow::Result<()> {
 
 pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
-    let (since, until) = super::time_range(
-        &config,
-        args.source.as_deref(),
-        args.section.as_deref(),
-        args.since.as_deref(),
-        args.until.as_deref(),
-    )?;
+    let (since, until) = super::time_range(&config, &args.scope)?;
     let hits: Vec<Hit> = match open_for_reading(&config)? {
         Reader::Local(archive) => {
             let (index, _) = open_index(&config, &archive)?;
             let request = Request {
                 text: args.query.clone(),
-                source: args.source.clone(),
-                section: args.section.clone(),
+                source: args.scope.source.clone(),
+                section: args.scope.section.clone(),
                 since,
                 until,
                 limit: args.limit,
@@ -97,11 +91,12 @@ pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
         }
         Reader::Served(served) => {
             let mut params = vec![("q", args.query.clone()), ("limit", args.limit.to_string())];
+            let scope = &args.scope;
             let given = [
-                ("source", &args.source),
-                ("section", &args.section),
-                ("since", &args.since),
-                ("until", &args.until),
+                ("source", &scope.source),
+                ("section", &scope.section),
+                ("since", &scope.since),
+                ("until", &scope.until),
             ];
             for (name, value) in given {
                 if let Some(value) = value {

@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
+use crate::cli::ScopeArgs;
+
 /// Articles asked for per request; the server answers at most this many.
 const PAGE: usize = gazette::server::MAX_FEED_ITEMS;
 
@@ -31,15 +33,6 @@ struct ArticlesPage {
 #[derive(Deserialize)]
 struct ArticleAnswer {
     article: Archived,
-}
-
-/// The filters of `gazette query`, as the API takes them.
-pub struct Filters<'a> {
-    pub source: Option<&'a str>,
-    pub section: Option<&'a str>,
-    pub since: Option<&'a str>,
-    pub until: Option<&'a str>,
-    pub limit: Option<usize>,
 }
 
 impl Served {
@@ -108,14 +101,16 @@ impl Served {
         )
     }
 
-    /// The articles `gazette query` lists, read page by page.
-    pub fn articles(&self, filters: &Filters) -> anyhow::Result<Vec<Archived>> {
+    /// The articles `gazette query` lists (at most `limit`), read page by page.
+    pub fn articles(
+        &self,
+        scope: &ScopeArgs,
+        limit: Option<usize>,
+    ) -> anyhow::Result<Vec<Archived>> {
         let mut found: Vec<Archived> = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let want = filters
-                .limit
-                .map_or(PAGE, |limit| limit.saturating_sub(found.len()).min(PAGE));
+            let want = limit.map_or(PAGE, |limit| limit.saturating_sub(found.len()).min(PAGE));
             if want == 0 {
                 return Ok(found);
             }
@@ -123,14 +118,14 @@ impl Served {
             url.query_pairs_mut()
                 .append_pair("limit", &want.to_string());
             let given = [
-                ("source", filters.source),
+                ("source", scope.source.as_deref()),
                 // The API takes a section only with its source; without one the CLI ignores it.
                 (
                     "section",
-                    filters.section.filter(|_| filters.source.is_some()),
+                    scope.section.as_deref().filter(|_| scope.source.is_some()),
                 ),
-                ("since", filters.since),
-                ("until", filters.until),
+                ("since", scope.since.as_deref()),
+                ("until", scope.until.as_deref()),
                 ("cursor", cursor.as_deref()),
             ];
             for (name, value) in given {
