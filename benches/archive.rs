@@ -10,7 +10,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,23 +17,12 @@ use gazette::archive::{Archive, SledArchive};
 use gazette::config::StorageConfig;
 use gazette::replay::Recording;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let articles = setting("ARTICLES", 10_000);
-    let batch = setting("BATCH", 1000).max(1);
-    let callers = setting("CALLERS", 16).max(1);
+    let articles = support::setting("ARTICLES", 10_000);
+    let batch = support::setting("BATCH", 1000).max(1);
+    let callers = support::setting("CALLERS", 16).max(1);
     let recording = Recording::synthetic(articles);
-    let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
+    let config = gazette::config::load(&support::root().join("config/gazette.toml")).unwrap();
     let source = config.source("bqlkkt").unwrap();
     let now = chrono::Utc::now().fixed_offset();
     let mut prepared = Vec::with_capacity(articles);

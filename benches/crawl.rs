@@ -13,7 +13,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -23,10 +22,6 @@ use gazette::replay::{Recording, ReplayServer};
 use url::Url;
 
 const CONCURRENCY: usize = 8;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn main() {
     let articles: usize = std::env::var("ARTICLES")
@@ -112,7 +107,7 @@ async fn run(articles: usize) {
     let config = edit.to_toml();
     let config_path = dir.path().join("gazette.toml");
     std::fs::write(&config_path, config).unwrap();
-    let binary = root().join("target/release/gazette");
+    let binary = support::root().join("target/release/gazette");
     assert!(
         binary.exists(),
         "build the release binary first: cargo build --release"
@@ -187,7 +182,7 @@ fn bytes_under(dir: &std::path::Path) -> u64 {
 
 /// Articles per second into sled, and bytes on disk, with the articles extracted beforehand.
 fn ingest(recording: &Recording, articles: usize, dir: &std::path::Path) {
-    let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
+    let config = gazette::config::load(&support::root().join("config/gazette.toml")).unwrap();
     let source = config.source("bqlkkt").unwrap();
     let now = chrono::Utc::now().fixed_offset();
     let mut prepared = Vec::with_capacity(articles);

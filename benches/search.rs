@@ -10,7 +10,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gazette::archive::{Archive, SledArchive};
@@ -55,17 +55,6 @@ const PHRASES: &[&str] = &[
     "\"phòng cháy, chữa cháy\"",
 ];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn size_of(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
@@ -79,10 +68,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let articles = setting("ARTICLES", 100_000);
-    let rounds = setting("ROUNDS", 20).max(1);
+    let articles = support::setting("ARTICLES", 100_000);
+    let rounds = support::setting("ROUNDS", 20).max(1);
     let recording = Recording::synthetic(articles);
-    let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
+    let config = gazette::config::load(&support::root().join("config/gazette.toml")).unwrap();
     let source = config.source("bqlkkt").unwrap();
     let now = chrono::Utc::now().fixed_offset();
     let dir = tempfile::tempdir().unwrap();

@@ -48,3 +48,16 @@ pub fn floor_bytes(ingest: &Ingest) -> usize {
         .len()
         + zstd::stream::encode_all(&json[..], 3).unwrap().len()
 }
+
+/// The project's directory.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A number from the environment variable `name`, else `default`.
+pub fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
