@@ -3,8 +3,8 @@
 //! its position; the folded form drops the tones and reads đ as d.
 
 use tantivy::tokenizer::{PreTokenizedStream, PreTokenizedString, Token, Tokenizer};
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// The tokenizer of the fields that keep tones.
 pub const EXACT: &str = "vi_exact";
@@ -24,8 +24,14 @@ pub fn syllables(nfc: &str, fold: bool) -> Vec<Syllable> {
     let mut out = Vec::new();
     let mut start = None;
     let mut push = |from: usize, to: usize| {
-        let lower = nfc[from..to].to_lowercase();
-        let text = if fold { folded(&lower) } else { lower };
+        let piece = &nfc[from..to];
+        let text = if piece.is_ascii() {
+            piece.to_ascii_lowercase()
+        } else if fold {
+            folded(&piece.to_lowercase())
+        } else {
+            piece.to_lowercase()
+        };
         out.push(Syllable { text, from, to });
     };
     for (at, c) in nfc.char_indices() {
@@ -41,21 +47,33 @@ pub fn syllables(nfc: &str, fold: bool) -> Vec<Syllable> {
     out
 }
 
-/// Text without tones or other marks, đ/Đ as d/D: "Hà Tiên" -> "Ha Tien".
+/// Text without tones or other marks, đ/Đ as d/D: "Hà Tiên" -> "Ha Tien". That is the NFD form
+/// without its combining marks, taken a character at a time: with every mark dropped, NFD's
+/// reordering of marks changes nothing.
 pub fn folded(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' => 'd',
-            'Đ' => 'D',
-            other => other,
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'đ' => out.push('d'),
+            'Đ' => out.push('D'),
+            c if c.is_ascii() => out.push(c),
+            c => decompose_canonical(c, |part| {
+                if !is_combining_mark(part) {
+                    out.push(part);
+                }
+            }),
+        }
+    }
+    out
 }
 
-/// Text in NFC, the form every field and every query is read in.
+/// Text in NFC, the form every field and every query is read in. Most text already is, which a
+/// quick check tells without normalising.
 pub fn nfc(text: &str) -> String {
-    text.nfc().collect()
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => text.to_owned(),
+        IsNormalized::No | IsNormalized::Maybe => text.nfc().collect(),
+    }
 }
 
 /// The tantivy tokenizer over [`syllables`]: exact or folded.
@@ -104,6 +122,43 @@ mod tests {
             texts("khu kinh tế-cửa khẩu", true),
             ["khu", "kinh", "te", "cua", "khau"]
         );
+    }
+
+    #[test]
+    fn folding_a_character_at_a_time_is_nfd_without_marks() {
+        let by_nfd = |text: &str| -> String {
+            text.nfd()
+                .filter(|c| !is_combining_mark(*c))
+                .map(|c| match c {
+                    'đ' => 'd',
+                    'Đ' => 'D',
+                    other => other,
+                })
+                .collect()
+        };
+        // Latin with its extensions (every Vietnamese letter), combining marks, Greek, Hangul.
+        let ranges = [
+            0x20..0x2000u32,
+            0x1E00..0x1F00,
+            0x0300..0x0370,
+            0xAC00..0xAD00,
+        ];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            let text = c.to_string();
+            assert_eq!(folded(&text), by_nfd(&text), "U+{:04X}", c as u32);
+        }
+        let decomposed: String = "Nghị quyết Đầu tư ở Hà Tiên".nfd().collect();
+        assert_eq!(folded(&decomposed), by_nfd(&decomposed));
+        assert_eq!(folded(&decomposed), "Nghi quyet Dau tu o Ha Tien");
+    }
+
+    #[test]
+    fn nfc_keeps_composed_text_and_composes_the_rest() {
+        assert_eq!(nfc("Hà Tiên"), "Hà Tiên");
+        let decomposed: String = "Hà Tiên".nfd().collect();
+        assert_eq!(nfc(&decomposed), "Hà Tiên");
+        // A mark after a letter it does not compose with stays.
+        assert_eq!(nfc("q\u{0301}"), "q\u{0301}");
     }
 
     #[test]
