@@ -21,6 +21,8 @@ use crate::websub::{self, Documents, Hub, WebSub};
 pub const JITTER: Duration = Duration::from_secs(5);
 /// How long a crawl in flight may go on after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+/// How long a stopping server waits for the last tasks holding the archive to let it go.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -285,9 +287,34 @@ pub async fn run(
         return Err(DaemonError::Stalled { reason });
     }
     archive.flush()?;
+    drop((scheduler, state));
+    settle(archive, &config.storage).await;
     drop(pid_file);
     tracing::info!("stopped");
     served.map_err(DaemonError::Serve)
+}
+
+/// Opens the archive once more when this process is its last holder (see [`archive::settle`]):
+/// what this run wrote, a backfill of its own above all, is replayed now rather than at the next
+/// start, before its first feed. Holders still busy after [`SETTLE_WAIT`] leave it to that start.
+async fn settle(archive: Arc<dyn Archive>, storage: &crate::config::StorageConfig) {
+    let waited = std::time::Instant::now();
+    while Arc::strong_count(&archive) > 1 {
+        if waited.elapsed() > SETTLE_WAIT {
+            tracing::debug!("the archive is still in use; its next open replays its log");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(archive);
+    let storage = storage.clone();
+    let started = std::time::Instant::now();
+    if tokio::task::spawn_blocking(move || archive::settle(&storage))
+        .await
+        .is_ok()
+    {
+        tracing::debug!(took = ?started.elapsed(), "the archive is settled");
+    }
 }
 
 /// The server's router, with the builtin WebSub hub when configured, and what announces changed

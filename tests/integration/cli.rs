@@ -612,6 +612,52 @@ async fn serve_stops_cleanly_on_sigterm() {
     assert!(archive.is_empty().is_ok(), "the archive opens cleanly");
 }
 
+/// A stopping `gazette serve` takes, before it exits, the log replay that its writes would cost
+/// the next start: the index's state is recorded again (sled's newest `snap.*` file moves on).
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_stopping_leaves_what_it_wrote_settled_for_the_next_start() {
+    let portal = support::TestPortal::recorded().await;
+    let db = portal.config.storage.path.join("db");
+    let newest_snapshot = || {
+        std::fs::read_dir(&db)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("snap.") && !name.ends_with(".generating"))
+            .max()
+    };
+    let mut served = serve(&portal, &[("GAZETTE_ADMIN_TOKEN", "s3cret")]);
+    let at_start = newest_snapshot();
+    assert_eq!(post_crawl(&served.addr, "s3cret").await, 202);
+    let api = format!("http://{}/api/articles?limit=1", served.addr);
+    let waited = std::time::Instant::now();
+    loop {
+        let body = reqwest::get(&api).await.unwrap().text().await.unwrap();
+        let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if listed["articles"].as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(30),
+            "no article 30 s after a crawl was asked: {listed}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = served.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let at_stop = newest_snapshot();
+    assert!(
+        at_stop > at_start,
+        "the index's state was not recorded at stop: {at_start:?} then {at_stop:?}"
+    );
+    use gazette::archive::Archive;
+    assert!(!portal.open_archive().is_empty().unwrap());
+}
+
 /// A `gazette serve` child and what it wrote to stderr before it said where it listens.
 struct Served {
     child: std::process::Child,
