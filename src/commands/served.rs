@@ -87,18 +87,22 @@ impl Served {
             return Ok(response);
         }
         let url = response.url().clone();
-        let detail = self
-            .runtime
-            .block_on(response.bytes())
-            .ok()
-            .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok())
-            .and_then(|body| body["detail"].as_str().map(str::to_string))
-            .unwrap_or_default();
+        let detail = self.detail(response);
         bail!(
             "gazette serve (pid {}) answered {status} to {}: {detail}",
             self.record.pid,
             url.path()
         )
+    }
+
+    /// What an answer's JSON body says went wrong (its `detail`), or nothing.
+    fn detail(&self, response: reqwest::Response) -> String {
+        self.runtime
+            .block_on(response.bytes())
+            .ok()
+            .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok())
+            .and_then(|body| body["detail"].as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// The articles `gazette query` lists (at most `limit`), read page by page.
@@ -161,7 +165,8 @@ impl Served {
         self.json(response)
     }
 
-    /// `/api/search` with `params` (name, value), its `results`.
+    /// `/api/search` with `params` (name, value), its `results`. A query the server refuses (400)
+    /// is a usage error, as it is when the index is searched here.
     pub fn search(&self, params: &[(&str, String)]) -> anyhow::Result<Vec<gazette::search::Hit>> {
         #[derive(Deserialize)]
         struct Results {
@@ -172,6 +177,9 @@ impl Served {
             url.query_pairs_mut().append_pair(name, value);
         }
         let response = self.send(self.client.get(url))?;
+        if response.status() == StatusCode::BAD_REQUEST {
+            return Err(super::UsageError(self.detail(response)).into());
+        }
         let results: Results = self.json(response)?;
         Ok(results.results)
     }

@@ -284,6 +284,30 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         vec!["show", "--config", &config, "bqlkkt:1180", "--raw", "1"],
         vec!["export", "--config", &config],
         vec!["export", "--config", &config, "--raw"],
+        vec!["search", "--config", &config, "khu kinh tế"],
+        vec![
+            "search",
+            "--config",
+            &config,
+            "khu kinh te",
+            "--format",
+            "csv",
+            "--limit",
+            "2",
+        ],
+        vec![
+            "search",
+            "--config",
+            &config,
+            "\"kinh tế\" -Phú",
+            "--source",
+            "bqlkkt",
+            "--since",
+            "2020-06-01",
+            "--newest",
+            "--format",
+            "jsonl",
+        ],
     ];
     let read_all = || -> Vec<(Vec<u8>, String)> {
         reads
@@ -312,6 +336,16 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
     assert_eq!(record.pid, serve.child.id());
     assert_eq!(record.listen.to_string(), serve.addr);
 
+    // Searches go through the server once its index is open (it opens while feeds are served).
+    let search_url = format!("http://{}/api/search?q=kinh", serve.addr);
+    let waited = std::time::Instant::now();
+    while reqwest::get(&search_url).await.unwrap().status() != 200 {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(20),
+            "the served search index did not open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let served = tokio::task::block_in_place(read_all);
     let served_file = export_to_file();
     assert!(!served_file.is_empty());
@@ -390,6 +424,28 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         "article bqlkkt:1234 has no revision 2 (it has 1)",
     );
 
+    let searched = |k: usize| String::from_utf8_lossy(&served[k].0).into_owned();
+    assert!(searched(8).contains("bqlkkt:"), "{}", searched(8));
+    assert!(
+        searched(9).starts_with("id,published,title"),
+        "{}",
+        searched(9)
+    );
+    // A query with nothing to look for is a usage error (exit 2), told the same by the server.
+    let nothing = ["search", "--config", &config, "--", "-kinh"];
+    let refused = gazette_with(&nothing, &[]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        explain(&nothing, &refused)
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("nothing to search for"),
+        "{}",
+        explain(&nothing, &refused)
+    );
+
     serve.stop();
     assert!(!pid_file.exists(), "a clean stop removes the pid file");
     let local = tokio::task::block_in_place(read_all);
@@ -405,6 +461,11 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         assert_eq!(served_err, local_err, "gazette {}", args.join(" "));
     }
     assert_eq!(export_to_file(), served_file);
+    let again = gazette_with(&nothing, &[]);
+    assert_eq!(
+        (again.status.code(), again.stderr),
+        (refused.status.code(), refused.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
