@@ -212,11 +212,14 @@ pub async fn run(
     // The index is opened (checked, or rebuilt) while feeds are already answered; runs that end
     // before it is open wait in `pending` and are caught up once it is.
     let pending: Arc<Mutex<Vec<RunReport>>> = Arc::new(Mutex::new(first_runs));
+    let shutdown = CancellationToken::new();
     tokio::spawn({
         let (slot, pending, archive) = (state.search.clone(), pending.clone(), archive.clone());
         let storage = config.storage.path.clone();
+        let stop = shutdown.clone();
         async move {
-            let Some(search) = crate::search::open_beside(&storage, archive.clone()).await else {
+            let Some(search) = crate::search::open_beside(&storage, archive.clone(), stop).await
+            else {
                 return;
             };
             let _ = tokio::task::spawn_blocking(move || {
@@ -235,7 +238,6 @@ pub async fn run(
     state.hubs = websub::hub_urls(&config);
     let cache = state.cache.clone();
 
-    let shutdown = CancellationToken::new();
     let (router, announce) = with_websub(&config, &archive, &state, &shutdown)?;
     tokio::spawn(signals(shutdown.clone()));
     let stall = tokio::spawn(watch_stall(archive.clone(), shutdown.clone()));

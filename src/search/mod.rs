@@ -63,6 +63,8 @@ pub enum SearchError {
     Query(#[from] QueryError),
     #[error("not a cursor this server gave out")]
     Cursor,
+    #[error("the search index build was stopped; it is built again at the next open")]
+    Stopped,
 }
 
 /// An error with its causes, one line: `search index at …: …`.
@@ -138,15 +140,23 @@ pub struct SearchIndex {
 }
 
 /// The search index beside the archive at `storage`, opened (or rebuilt) off the async workers;
-/// `None`, logged, when it cannot be: the server then answers searches with 503.
+/// `None`, logged, when it cannot be: the server then answers searches with 503. A rebuild stops
+/// when `stop` is cancelled (a server shutting down), leaving it to the next open.
 pub async fn open_beside(
     storage: &Path,
     archive: std::sync::Arc<dyn Archive>,
+    stop: tokio_util::sync::CancellationToken,
 ) -> Option<std::sync::Arc<SearchIndex>> {
     let dir = SearchIndex::dir(storage);
-    let opened =
-        tokio::task::spawn_blocking(move || SearchIndex::open(&dir, archive.as_ref())).await;
+    let opened = tokio::task::spawn_blocking(move || {
+        SearchIndex::open_unless(&dir, archive.as_ref(), &|| stop.is_cancelled())
+    })
+    .await;
     match opened {
+        Ok(Err(SearchError::Stopped)) => {
+            tracing::info!("the search index build was stopped; the next start builds it");
+            None
+        }
         Ok(Ok((index, opened))) => {
             if let Opened::Rebuilt { reason, articles } = opened {
                 tracing::info!(%reason, articles, "search index rebuilt");
@@ -173,6 +183,16 @@ impl SearchIndex {
     /// Opens the index at `dir`, rebuilding it from `archive` (and logging why) when it is
     /// missing, damaged or of another version.
     pub fn open(dir: &Path, archive: &dyn Archive) -> Result<(SearchIndex, Opened), SearchError> {
+        SearchIndex::open_unless(dir, archive, &|| false)
+    }
+
+    /// [`SearchIndex::open`], whose rebuild, if one is needed, ends with [`SearchError::Stopped`]
+    /// as soon as `stopped` says so.
+    pub fn open_unless(
+        dir: &Path,
+        archive: &dyn Archive,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<(SearchIndex, Opened), SearchError> {
         match SearchIndex::open_existing(dir) {
             Ok(index) => Ok((index, Opened::Existing)),
             // Held by another process: it is in use, not damaged, and is left alone.
@@ -182,7 +202,7 @@ impl SearchIndex {
             }),
             Err(Unusable::Stale(reason)) => {
                 tracing::warn!(dir = %dir.display(), %reason, "rebuilding the search index");
-                let (index, articles) = SearchIndex::rebuild(dir, archive)?;
+                let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
                 Ok((index, Opened::Rebuilt { reason, articles }))
             }
         }
@@ -249,6 +269,16 @@ impl SearchIndex {
 
     /// A new index at `dir` (whatever was there is removed) holding every article of `archive`.
     pub fn rebuild(dir: &Path, archive: &dyn Archive) -> Result<(SearchIndex, usize), SearchError> {
+        SearchIndex::rebuild_unless(dir, archive, &|| false)
+    }
+
+    /// [`SearchIndex::rebuild`], ended with [`SearchError::Stopped`] as soon as `stopped` says
+    /// so: the index is then left without its version file, so its next open builds it again.
+    pub fn rebuild_unless(
+        dir: &Path,
+        archive: &dyn Archive,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<(SearchIndex, usize), SearchError> {
         let io = |source| SearchError::Io {
             path: dir.to_path_buf(),
             source,
@@ -271,6 +301,9 @@ impl SearchIndex {
         let mut batch = Vec::with_capacity(BATCH);
         let mut ids = archive.ids();
         loop {
+            if stopped() {
+                return Err(SearchError::Stopped);
+            }
             let id = ids.next().transpose()?;
             if let Some(id) = &id {
                 batch.extend(archive.article(id)?);

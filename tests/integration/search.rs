@@ -4,7 +4,7 @@
 use chrono::{Duration, FixedOffset, TimeZone};
 use gazette::archive::{Archive, SledArchive};
 use gazette::model::{Archived, ArticleId, Capture};
-use gazette::search::{Opened, Request, SearchIndex};
+use gazette::search::{Opened, Request, SearchError, SearchIndex};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::support::TestPortal;
@@ -258,6 +258,35 @@ async fn cursor_pages_are_stable_while_articles_arrive() {
         }
         assert_eq!(paged, whole, "newest first: {newest_first}");
     }
+}
+
+/// A rebuild told to stop (a server shutting down) ends at once and leaves no index that passes
+/// for whole: the next open builds it again, all of it.
+#[tokio::test]
+async fn a_stopped_rebuild_is_done_again_at_the_next_open() {
+    let s = searched().await;
+    let dir = dir(&s.portal);
+    let expected = sorted(ids(&s.index, &s.archive, &request("ha tien")));
+    drop(s.index);
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Stopped after three articles were read.
+    let asked = std::cell::Cell::new(0);
+    let stopped = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 3
+    };
+    let err = SearchIndex::open_unless(&dir, &s.archive, &stopped).err();
+    assert!(matches!(err, Some(SearchError::Stopped)), "{err:?}");
+    assert_eq!(asked.get(), 4);
+    let (index, opened) = SearchIndex::open(&dir, &s.archive).unwrap();
+    assert!(
+        matches!(opened, Opened::Rebuilt { articles: 9, .. }),
+        "{opened:?}"
+    );
+    assert_eq!(
+        sorted(ids(&index, &s.archive, &request("ha tien"))),
+        expected
+    );
 }
 
 #[tokio::test]
