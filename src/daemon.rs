@@ -1,5 +1,6 @@
 //! `gazette serve`: the scheduler and the HTTP server in one process, stopped cleanly by SIGTERM
-//! or SIGINT (scheduling stops, a run in flight gets a grace period, the archive is flushed).
+//! or SIGINT (scheduling stops, a run in flight gets a grace period, a search index build stops,
+//! the archive is flushed and settled).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
