@@ -199,6 +199,20 @@ impl Daemon {
         logs_of(&self.logs)
     }
 
+    /// Waits until the announcer has told the change of `topic` (it works after the run, apart).
+    async fn until_announced(&self, topic: &str) {
+        let start = Instant::now();
+        let told = |line: &String| line.contains("WebSub: feed changed") && line.contains(topic);
+        while !self.logs.lock().unwrap().iter().any(told) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{topic} was not announced:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn health(&self) -> serde_json::Value {
         let answer = self.client.get(format!("{}/healthz", self.base)).send();
         let bytes = answer.await.unwrap().bytes().await.unwrap();
@@ -292,6 +306,9 @@ async fn subscribers_get_signed_feeds_after_a_crawl_until_they_unsubscribe() {
     });
     let first = daemon.crawl().await;
     assert_eq!(first["new"], 9, "{first}");
+    // Subscribed only once the first run's change is announced, a subscriber must get nothing
+    // until the next change. (One subscribed sooner would rightly get the first run's feed.)
+    daemon.until_announced(ATOM).await;
 
     let (signed, plain, deaf) = (
         subscriber.url("/signed"),
