@@ -614,9 +614,15 @@ async fn serve_stops_cleanly_on_sigterm() {
 
 /// A stopping `gazette serve` takes, before it exits, the log replay that its writes would cost
 /// the next start: the index's state is recorded again (sled's newest `snap.*` file moves on).
+/// The builtin WebSub hub is on, so its tasks hold the archive too until the stop.
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_stopping_leaves_what_it_wrote_settled_for_the_next_start() {
     let portal = support::TestPortal::recorded().await;
+    let text = std::fs::read_to_string(&portal.config_path).unwrap();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    doc["server"]["websub_builtin"] = toml_edit::value(true);
+    doc["server"]["public_url"] = toml_edit::value("http://gazette.test");
+    std::fs::write(&portal.config_path, doc.to_string()).unwrap();
     let db = portal.config.storage.path.join("db");
     let newest_snapshot = || {
         std::fs::read_dir(&db)
