@@ -220,6 +220,25 @@ mod tests {
     }
 
     #[test]
+    fn a_member_is_the_bytes_a_gzip_encoder_writes_with_the_length_subfield() {
+        let record = b"WARC/1.1\r\nWARC-Type: response\r\n\r\n<p>Ban qu\xe1\xba\xa3n l\xc3\xbd</p>"
+            .repeat(300);
+        let mut extra = SUBFIELD_ID.to_vec();
+        extra.extend_from_slice(&8u16.to_le_bytes());
+        extra.extend_from_slice(&[0; 8]);
+        let mut encoder = flate2::GzBuilder::new()
+            .extra(extra)
+            .write(Vec::new(), Compression::new(LEVEL));
+        io::Write::write_all(&mut encoder, &record).unwrap();
+        let mut expected = encoder.finish().unwrap();
+        let length = expected.len() as u64;
+        expected[LENGTH_AT..LENGTH_AT + 8].copy_from_slice(&length.to_le_bytes());
+        // Twice: the second member comes from the reused deflate state.
+        assert_eq!(encode(&record), expected);
+        assert_eq!(encode(&record), expected);
+    }
+
+    #[test]
     fn inflate_refuses_a_cut_member_and_trailing_bytes() {
         let member = encode(b"some record bytes");
         assert!(inflate(&member[..member.len() - 3]).is_err());
