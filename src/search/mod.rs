@@ -274,7 +274,7 @@ impl SearchIndex {
 
     /// [`SearchIndex::rebuild`], ended with [`SearchError::Stopped`] as soon as `stopped` says
     /// so: the index is then left without its version file, so its next open builds it again.
-    pub fn rebuild_unless(
+    fn rebuild_unless(
         dir: &Path,
         archive: &dyn Archive,
         stopped: &dyn Fn() -> bool,
