@@ -24,10 +24,7 @@ use url::Url;
 const CONCURRENCY: usize = 8;
 
 fn main() {
-    let articles: usize = std::env::var("ARTICLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let articles = support::setting("ARTICLES", 10_000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

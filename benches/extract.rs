@@ -1,7 +1,8 @@
 //! Extraction speed on the recorded article pages, against html5ever parsing the same pages
 //! (the floor: extraction cannot be faster than one parse). Run: `cargo bench --bench extract`.
 
-use std::path::PathBuf;
+#[path = "support/mod.rs"]
+mod support;
 
 use gazette::config::{self, Config};
 use gazette::model::Page;
@@ -23,16 +24,13 @@ fn main() {
     divan::main();
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn config() -> Config {
-    config::load(&root().join("config/gazette.toml")).expect("shipped config loads")
+    config::load(&support::root().join("config/gazette.toml")).expect("shipped config loads")
 }
 
 fn page_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(root().join(format!("fixtures/portal/{name}.html"))).expect("fixture page")
+    std::fs::read(support::root().join(format!("fixtures/portal/{name}.html")))
+        .expect("fixture page")
 }
 
 fn url(name: &str) -> Url {

@@ -7,17 +7,16 @@
 //! Needs the Debian packages `wrk` and `nginx-light` (or `nginx`). Run:
 //! `cargo build --release && cargo bench --bench serve` (ARTICLES, SECONDS to change the load).
 
-use std::path::{Path, PathBuf};
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gazette::archive::{Archive, SledArchive};
 use gazette::model::{ArticleId, Capture, Page};
 use url::Url;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -28,14 +27,8 @@ fn free_port() -> u16 {
 }
 
 fn main() {
-    let articles: usize = std::env::var("ARTICLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let seconds: u64 = std::env::var("SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let articles = support::setting("ARTICLES", 100_000);
+    let seconds = support::setting("SECONDS", 20) as u64;
     let dir = tempfile::tempdir().unwrap();
     let archive_path = dir.path().join("archive");
     fill_archive(&archive_path, articles);
@@ -55,7 +48,7 @@ fn main() {
     let text = edit.to_toml();
     let config = dir.path().join("gazette.toml");
     std::fs::write(&config, text).unwrap();
-    let binary = root().join("target/release/gazette");
+    let binary = support::root().join("target/release/gazette");
     assert!(
         binary.exists(),
         "build the release binary first: cargo build --release"
@@ -237,9 +230,9 @@ fn start_nginx(dir: &Path, root_dir: &Path, port: u16) -> Guard {
 /// `articles` articles in one source, made from the recorded seed article with new ids, URLs and
 /// times (one a minute, going back), stored as a crawl would.
 fn fill_archive(path: &Path, articles: usize) {
-    let config = gazette::config::load(&root().join("config/gazette.toml")).unwrap();
+    let config = gazette::config::load(&support::root().join("config/gazette.toml")).unwrap();
     let source = config.source("bqlkkt").unwrap();
-    let bytes = std::fs::read(root().join("fixtures/portal/article-1234.html")).unwrap();
+    let bytes = std::fs::read(support::root().join("fixtures/portal/article-1234.html")).unwrap();
     let url =
         Url::parse("https://bqlkkt.kiengiang.gov.vn/Pages/chi-tiet-tin.aspx?ItemID=1234").unwrap();
     let page = Page {

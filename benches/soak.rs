@@ -5,15 +5,13 @@
 //!
 //! Needs the Debian package `wrk`. Run: `scripts/soak.sh` (SOAK_SECONDS to change the length).
 
-use std::path::PathBuf;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gazette::replay::{Fault, Recording, ReplayServer, article_page};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -80,7 +78,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let binary = root().join("target/release/gazette");
+    let binary = support::root().join("target/release/gazette");
     assert!(
         binary.exists(),
         "build the release binary first: cargo build --release"
