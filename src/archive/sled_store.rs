@@ -75,6 +75,37 @@ pub struct SledArchive {
     trees: Trees,
     hot: Mutex<Hot>,
     writer: WriterThread,
+    /// Dropped last, once the index and its writer are closed.
+    _released: Released,
+}
+
+/// How long dropping an archive waits for sled to let go of the index's lock.
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
+/// The index's lock file, waited for when the archive is dropped: sled 0.34 returns from
+/// dropping a database while its I/O threads may hold the lock a moment longer, and an open in
+/// that moment (settling the archive, `gazette crawl` opening it again for the search index) fails
+/// as if another process held it. Dropped, the archive is closed.
+struct Released(PathBuf);
+
+impl Drop for Released {
+    fn drop(&mut self) {
+        let Ok(file) = std::fs::File::open(&self.0) else {
+            return;
+        };
+        let waited = std::time::Instant::now();
+        while let Err(err) = fs2::FileExt::try_lock_exclusive(&file) {
+            if err.kind() != std::io::ErrorKind::WouldBlock {
+                return;
+            }
+            if waited.elapsed() > RELEASE_WAIT {
+                tracing::debug!(lock = %self.0.display(), "the index's lock is still held");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Taken only to see it free: closing the file lets it go.
+    }
 }
 
 impl SledArchive {
@@ -150,6 +181,7 @@ impl SledArchive {
             trees,
             hot: Mutex::new(Hot::default()),
             writer: WriterThread::start(writer, Duration::from_secs(storage.stall_timeout_secs))?,
+            _released: Released(db_dir.join("db")),
         })
     }
 

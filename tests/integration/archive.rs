@@ -295,3 +295,22 @@ fn another_schema_version_is_refused() {
         .expect("refused");
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
+
+/// Dropped, an archive is closed: opened again at once in the same process, it opens. (sled lets
+/// go of its index's lock a moment after its database is dropped; the archive waits for that.)
+#[test]
+fn an_archive_dropped_opens_again_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage(dir.path());
+    for round in 0..40 {
+        let archive =
+            SledArchive::open(&storage).unwrap_or_else(|err| panic!("open {round}: {err}"));
+        let value = round.to_string();
+        archive.set_state("round", Some(&value)).unwrap();
+        assert_eq!(
+            archive.state("round").unwrap().as_deref(),
+            Some(value.as_str())
+        );
+        drop(archive);
+    }
+}
