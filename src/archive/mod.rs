@@ -122,27 +122,8 @@ impl ArchiveError {
 
 /// Opens the archive a config names, creating it when the directory is absent or empty.
 pub fn open(storage: &crate::config::StorageConfig) -> Result<SledArchive, ArchiveError> {
-    SledArchive::open(storage).map_err(|err| {
-        let mut cause: Option<&dyn std::error::Error> = Some(&err);
-        let mut held =
-            matches!(&err, ArchiveError::Open { detail, .. } if detail.contains(SLED_LOCK_HELD));
-        while let Some(current) = cause {
-            held |= current.to_string().contains(SLED_LOCK_HELD);
-            cause = current.source();
-        }
-        if held {
-            ArchiveError::Locked {
-                path: storage.path.display().to_string(),
-            }
-        } else {
-            err
-        }
-    })
+    SledArchive::open(storage)
 }
-
-/// How sled 0.34 words a lock held by another process: an `io::ErrorKind::Other` (not
-/// `WouldBlock`) whose text alone tells it apart, `could not acquire lock on "…/db": Os { … }`.
-const SLED_LOCK_HELD: &str = "could not acquire lock on";
 
 /// Opens the archive a config names only if there is one: reading never creates an archive.
 pub fn open_existing(storage: &crate::config::StorageConfig) -> Result<SledArchive, ArchiveError> {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, SubsecRound};
 use lru::LruCache;
@@ -75,36 +75,44 @@ pub struct SledArchive {
     trees: Trees,
     hot: Mutex<Hot>,
     writer: WriterThread,
-    /// Dropped last, once the index and its writer are closed.
-    _released: Released,
 }
 
-/// How long dropping an archive waits for sled to let go of the index's lock.
-const RELEASE_WAIT: Duration = Duration::from_secs(2);
+/// How long an open waits for the index's lock before it reports the archive in use. A sled 0.34
+/// database's lock outlives its drop for a moment (its I/O threads may hold the file a little
+/// longer), and a child process started while the archive was open holds a copy of the locked
+/// file until it runs its program. An open in that moment (settling the archive, `gazette crawl`
+/// opening it again for the search index) would otherwise fail as if another process held it.
+const LOCK_WAIT: Duration = Duration::from_millis(500);
 
-/// The index's lock file, waited for when the archive is dropped: sled 0.34 returns from
-/// dropping a database while its I/O threads may hold the lock a moment longer, and an open in
-/// that moment (settling the archive, `gazette crawl` opening it again for the search index) fails
-/// as if another process held it. Dropped, the archive is closed.
-struct Released(PathBuf);
+/// How sled 0.34 words a lock held elsewhere: an `io::ErrorKind::Other` (not `WouldBlock`) whose
+/// text alone tells it apart, `could not acquire lock on "…/db": Os { … }`.
+const SLED_LOCK_HELD: &str = "could not acquire lock on";
 
-impl Drop for Released {
-    fn drop(&mut self) {
-        let Ok(file) = std::fs::File::open(&self.0) else {
-            return;
-        };
-        let waited = std::time::Instant::now();
-        while let Err(err) = fs2::FileExt::try_lock_exclusive(&file) {
-            if err.kind() != std::io::ErrorKind::WouldBlock {
-                return;
+/// Opens the sled index; a lock still held after [`LOCK_WAIT`] is [`ArchiveError::Locked`].
+fn open_index(storage: &StorageConfig, db_dir: &Path) -> Result<Db, ArchiveError> {
+    let started = Instant::now();
+    loop {
+        match index_config(db_dir)
+            .cache_capacity(storage.cache_capacity)
+            .open()
+        {
+            Err(sled::Error::Io(err)) if err.to_string().contains(SLED_LOCK_HELD) => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(ArchiveError::Locked {
+                        path: storage.path.display().to_string(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(5));
             }
-            if waited.elapsed() > RELEASE_WAIT {
-                tracing::debug!(lock = %self.0.display(), "the index's lock is still held");
-                return;
+            Err(err @ sled::Error::Io(_)) => return Err(storage_error(&storage.path, err)),
+            Err(err) => {
+                return Err(ArchiveError::Open {
+                    path: storage.path.display().to_string(),
+                    detail: err.to_string(),
+                });
             }
-            std::thread::sleep(Duration::from_millis(5));
+            Ok(db) => return Ok(db),
         }
-        // Taken only to see it free: closing the file lets it go.
     }
 }
 
@@ -126,16 +134,7 @@ impl SledArchive {
         if !fresh {
             check_conf(&db_dir, &shown)?;
         }
-        let db = index_config(&db_dir)
-            .cache_capacity(storage.cache_capacity)
-            .open()
-            .map_err(|err| match err {
-                sled::Error::Io(_) => storage_error(&root, err),
-                err => ArchiveError::Open {
-                    path: shown.clone(),
-                    detail: err.to_string(),
-                },
-            })?;
+        let db = open_index(storage, &db_dir)?;
         let index_error = |err| storage_error(&root, err);
         let meta = db.open_tree("meta").map_err(index_error)?;
         match meta.get("schema_version").map_err(index_error)? {
@@ -181,7 +180,6 @@ impl SledArchive {
             trees,
             hot: Mutex::new(Hot::default()),
             writer: WriterThread::start(writer, Duration::from_secs(storage.stall_timeout_secs))?,
-            _released: Released(db_dir.join("db")),
         })
     }
 

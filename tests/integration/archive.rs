@@ -1,6 +1,9 @@
 //! The sled archive on its own: revisions, gone articles, indexes, export/import, and refusing
 //! directories that are not an archive.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, FixedOffset};
 use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive, Stored};
 use gazette::model::{Article, Capture};
@@ -296,13 +299,25 @@ fn another_schema_version_is_refused() {
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
 
-/// Dropped, an archive is closed: opened again at once in the same process, it opens. (sled lets
-/// go of its index's lock a moment after its database is dropped; the archive waits for that.)
+/// Dropped, an archive opens again at once in the same process, even while the process starts
+/// other programs (each child holds a copy of the index's locked file until its program runs).
 #[test]
 fn an_archive_dropped_opens_again_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let storage = storage(dir.path());
-    for round in 0..40 {
+    let done = Arc::new(AtomicBool::new(false));
+    let spawner = std::thread::spawn({
+        let done = done.clone();
+        move || {
+            let mut started = 0;
+            while !done.load(Ordering::Relaxed) {
+                std::process::Command::new("true").status().unwrap();
+                started += 1;
+            }
+            started
+        }
+    });
+    for round in 0..100 {
         let archive =
             SledArchive::open(&storage).unwrap_or_else(|err| panic!("open {round}: {err}"));
         let value = round.to_string();
@@ -313,4 +328,9 @@ fn an_archive_dropped_opens_again_at_once() {
         );
         drop(archive);
     }
+    done.store(true, Ordering::Relaxed);
+    assert!(
+        spawner.join().unwrap() > 0,
+        "programs were started meanwhile"
+    );
 }
