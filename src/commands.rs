@@ -458,17 +458,29 @@ fn open_for_reading(config: &Config) -> anyhow::Result<Reader> {
 /// Opens (or creates) the archive to write; refused while a server or another command holds it.
 fn open_for_writing(config: &Config) -> anyhow::Result<SledArchive> {
     archive::open(&config.storage).map_err(|err| match err {
-        ArchiveError::Locked { path } => held(config, &path),
+        ArchiveError::Locked { path } => held(config, &path, WRITE_INSTEAD),
         other => other.into(),
     })
 }
 
-/// Who holds the archive, for a command that cannot go on while it is held.
-fn held(config: &Config, path: &str) -> anyhow::Error {
+/// Opens an existing archive (never creating one) for a command that needs it to itself:
+/// refused while a server or another command holds it.
+pub(crate) fn open_alone(config: &Config, instead: &str) -> anyhow::Result<SledArchive> {
+    archive::open_existing(&config.storage).map_err(|err| match err {
+        ArchiveError::Locked { path } => held(config, &path, instead),
+        other => other.into(),
+    })
+}
+
+/// What a command that writes the archive can do while `serve` holds it.
+pub(crate) const WRITE_INSTEAD: &str = ", or use POST /api/sources/ID/crawl";
+
+/// Who holds the archive, for a command that cannot go on while it is held; `instead` follows
+/// "stop it" when `serve` holds it.
+pub(crate) fn held(config: &Config, path: &str, instead: &str) -> anyhow::Error {
     match ServeRecord::read(&config.storage.path) {
         Some(record) => anyhow!(
-            "the archive is in use by gazette serve (pid {}, listening on {}); stop it, or use \
-             POST /api/sources/ID/crawl",
+            "the archive is in use by gazette serve (pid {}, listening on {}); stop it{instead}",
             record.pid,
             record.listen
         ),
@@ -520,7 +532,9 @@ pub fn serve(path: &Path) -> anyhow::Result<()> {
         },
     ));
     match served {
-        Err(DaemonError::Archive(ArchiveError::Locked { path })) => Err(held(&config, &path)),
+        Err(DaemonError::Archive(ArchiveError::Locked { path })) => {
+            Err(held(&config, &path, WRITE_INSTEAD))
+        }
         other => Ok(other?),
     }
 }

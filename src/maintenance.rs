@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use anyhow::bail;
-use gazette::archive::{self, Rebuilt};
+use gazette::archive::{self, ArchiveError, Rebuilt};
 use gazette::config::{self, Config};
 use gazette::model::{Article, Capture};
 
 use crate::cli::RebuildArgs;
+use crate::commands;
 
 pub fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
@@ -16,7 +17,8 @@ pub fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
     let rebuilt = archive::rebuild(
         &config.storage,
         args.reparse.then_some(&reparse as archive::Reparse<'_>),
-    )?;
+    )
+    .map_err(|err| refused(&config, err))?;
     archive::settle(&config.storage);
     print_rebuilt(&config, &rebuilt, args.reparse);
     Ok(())
@@ -52,6 +54,14 @@ fn print_rebuilt(config: &Config, rebuilt: &Rebuilt, reparse: bool) {
     }
 }
 
+/// An upkeep command's error; a held archive is named by who holds it.
+fn refused(config: &Config, err: ArchiveError) -> anyhow::Error {
+    match err {
+        ArchiveError::Locked { path } => commands::held(config, &path, commands::WRITE_INSTEAD),
+        err => err.into(),
+    }
+}
+
 /// A captured page read again with the source's current profile.
 fn reparse(config: &Config, capture: &Capture, before: &Article) -> Result<Article, String> {
     let source = config
@@ -63,7 +73,7 @@ fn reparse(config: &Config, capture: &Capture, before: &Article) -> Result<Artic
 
 pub fn verify(path: &Path) -> anyhow::Result<()> {
     let config = config::load(path)?;
-    let archive = archive::open(&config.storage)?;
+    let archive = commands::open_alone(&config, "")?;
     let verified = archive.verify()?;
     if let Some(damage) = &verified.damage {
         bail!("verify: {damage}");
@@ -81,7 +91,7 @@ pub fn verify(path: &Path) -> anyhow::Result<()> {
 
 pub fn migrate(path: &Path) -> anyhow::Result<()> {
     let config = config::load(path)?;
-    let migrated = archive::migrate(&config.storage)?;
+    let migrated = archive::migrate(&config.storage).map_err(|err| refused(&config, err))?;
     archive::settle(&config.storage);
     print!(
         "migrated {} to archive schema {}: {} articles, {} revisions",

@@ -77,12 +77,14 @@ pub(super) fn config_shown(storage: &StorageConfig) -> String {
 pub(super) fn check_conf(db_dir: &Path, shown: &str) -> Result<(), ArchiveError> {
     let conf = std::fs::read(db_dir.join("conf")).map_err(|err| ArchiveError::Open {
         path: shown.into(),
-        detail: format!("db/conf: {err}"),
+        detail: format!(
+            "db/conf: {err}; gazette rebuild makes the index again from the WARC files"
+        ),
     })?;
     if !String::from_utf8_lossy(&conf).starts_with("segment_size: ") {
         return Err(ArchiveError::Open {
             path: shown.into(),
-            detail: "its index's conf file is damaged".into(),
+            detail: "its index's conf file is damaged; gazette rebuild makes the index again from the WARC files".into(),
         });
     }
     Ok(())

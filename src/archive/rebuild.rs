@@ -74,6 +74,9 @@ pub fn rebuild(
             detail: "it holds no WARC files (warc/)".into(),
         });
     }
+    // The index being replaced stays open, and so locked, until the new one is in place: a
+    // process that has the archive open refuses the rebuild, and none opens it meanwhile.
+    let old = hold_index(storage, &root.join("db"))?;
     let mut rebuilt = Rebuilt::default();
     let mut articles: BTreeMap<ArticleId, ArticleState> = BTreeMap::new();
     let mut responses: HashMap<RecordId, Span> = HashMap::new();
@@ -134,24 +137,37 @@ pub fn rebuild(
         &root,
         &fresh,
         storage,
+        old.as_ref(),
         &articles,
         &responses,
         &requests,
         assets,
         &mut rebuilt,
     )?;
-    swap(&root, &fresh)?;
+    swap(&root, &fresh, old)?;
     Ok(rebuilt)
+}
+
+/// The index at `db_dir` opened, when it can be read; refused ([`ArchiveError::Locked`]) when
+/// another process has it open.
+fn hold_index(storage: &StorageConfig, db_dir: &Path) -> Result<Option<sled::Db>, ArchiveError> {
+    if !db_dir.join("conf").is_file() || super::layout::check_conf(db_dir, "").is_err() {
+        return Ok(None);
+    }
+    match super::sled_store::open_index(storage, db_dir) {
+        Ok(db) => Ok(Some(db)),
+        Err(err @ ArchiveError::Locked { .. }) => Err(err),
+        Err(err) => {
+            tracing::debug!(error = %err, "the index being replaced cannot be read");
+            Ok(None)
+        }
+    }
 }
 
 /// What is not in the WARC files (validators, crawl state, the run log, WebSub subscriptions),
 /// copied from the index being replaced when it can be read: their encoding is the same in
 /// schemas 2 and 3.
-fn keep_side_trees(old: &Path, trees: &index::Trees) -> Option<Kept> {
-    if !old.join("conf").is_file() || super::layout::check_conf(old, "").is_err() {
-        return None;
-    }
-    let db = super::layout::index_config(old).open().ok()?;
+fn keep_side_trees(db: &sled::Db, trees: &index::Trees) -> Option<Kept> {
     let mut kept = Kept::default();
     for (name, into) in [
         ("validators", &trees.validators),
@@ -215,7 +231,17 @@ fn apply(
                 .as_ref()
                 .is_none_or(|entry| note.revision >= entry.revisions);
             if newest {
-                state.entry = Some(entry_of(&note, at.clone()));
+                // The latest revision stated again (extracted again, by `reparse` or `rebuild
+                // --reparse`) leaves a gone article gone; a new revision means it answered.
+                let gone_at = state
+                    .entry
+                    .as_ref()
+                    .filter(|entry| entry.revisions == note.revision)
+                    .and_then(|entry| entry.gone_at);
+                state.entry = Some(Entry {
+                    gone_at,
+                    ..entry_of(&note, at.clone())
+                });
                 state.url = note.article.url.clone();
             }
             state.revisions.insert(
@@ -336,6 +362,7 @@ fn write_index(
     root: &Path,
     fresh: &Path,
     storage: &StorageConfig,
+    old: Option<&sled::Db>,
     articles: &BTreeMap<ArticleId, ArticleState>,
     responses: &HashMap<RecordId, Span>,
     requests: &HashMap<RecordId, Span>,
@@ -349,7 +376,7 @@ fn write_index(
         .map_err(index_error)?;
     let meta = db.open_tree("meta").map_err(index_error)?;
     let trees = index::Trees::open(&db).map_err(index_error)?;
-    let mut kept = keep_side_trees(&root.join("db"), &trees);
+    let mut kept = old.and_then(|old| keep_side_trees(old, &trees));
     rebuilt.kept = kept.as_ref().map(|k| k.records);
     let mut entries = Batch::default();
     let mut by_url = Batch::default();
@@ -396,9 +423,9 @@ fn write_index(
     Ok(())
 }
 
-/// Puts the new index in place of the old one; the old one is removed only once the new one is
-/// in place.
-fn swap(root: &Path, fresh: &Path) -> Result<(), ArchiveError> {
+/// Puts the new index in place of the old one; the old one (`held` open until then) is closed
+/// and removed only once the new one is in place.
+fn swap(root: &Path, fresh: &Path, held: Option<sled::Db>) -> Result<(), ArchiveError> {
     let current = root.join("db");
     let old = root.join("db.old");
     let io = |path: &Path| {
@@ -412,6 +439,7 @@ fn swap(root: &Path, fresh: &Path) -> Result<(), ArchiveError> {
         std::fs::rename(&current, &old).map_err(io(&current))?;
     }
     std::fs::rename(fresh, &current).map_err(io(fresh))?;
+    drop(held);
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(io(&old))?;
     }

@@ -89,7 +89,7 @@ const LOCK_WAIT: Duration = Duration::from_millis(500);
 const SLED_LOCK_HELD: &str = "could not acquire lock on";
 
 /// Opens the sled index; a lock still held after [`LOCK_WAIT`] is [`ArchiveError::Locked`].
-fn open_index(storage: &StorageConfig, db_dir: &Path) -> Result<Db, ArchiveError> {
+pub(super) fn open_index(storage: &StorageConfig, db_dir: &Path) -> Result<Db, ArchiveError> {
     let started = Instant::now();
     loop {
         match index_config(db_dir)
@@ -104,7 +104,9 @@ fn open_index(storage: &StorageConfig, db_dir: &Path) -> Result<Db, ArchiveError
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            Err(err @ sled::Error::Io(_)) => return Err(storage_error(&storage.path, err)),
+            Err(err @ (sled::Error::Io(_) | sled::Error::Corruption { .. })) => {
+                return Err(storage_error(&storage.path, err));
+            }
             Err(err) => {
                 return Err(ArchiveError::Open {
                     path: storage.path.display().to_string(),

@@ -32,11 +32,29 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
 }
 
 /// Writes `path` through `FILE.partial`, renamed over it only once everything is written, so a
-/// failed write never leaves a truncated file where a good one was.
+/// failed write never leaves a truncated file where a good one was. A symbolic link is followed
+/// (the file it names is replaced; the link stays), and what is not a file (`/dev/stdout`, a
+/// pipe) is written to as it is.
 fn write_whole(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<usize>,
 ) -> anyhow::Result<usize> {
+    let path = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let count = write(&mut out)?;
+            out.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            return Ok(count);
+        }
+        Ok(_) => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        Err(_) => path.to_path_buf(),
+    };
+    let path = path.as_path();
     let partial = beside(path, ".partial");
     let file = std::fs::File::create(&partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;

@@ -1,7 +1,7 @@
 //! `gazette reparse`: the stored captures extracted again with the current profile; a dry run
 //! shows what would change, field by field.
 
-use gazette::archive::{self, ArchiveError};
+use gazette::archive;
 use gazette::config;
 use gazette::crawl::reparse::{Reparsed, reparse as reparse_archive};
 
@@ -14,10 +14,7 @@ pub fn reparse(args: &ReparseArgs) -> anyhow::Result<()> {
         None => config.sources.iter().collect(),
     };
     // Writing or not, the captures are read from the archive itself: refused while held.
-    let archive = archive::open_existing(&config.storage).map_err(|err| match err {
-        ArchiveError::Locked { path } => super::held(&config, &path),
-        other => other.into(),
-    })?;
+    let archive = super::open_alone(&config, super::WRITE_INSTEAD)?;
     let at = chrono::Utc::now().fixed_offset();
     let reparsed = reparse_archive(&archive, &sources, !args.dry_run, at)?;
     if reparsed.revisions > 0 {

@@ -8,6 +8,7 @@ use gazette::archive::SledArchive;
 use gazette::config::{self, Config};
 use gazette::model::{Revision, RunReport};
 use gazette::search::{Hit, Opened, Request, SearchIndex};
+use gazette::server::MAX_FEED_ITEMS;
 
 use super::{Reader, UsageError, open_for_reading, open_for_writing, print};
 use crate::cli::SearchArgs;
@@ -54,7 +55,8 @@ pub fn after_crawl(config: &Config, reports: &[RunReport]) {
 
 pub fn reindex(config_path: &Path) -> anyhow::Result<()> {
     let config = config::load(config_path)?;
-    let archive = open_for_writing(&config)?;
+    // `serve` keeps its own search index up to date.
+    let archive = super::open_alone(&config, "")?;
     let started = std::time::Instant::now();
     let dir = SearchIndex::dir(&config.storage.path);
     let (_, articles) = SearchIndex::rebuild(&dir, &archive)
@@ -68,6 +70,15 @@ pub fn reindex(config_path: &Path) -> anyhow::Result<()> {
 pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
     let (since, until) = super::time_range(&config, &args.scope)?;
+    // Checked here, so the answer is the same whether `serve` holds the archive or not.
+    gazette::search::query::parse(&args.query).map_err(|err| UsageError(err.to_string()))?;
+    if !(1..=MAX_FEED_ITEMS).contains(&args.limit) {
+        return Err(UsageError(format!(
+            "--limit: expected a whole number from 1 to {MAX_FEED_ITEMS}, got {}",
+            args.limit
+        ))
+        .into());
+    }
     let hits: Vec<Hit> = match open_for_reading(&config)? {
         Reader::Local(archive) => {
             let (index, _) = open_index(&config, &archive)?;

@@ -419,6 +419,12 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 
 /// Checks that span several keys; returns the key at fault and what is wrong.
 fn validate(config: &Config) -> Result<(), (String, String)> {
+    if config.storage.path.as_os_str().is_empty() {
+        return Err((
+            "storage.path".into(),
+            "expected the archive's directory, not an empty path".into(),
+        ));
+    }
     if config.storage.warc_max_bytes == 0 {
         return Err((
             "storage.warc_max_bytes".into(),

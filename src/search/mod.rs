@@ -51,6 +51,9 @@ pub enum SearchError {
         #[source]
         source: tantivy::TantivyError,
     },
+    /// Another process has the index open for writing (tantivy's own lock).
+    #[error("the search index at {} is in use by another gazette process", path.display())]
+    Held { path: PathBuf },
     #[error("cannot write the search index at {}", path.display())]
     Io {
         path: PathBuf,
@@ -115,7 +118,7 @@ enum Unusable {
     /// Missing, damaged or of another version: rebuilt.
     Stale(String),
     /// Another process writes it.
-    Held(tantivy::TantivyError),
+    Held,
 }
 
 /// How the index came to be open.
@@ -196,9 +199,8 @@ impl SearchIndex {
         match SearchIndex::open_existing(dir) {
             Ok(index) => Ok((index, Opened::Existing)),
             // Held by another process: it is in use, not damaged, and is left alone.
-            Err(Unusable::Held(source)) => Err(SearchError::Index {
+            Err(Unusable::Held) => Err(SearchError::Held {
                 path: dir.to_path_buf(),
-                source,
             }),
             Err(Unusable::Stale(reason)) => {
                 tracing::warn!(dir = %dir.display(), %reason, "rebuilding the search index");
@@ -231,10 +233,7 @@ impl SearchIndex {
             return Err(stale("of another schema".into()));
         }
         SearchIndex::with(dir, index, fields).map_err(|err| match err {
-            SearchError::Index {
-                source: source @ tantivy::TantivyError::LockFailure(..),
-                ..
-            } => Unusable::Held(source),
+            SearchError::Held { .. } => Unusable::Held,
             other => stale(chain(&other)),
         })
     }
@@ -255,9 +254,15 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(failed)?;
-        let writer = index
-            .writer_with_num_threads(1, WRITER_BYTES)
-            .map_err(failed)?;
+        let writer =
+            index
+                .writer_with_num_threads(1, WRITER_BYTES)
+                .map_err(|source| match source {
+                    tantivy::TantivyError::LockFailure(..) => SearchError::Held {
+                        path: dir.to_path_buf(),
+                    },
+                    source => failed(source),
+                })?;
         Ok(SearchIndex {
             dir: dir.to_path_buf(),
             fields,

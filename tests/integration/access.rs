@@ -70,12 +70,17 @@ async fn read_commands_on_a_mistyped_path_create_nothing_and_keep_the_backup() {
         missing.display()
     );
     let backup_arg = backup.to_str().unwrap();
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 10] = [
         &["export", "--config", &config, "--out", backup_arg],
         &["export", "--config", &config, "--raw"],
         &["query", "--config", &config],
         &["show", "--config", &config, "bqlkkt:1234"],
         &["show", "--config", &config, "bqlkkt:1234", "--revisions"],
+        &["search", "--config", &config, "ha tien"],
+        &["verify", "--config", &config],
+        &["reindex", "--config", &config],
+        &["reparse", "--config", &config],
+        &["check", "--config", &config, "--health"],
     ];
     for args in commands {
         let stderr = assert_fails_with(args, &[], &message);
@@ -124,6 +129,22 @@ async fn import_checks_every_line_before_restoring_anything() {
     let text = std::fs::read_to_string(&good).unwrap();
     assert_eq!(text.lines().count(), 9);
     assert!(!portal.dir.path().join("good.jsonl.partial").exists());
+
+    // Through a link, the file it names is replaced and the link stays; what is not a file
+    // (here the command's own stdout, a pipe) is written to as it is.
+    let linked = portal.dir.path().join("linked.jsonl");
+    std::fs::write(&linked, "last week's\n").unwrap();
+    let link = portal.dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&linked, &link).unwrap();
+    let export_to =
+        |out: &str| ["export", "--config", &config, "--raw", "--out", out].map(String::from);
+    let args = export_to(link.to_str().unwrap());
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(link.is_symlink(), "the link stays a link");
+    assert_eq!(std::fs::read_to_string(&linked).unwrap(), text);
+    let args = export_to("/dev/fd/1");
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text);
 
     // Line 5 is cut short, line 7 has a capture that is not base64.
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -405,9 +426,24 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         vec!["serve", "--config", config.as_str()],
         vec!["reparse", "--config", config.as_str()],
         vec!["reparse", "--config", config.as_str(), "--dry-run"],
+        vec!["rebuild", "--config", config.as_str()],
+        vec!["rebuild", "--config", config.as_str(), "--reparse"],
+        vec!["migrate", "--config", config.as_str()],
     ] {
         let stderr = assert_fails_with(&args, &token, &in_use);
         assert_eq!(stderr.trim_end(), in_use);
+    }
+    // Those that need the archive to themselves without writing it are told to stop it.
+    let stop_it = format!(
+        "gazette: the archive is in use by gazette serve (pid {}, listening on {}); stop it",
+        record.pid, serve.addr
+    );
+    for args in [
+        vec!["verify", "--config", config.as_str()],
+        vec!["reindex", "--config", config.as_str()],
+    ] {
+        let stderr = assert_fails_with(&args, &token, &stop_it);
+        assert_eq!(stderr.trim_end(), stop_it);
     }
     let args = ["check", "--config", config.as_str(), "--health"];
     assert_fails_with(
@@ -431,19 +467,39 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         "{}",
         searched(9)
     );
-    // A query with nothing to look for is a usage error (exit 2), told the same by the server.
-    let nothing = ["search", "--config", &config, "--", "-kinh"];
-    let refused = gazette_with(&nothing, &[]);
-    assert_eq!(
-        refused.status.code(),
-        Some(2),
-        "{}",
-        explain(&nothing, &refused)
+    // A query with nothing to look for, or a limit out of range, is a usage error (exit 2),
+    // told the same through the server as without it.
+    let refusals: [&[&str]; 4] = [
+        &["search", "--config", &config, "--", "-kinh"],
+        &["search", "--config", &config, ""],
+        &["search", "--config", &config, "kinh", "--limit", "0"],
+        &["search", "--config", &config, "kinh", "--limit", "501"],
+    ];
+    let refuse_all = || -> Vec<(Option<i32>, String)> {
+        refusals
+            .iter()
+            .map(|args| {
+                let out = gazette_with(args, &[]);
+                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                assert_eq!(out.status.code(), Some(2), "{}", explain(args, &out));
+                (out.status.code(), stderr)
+            })
+            .collect()
+    };
+    let refused = refuse_all();
+    assert!(
+        refused[0].1.contains("nothing to search for"),
+        "{refused:?}"
     );
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("nothing to search for"),
-        "{}",
-        explain(&nothing, &refused)
+        refused[1].1.contains("nothing to search for"),
+        "{refused:?}"
+    );
+    assert!(
+        refused[2]
+            .1
+            .contains("--limit: expected a whole number from 1 to 500, got 0"),
+        "{refused:?}"
     );
 
     serve.stop();
@@ -461,11 +517,7 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         assert_eq!(served_err, local_err, "gazette {}", args.join(" "));
     }
     assert_eq!(export_to_file(), served_file);
-    let again = gazette_with(&nothing, &[]);
-    assert_eq!(
-        (again.status.code(), again.stderr),
-        (refused.status.code(), refused.stderr)
-    );
+    assert_eq!(refuse_all(), refused);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -299,6 +299,36 @@ fn another_schema_version_is_refused() {
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
 
+/// A damaged index is named with the way back, not with sled's own debug text.
+#[test]
+fn a_damaged_index_names_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage(dir.path());
+    let archive = SledArchive::open(&storage).unwrap();
+    let value = "x".repeat(200);
+    for key in 0..2000 {
+        archive.set_state(&key.to_string(), Some(&value)).unwrap();
+    }
+    drop(archive);
+    // Opened again, sled records its state (a snapshot) naming where its pages are; they are
+    // then lost.
+    drop(SledArchive::open(&storage).unwrap());
+    let index = dir.path().join("db/db");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&index)
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    let err = SledArchive::open(&storage).err().expect("refused");
+    let shown = err.to_string();
+    assert!(shown.contains("gazette rebuild"), "{shown}");
+    assert!(
+        !shown.contains("Some(") && !shown.contains("backtrace"),
+        "{shown}"
+    );
+}
+
 /// Dropped, an archive opens again at once in the same process, even while the process starts
 /// other programs (each child holds a copy of the index's locked file until its program runs).
 #[test]

@@ -188,6 +188,13 @@ fn checks_across_keys_point_at_the_key() {
         err,
         "test.toml:1: sources: expected at least one [[sources]] table"
     );
+
+    // An empty path would put the archive into the working directory, whatever is there.
+    let err = error_of(&format!("[storage]\npath = \"\"\n\n{VALID}"));
+    assert_eq!(
+        err,
+        "test.toml:2: storage.path: expected the archive's directory, not an empty path"
+    );
 }
 
 #[test]

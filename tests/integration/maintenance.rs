@@ -12,8 +12,8 @@ fn exported(archive: &dyn Archive) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// The recorded portal crawled, one article revised and one marked gone then back and gone
-/// again: every kind of metadata record.
+/// The recorded portal crawled, one article revised by hand then marked gone, one marked gone,
+/// one marked gone then back: every kind of metadata record.
 async fn crawled() -> (TestPortal, String) {
     let portal = TestPortal::recorded().await;
     let archive = portal.open_archive();
@@ -32,6 +32,9 @@ async fn crawled() -> (TestPortal, String) {
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
     archive
         .store(&edited, &capture, at("2030-01-02T00:00:00+07:00"))
+        .unwrap();
+    archive
+        .mark_gone(&first.article.id, at("2030-01-02T12:00:00+07:00"))
         .unwrap();
     let second = &all[0].article;
     archive
@@ -133,6 +136,42 @@ async fn rebuild_gives_back_the_same_export() {
     let revisions = archive.revisions(&revised.article.id).unwrap();
     assert_eq!(revisions[1].article.title, revisions[0].article.title);
     assert_eq!(revised.article.title, revisions[0].article.title);
+    assert!(revised.gone_at.is_some(), "extracted again, still gone");
+    let reparsed = exported(&archive);
+    drop(archive);
+
+    // Rebuilt again from the WARC files, the revision extracted again leaves it gone.
+    let args = ["rebuild", "--config", config];
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    assert!(
+        exported(&portal.open_archive()) == reparsed,
+        "a rebuild after a rebuild --reparse exports differently"
+    );
+}
+
+/// A rebuild keeps the index it replaces open until the swap: refused while the archive is
+/// held, and the archive is left as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn rebuild_is_refused_while_the_archive_is_held() {
+    let (portal, before) = crawled().await;
+    let config = portal.config_path.to_str().unwrap();
+    let archive = portal.open_archive();
+    let args = ["rebuild", "--config", config];
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the archive is open in another gazette"),
+        "{}",
+        explain(&args, &out)
+    );
+    assert!(exported(&archive) == before, "the archive is as it was");
+    drop(archive);
+    let leftovers: Vec<_> = std::fs::read_dir(portal.dir.path().join("archive"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "db and warc only: {leftovers:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -288,11 +327,11 @@ async fn migrate_rebuilds_a_schema_2_index() {
     let side_before = side_state(&portal.open_archive());
     let path = portal.dir.path().join("archive");
     {
-        let db = sled::Config::new()
-            .path(path.join("db"))
-            .use_compression(true)
-            .open()
-            .unwrap();
+        let db = support::open_sled(
+            &sled::Config::new()
+                .path(path.join("db"))
+                .use_compression(true),
+        );
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", "2")

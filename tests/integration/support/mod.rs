@@ -12,6 +12,23 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Opens a sled database directly, waiting (up to 2 s) for its lock as gazette's own open does:
+/// a program another test starts holds a copy of an archive's locked file until it runs.
+pub fn open_sled(config: &sled::Config) -> sled::Db {
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Err(err)
+                if err.to_string().contains("could not acquire lock")
+                    && started.elapsed() < std::time::Duration::from_secs(2) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            result => return result.unwrap(),
+        }
+    }
+}
+
 pub fn fixture(path: &str) -> PathBuf {
     root().join("fixtures").join(path)
 }
