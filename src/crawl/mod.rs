@@ -62,6 +62,8 @@ struct Candidate {
     section: String,
     listed_published: Option<Published>,
     known: Option<ArticleId>,
+    /// Archived and marked gone: fetched without validators, to see whether it answers again.
+    gone: bool,
 }
 
 /// What fetching one article came to, before it is stored.
@@ -258,15 +260,24 @@ impl Crawl<'_> {
                 items: list.items.len() as u64,
             });
             let mut candidates = Vec::new();
+            let mut found_new = false;
             for item in list.items {
-                // Already fetched in this run (a repeated listing), or archived before.
+                // Archived before (unless gone: listed again, it may answer again), or already
+                // fetched in this run (a repeated listing).
                 let known = self.archive.id_for_url(&item.url)?;
-                if known.is_some() || !self.handled.insert(url_key(&item.url)) {
+                let gone = match &known {
+                    Some(id) => self.is_gone(id)?,
+                    None => false,
+                };
+                if (known.is_some() && !gone) || !self.handled.insert(url_key(&item.url)) {
                     continue;
                 }
-                candidates.push(candidate(item, section, None));
+                found_new |= known.is_none();
+                candidates.push(Candidate {
+                    gone,
+                    ..candidate(item, section, known)
+                });
             }
-            let found_new = !candidates.is_empty();
             let failed_before = self.report.failed;
             self.process(candidates).await?;
             if self.report.failed == failed_before {
@@ -337,8 +348,16 @@ impl Crawl<'_> {
         Ok(Some((list, validators)))
     }
 
+    /// Whether the archived article `id` is marked gone.
+    fn is_gone(&self, id: &ArticleId) -> Result<bool, ArchiveError> {
+        Ok(self
+            .archive
+            .article(id)?
+            .is_some_and(|archived| archived.gone_at.is_some()))
+    }
+
     /// Re-fetches, conditionally, the articles published within `recheck_days`, to catch edits
-    /// and removals.
+    /// and removals (and a gone article answering again, fetched whole).
     async fn recheck(&mut self) -> Result<(), ArchiveError> {
         if self.settings.recheck_days == 0 {
             return Ok(());
@@ -352,7 +371,8 @@ impl Crawl<'_> {
         let mut candidates = Vec::new();
         for archived in recent {
             let article = archived.article;
-            if archived.gone_at.is_some() || !self.handled.insert(url_key(&article.url)) {
+            // A gone article is fetched too: it may answer again.
+            if !self.handled.insert(url_key(&article.url)) {
                 continue;
             }
             let Some(section) = self.source.section(&article.section) else {
@@ -365,7 +385,10 @@ impl Crawl<'_> {
                 published_inferred: article.published_inferred,
                 summary: None,
             };
-            candidates.push(candidate(item, section, Some(article.id.clone())));
+            candidates.push(Candidate {
+                gone: archived.gone_at.is_some(),
+                ..candidate(item, section, Some(article.id.clone()))
+            });
         }
         (self.on_event)(CrawlEvent::Rechecking {
             articles: candidates.len(),
@@ -540,10 +563,9 @@ fn record(
         }
         Fetched::NotModified => report.unchanged += 1,
         Fetched::Gone => match &candidate.known {
-            Some(id) => {
-                archive.mark_gone(id, now())?;
-                report.gone += 1;
-            }
+            // Gone before, gone still: as archived.
+            Some(id) if !archive.mark_gone(id, now())? => report.unchanged += 1,
+            Some(_) => report.gone += 1,
             None => {
                 report.failed += 1;
                 report.errors.push(format!(
@@ -581,8 +603,8 @@ async fn fetch_article(
         );
     };
     let validators = match &candidate.known {
-        Some(_) => archive.validators(&candidate.url).ok().flatten(),
-        None => None,
+        Some(_) if !candidate.gone => archive.validators(&candidate.url).ok().flatten(),
+        _ => None,
     };
     let response = match fetcher
         .get(&url, &source.hosts(), validators.as_ref())
@@ -672,5 +694,6 @@ fn candidate(item: ListItem, section: &Section, known: Option<ArticleId>) -> Can
             inferred: item.published_inferred,
         }),
         known,
+        gone: false,
     }
 }

@@ -198,6 +198,37 @@ async fn an_edit_adds_one_revision_and_a_removal_marks_gone() {
         9,
         "nothing is deleted"
     );
+
+    // Still gone: nothing changes, and it is not counted gone twice.
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!(
+        (report.new, report.revised, report.gone, report.failed),
+        (0, 0, 0, 0),
+        "{report:?}"
+    );
+    let gone_at = gone.gone_at;
+    assert_eq!(
+        archive.article(&gone.article.id).unwrap().unwrap().gone_at,
+        gone_at
+    );
+
+    // The portal puts the page back as it was: the article answers again, no longer gone, with
+    // no new revision.
+    let page = std::fs::read(support::fixture("portal/article-1229.html")).unwrap();
+    for path in [article_path(1229), listed_path(1229)] {
+        portal
+            .server
+            .set_page(&path, page.clone(), "text/html; charset=utf-8");
+    }
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!(
+        (report.new, report.revised, report.gone, report.failed),
+        (0, 0, 0, 0),
+        "{report:?}"
+    );
+    let back = archive.article(&gone.article.id).unwrap().unwrap();
+    assert_eq!(back.gone_at, None, "it answered again");
+    assert_eq!(back.revisions, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
