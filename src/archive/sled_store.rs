@@ -445,7 +445,19 @@ impl Archive for SledArchive {
             if query.until.is_some_and(|until| time > until) {
                 continue;
             }
-            found.push(self.archived(&entry)?);
+            match self.archived(&entry) {
+                Ok(archived) => found.push(archived),
+                // A damaged record leaves its article out of listings, not every listing with
+                // it; `gazette verify` names it too.
+                Err(err @ (ArchiveError::Warc(_) | ArchiveError::Corrupt { .. })) => {
+                    tracing::error!(
+                        id = %String::from_utf8_lossy(id),
+                        error = %crate::describe(&err),
+                        "an article's record is damaged: it is left out of the listing"
+                    );
+                }
+                Err(err) => return Err(err),
+            }
         }
         Ok(found)
     }

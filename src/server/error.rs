@@ -75,7 +75,7 @@ impl IntoResponse for ApiError {
                 self.to_string(),
             ),
             ApiError::Archive(err) => {
-                tracing::error!(error = %err, "archive failure while serving a request");
+                tracing::error!(error = %crate::describe(err), "archive failure while serving a request");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal error".to_string(),
@@ -88,7 +88,7 @@ impl IntoResponse for ApiError {
                 format!("{what} is unavailable"),
             ),
             ApiError::Internal(err) => {
-                tracing::error!(error = %err, "a worker stopped while serving a request");
+                tracing::error!(error = %crate::describe(err), "a worker stopped while serving a request");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal error".to_string(),

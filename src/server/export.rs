@@ -54,7 +54,7 @@ async fn export(
             // The client went away: nothing more to do.
             Err(_) if sender.is_closed() => {}
             Err(err) => {
-                tracing::error!(error = %err, "export stopped partway");
+                tracing::error!(error = %crate::describe(&err), "export stopped partway");
                 // Ends the body with an error, so the client sees a broken answer, not a short one.
                 let _ = sender.blocking_send(Err(std::io::Error::other("the export stopped")));
             }

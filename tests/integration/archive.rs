@@ -299,6 +299,56 @@ fn another_schema_version_is_refused() {
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
 
+/// A damaged record leaves its article out of listings; the others are listed, and reading that
+/// article names the damage.
+#[test]
+fn a_damaged_record_leaves_only_its_article_out_of_listings() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = open(dir.path());
+    for file in [
+        "article-1234.html",
+        "article-1238.html",
+        "article-1229.html",
+    ] {
+        let (article, capture) = recorded_article(file);
+        archive
+            .store(&article, &capture, at("2026-01-01T00:00:00+07:00"))
+            .unwrap();
+    }
+    drop(archive);
+    let warc_dir = dir.path().join("warc");
+    let (location, _) = gazette::archive::warc::scan(&warc_dir)
+        .map(Result::unwrap)
+        .find(|(_, record)| {
+            *record.kind() == gazette::archive::warc::RecordType::Metadata
+                && record.target_uri().is_some_and(|uri| uri.contains("1238"))
+        })
+        .expect("the metadata record of 1238");
+    let file = warc_dir.join(&location.file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[(location.offset + location.length / 2) as usize] ^= 0x55;
+    std::fs::write(&file, bytes).unwrap();
+
+    let archive = open(dir.path());
+    let listed: Vec<String> = archive
+        .articles(&Query::default())
+        .unwrap()
+        .into_iter()
+        .map(|a| a.article.id.0)
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(!listed.iter().any(|id| id.ends_with("1238")), "{listed:?}");
+    let err = archive
+        .article(&gazette::model::ArticleId("bqlkkt:1238".into()))
+        .err()
+        .expect("the damaged article is an error");
+    assert!(
+        gazette::describe(&err).contains(&location.file),
+        "{}",
+        gazette::describe(&err)
+    );
+}
+
 /// A damaged index is named with the way back, not with sled's own debug text.
 #[test]
 fn a_damaged_index_names_rebuild() {
