@@ -340,8 +340,7 @@ fn a_damaged_record_leaves_only_its_article_out_of_listings() {
     assert!(!listed.iter().any(|id| id.ends_with("1238")), "{listed:?}");
     let err = archive
         .article(&gazette::model::ArticleId("bqlkkt:1238".into()))
-        .err()
-        .expect("the damaged article is an error");
+        .expect_err("the damaged article is an error");
     assert!(
         gazette::describe(&err).contains(&location.file),
         "{}",
