@@ -263,7 +263,7 @@ pub struct ImportArgs {
     /// The config file.
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// Read here instead of stdin.
+    /// Read here instead of stdin (`-` is stdin).
     #[arg(long = "in", value_name = "FILE")]
     pub input: Option<PathBuf>,
 }

@@ -174,6 +174,16 @@ fn entries(
 /// What [`Archive::restore`] needs of an entry, checked before anything is written.
 fn check(entry: &ExportEntry) -> Result<(), String> {
     let archived = &entry.archived;
+    let id = &archived.article.id;
+    if id.0.trim().is_empty() {
+        return Err("an article without an id".into());
+    }
+    if let Some(other) = entry.revisions.iter().find(|r| &r.article.id != id) {
+        return Err(format!(
+            "article {id}: revision {} is of article {}",
+            other.number, other.article.id
+        ));
+    }
     if !entry
         .revisions
         .iter()

@@ -112,6 +112,21 @@ pub fn rebuild(
             _ => {}
         }
     }
+    // WARC files gone or moved would otherwise make an empty index of a full one.
+    let indexed = old
+        .as_ref()
+        .and_then(|db| db.open_tree("articles").ok())
+        .map_or(0, |articles| articles.len());
+    if articles.is_empty() && indexed > 0 {
+        return Err(ArchiveError::Open {
+            path: shown,
+            detail: format!(
+                "its WARC files hold no article, but its index names {indexed}: the index is left \
+                 as it was (are the WARC files in {}?)",
+                warc_dir.display()
+            ),
+        });
+    }
     if let Some(reparse) = reparse {
         let mut writer = WarcWriter::open(&warc_dir, storage.warc_max_bytes)?;
         for state in articles.values_mut() {

@@ -110,7 +110,9 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     };
     // The export is read twice (checked, then restored): stdin is kept in a file meanwhile.
     let spooled = beside(target, ".import-stdin.jsonl");
-    let input = match &args.input {
+    // `--in -` is stdin, as the option's absence is.
+    let from_file = args.input.as_ref().filter(|path| path.as_os_str() != "-");
+    let input = match from_file {
         Some(path) => path.clone(),
         None => {
             if let Some(parent) = spooled.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -131,7 +133,7 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     };
     let staging = beside(target, ".import-staging");
     let result = import_into(&config, &input, &staging, existing);
-    if args.input.is_none() {
+    if from_file.is_none() {
         let _ = std::fs::remove_file(&spooled);
     }
     let count = result?;

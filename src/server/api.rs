@@ -356,7 +356,10 @@ pub(super) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
     let offered = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        // The scheme's name is case-insensitive (RFC 9110, 11.1).
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token);
     if !offered.is_some_and(|offered| constant_time_eq(offered.trim().as_bytes(), token.as_bytes()))
     {
         return Err(ApiError::Unauthorized);

@@ -192,10 +192,41 @@ async fn import_checks_every_line_before_restoring_anything() {
     std::fs::write(&bad, twice).unwrap();
     assert_fails_with(&args, &[], "gazette: import: line 10: article bqlkkt:");
 
-    // The fixed file imports, and exports the same bytes again.
-    let args = import(&good);
+    // An article without an id, and a revision of another article, are named too.
+    let mut entry: serde_json::Value = serde_json::from_str(text.lines().nth(3).unwrap()).unwrap();
+    let id = entry["archived"]["article"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut without_id = entry.clone();
+    without_id["archived"]["article"]["id"] = "".into();
+    entry["revisions"][0]["article"]["id"] = "bqlkkt:1".into();
+    for (line, expected) in [
+        (
+            without_id,
+            "gazette: import: line 4: an article without an id".to_string(),
+        ),
+        (
+            entry,
+            format!("gazette: import: line 4: article {id}: revision 1 is of article bqlkkt:1"),
+        ),
+    ] {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines[3] = line.to_string();
+        std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+        let stderr = assert_fails_with(&args, &[], &expected);
+        assert_eq!(stderr.trim_end(), expected);
+    }
+
+    // The fixed file imports (`--in -`: from stdin), and exports the same bytes again.
+    let args = import(Path::new("-"));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&args, &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(&args)
+        .stdin(std::fs::File::open(&good).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", explain(&args, &out));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
         "imported 9 article(s)"
@@ -392,6 +423,15 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
         .unwrap();
     assert_eq!(streamed.status(), 200);
     assert_eq!(streamed.bytes().await.unwrap().to_vec(), served_file);
+    // The scheme's name is case-insensitive.
+    let status = client
+        .get(&export_url)
+        .header("authorization", format!("bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
     let status = client
         .get(format!("http://{}/api/export?raw=yes", serve.addr))
         .bearer_auth(TOKEN)

@@ -150,6 +150,32 @@ async fn rebuild_gives_back_the_same_export() {
     );
 }
 
+/// WARC files gone from their directory do not make an empty index of a full one.
+#[tokio::test(flavor = "multi_thread")]
+async fn rebuild_without_the_warc_files_leaves_the_index() {
+    let (portal, before) = crawled().await;
+    let config = portal.config_path.to_str().unwrap();
+    let warc_dir = portal.dir.path().join("archive/warc");
+    let aside = portal.dir.path().join("warc-aside");
+    std::fs::rename(&warc_dir, &aside).unwrap();
+    std::fs::create_dir(&warc_dir).unwrap();
+    let args = ["rebuild", "--config", config];
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("its WARC files hold no article, but its index names 9"),
+        "{}",
+        explain(&args, &out)
+    );
+    std::fs::remove_dir(&warc_dir).unwrap();
+    std::fs::rename(&aside, &warc_dir).unwrap();
+    assert!(
+        exported(&portal.open_archive()) == before,
+        "the index is as it was"
+    );
+}
+
 /// A rebuild keeps the index it replaces open until the swap: refused while the archive is
 /// held, and the archive is left as it was.
 #[tokio::test(flavor = "multi_thread")]
