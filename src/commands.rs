@@ -407,6 +407,9 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
             Reader::Served(served) => served.capture(&args.id, number)?,
         };
         let Some(body) = body else {
+            if (1..=archived.revisions).contains(&number) {
+                bail!("article {id} revision {number} has no captured page")
+            }
             bail!(
                 "article {id} has no revision {number} (it has {})",
                 archived.revisions

@@ -43,6 +43,18 @@ pub(super) fn check_directory(path: &Path, shown: &str) -> Result<bool, ArchiveE
     let sled_file =
         |name: &str| name == "conf" || name == "db" || name == "blobs" || name.starts_with("snap.");
     if entries.iter().any(|e| e == "conf") && entries.iter().all(|e| sled_file(e)) {
+        // The index of an archive, named instead of the archive.
+        if let Some(archive) = path.parent().filter(|parent| {
+            path.file_name().is_some_and(|name| name == "db") && parent.join("warc").is_dir()
+        }) {
+            return Err(ArchiveError::Foreign {
+                path: shown.into(),
+                reason: format!(
+                    "the index inside the archive at {}: set storage.path to that directory",
+                    archive.display()
+                ),
+            });
+        }
         return Err(ArchiveError::Schema1 {
             path: shown.into(),
             config: String::new(),

@@ -73,6 +73,9 @@ impl SledArchive {
                 what: format!("the index names {what} here, but {detail}"),
             };
             match found.get(&(span.0.clone(), span.1)) {
+                None if !files.contains(&span.0) => {
+                    Err(missing("the file is missing from the WARC files".into()))
+                }
                 None => Err(missing("no record begins there".into())),
                 Some((length, _, _)) if *length != span.2 => Err(missing(format!(
                     "the record there is {length} bytes long, not {}",

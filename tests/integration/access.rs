@@ -606,3 +606,32 @@ async fn a_stale_pid_file_is_replaced_and_an_archive_held_by_a_command_gets_one_
     serve.stop();
     assert!(!pid_file.exists());
 }
+
+/// An archive imported from an export made without `--raw` holds no captured pages: `show --raw`
+/// says so, not that the revision is missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn show_raw_of_a_revision_without_its_page_says_so() {
+    let portal = support::TestPortal::recorded().await;
+    let config = portal.config_path.to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.jsonl");
+    let other = config_at(
+        &portal.config_path,
+        &dir.path().join("restored"),
+        dir.path(),
+    );
+    tokio::task::spawn_blocking(move || {
+        run(&["crawl", "--config", &config], &[]);
+        let out = plain.to_str().unwrap();
+        run(&["export", "--config", &config, "--out", out], &[]);
+        run(&["import", "--config", &other, "--in", out], &[]);
+        let args = ["show", "--config", &other, "bqlkkt:1234", "--raw", "1"];
+        let stderr = assert_fails_with(&args, &[], "");
+        assert_eq!(
+            stderr.trim_end(),
+            "gazette: article bqlkkt:1234 revision 1 has no captured page"
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -348,6 +348,24 @@ fn a_damaged_record_leaves_only_its_article_out_of_listings() {
     );
 }
 
+/// The index directory given as the archive is named as such, and left as it is.
+#[test]
+fn the_index_given_for_the_archive_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    std::fs::create_dir_all(dir.path().join("warc")).unwrap();
+    let err = SledArchive::open(&storage(&dir.path().join("db")))
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains(&format!(
+            "the index inside the archive at {}: set storage.path to that directory",
+            dir.path().display()
+        )),
+        "{err}"
+    );
+}
+
 /// A damaged index is named with the way back, not with sled's own debug text.
 #[test]
 fn a_damaged_index_names_rebuild() {

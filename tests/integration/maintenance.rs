@@ -238,7 +238,18 @@ async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
         "{}",
         explain(&args, &out)
     );
-    let _ = support::root();
+
+    // A WARC file gone is named as gone.
+    std::fs::remove_file(&file).unwrap();
+    let out = gazette_async(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("gazette: verify: {name} at byte "))
+            && String::from_utf8_lossy(&out.stderr)
+                .contains("but the file is missing from the WARC files"),
+        "{}",
+        explain(&args, &out)
+    );
 }
 
 /// Writes `entries` in the schema-1 layout (one sled directory: the current record, every
