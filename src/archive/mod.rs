@@ -76,7 +76,7 @@ pub enum ArchiveError {
         #[source]
         source: std::io::Error,
     },
-    #[error("archive WARC files")]
+    #[error("the WARC files")]
     Warc(#[from] warc::WarcError),
     #[error("no space left on device at {}", path.display())]
     NoSpace { path: PathBuf },
