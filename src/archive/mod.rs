@@ -107,6 +107,12 @@ pub enum ArchiveError {
 
 impl ArchiveError {
     /// True when the disk is full: the one failure a user can fix without reading further.
+    /// A record that cannot be read back (damaged, or its WARC file gone): the article it
+    /// holds is left out of listings and searches, and named when read on its own.
+    pub fn is_damaged_record(&self) -> bool {
+        matches!(self, ArchiveError::Warc(_) | ArchiveError::Corrupt { .. })
+    }
+
     pub fn is_no_space(&self) -> bool {
         match self {
             ArchiveError::NoSpace { .. } => true,

@@ -449,7 +449,7 @@ impl Archive for SledArchive {
                 Ok(archived) => found.push(archived),
                 // A damaged record leaves its article out of listings, not every listing with
                 // it; `gazette verify` names it too.
-                Err(err @ (ArchiveError::Warc(_) | ArchiveError::Corrupt { .. })) => {
+                Err(err) if err.is_damaged_record() => {
                     tracing::error!(
                         id = %String::from_utf8_lossy(id),
                         error = %crate::describe(&err),

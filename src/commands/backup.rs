@@ -52,7 +52,11 @@ fn write_whole(
             return Ok(count);
         }
         Ok(_) => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
-        Err(_) => path.to_path_buf(),
+        // A link to a file not yet there: the file is made where the link points.
+        Err(_) => match std::fs::read_link(path) {
+            Ok(target) => path.parent().unwrap_or(Path::new("")).join(target),
+            Err(_) => path.to_path_buf(),
+        },
     };
     let path = path.as_path();
     let partial = beside(path, ".partial");
@@ -188,21 +192,38 @@ fn import_into(
             );
         }
     };
-    if let Some(existing) = existing {
-        drop(existing);
-        // An empty archive (checked above), replaced by the restored one.
-        std::fs::remove_dir_all(target)
-            .with_context(|| format!("cannot replace the empty archive {}", target.display()))?;
-    } else if target.exists() {
-        std::fs::remove_dir(target)
-            .with_context(|| format!("cannot replace the empty directory {}", target.display()))?;
+    let swapped = (|| -> anyhow::Result<()> {
+        if let Some(existing) = existing {
+            drop(existing);
+            // An empty archive (checked above), replaced by the restored one.
+            std::fs::remove_dir_all(target).with_context(|| {
+                format!("cannot replace the empty archive {}", target.display())
+            })?;
+        } else if target.exists() {
+            // Absent or empty when the import began: another command made an archive there
+            // meanwhile, which is left alone.
+            let occupied = std::fs::read_dir(target).map_or(true, |mut e| e.next().is_some());
+            if occupied {
+                bail!(
+                    "an archive appeared at {} while importing (another gazette command made it)",
+                    target.display()
+                );
+            }
+            std::fs::remove_dir(target).with_context(|| {
+                format!("cannot replace the empty directory {}", target.display())
+            })?;
+        }
+        std::fs::rename(staging, target).with_context(|| {
+            format!(
+                "cannot move the restored archive {} to {}",
+                staging.display(),
+                target.display()
+            )
+        })
+    })();
+    if let Err(err) = swapped {
+        let _ = std::fs::remove_dir_all(staging);
+        bail!("{err:#}; nothing was imported");
     }
-    std::fs::rename(staging, target).with_context(|| {
-        format!(
-            "cannot move the restored archive {} to {}",
-            staging.display(),
-            target.display()
-        )
-    })?;
     Ok(restored)
 }

@@ -419,7 +419,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 
 /// Checks that span several keys; returns the key at fault and what is wrong.
 fn validate(config: &Config) -> Result<(), (String, String)> {
-    if config.storage.path.as_os_str().is_empty() {
+    if config.storage.path.to_string_lossy().trim().is_empty() {
         return Err((
             "storage.path".into(),
             "expected the archive's directory, not an empty path".into(),

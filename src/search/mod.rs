@@ -197,7 +197,18 @@ impl SearchIndex {
         stopped: &dyn Fn() -> bool,
     ) -> Result<(SearchIndex, Opened), SearchError> {
         match SearchIndex::open_existing(dir) {
-            Ok(index) => Ok((index, Opened::Existing)),
+            Ok(index) => {
+                let added = index.add_missing(archive, stopped)?;
+                if added > 0 {
+                    tracing::warn!(
+                        dir = %dir.display(),
+                        added,
+                        "the search index lacked articles of the archive (a run stopped before \
+                         they were indexed): added"
+                    );
+                }
+                Ok((index, Opened::Existing))
+            }
             // Held by another process: it is in use, not damaged, and is left alone.
             Err(Unusable::Held) => Err(SearchError::Held {
                 path: dir.to_path_buf(),
@@ -311,7 +322,15 @@ impl SearchIndex {
             }
             let id = ids.next().transpose()?;
             if let Some(id) = &id {
-                batch.extend(archive.article(id)?);
+                match archive.article(id) {
+                    Ok(archived) => batch.extend(archived),
+                    Err(err) if err.is_damaged_record() => tracing::error!(
+                        %id,
+                        error = %crate::describe(&err),
+                        "an article's record is damaged: it is left out of the search index"
+                    ),
+                    Err(err) => return Err(err.into()),
+                }
             }
             if batch.len() == BATCH || (id.is_none() && !batch.is_empty()) {
                 count += batch.len();
@@ -370,6 +389,50 @@ impl SearchIndex {
     }
 
     /// The content hash the index holds for an article, if it holds it.
+    /// Adds the archive's articles the index lacks: a run stopped, or the process killed,
+    /// between storing articles and indexing them. Counted first, so an index as whole as the
+    /// archive costs one pass over the archive's ids.
+    fn add_missing(
+        &self,
+        archive: &dyn Archive,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<usize, SearchError> {
+        let mut archived = 0;
+        for id in archive.ids() {
+            id?;
+            archived += 1;
+        }
+        if archived <= self.len() {
+            return Ok(0);
+        }
+        let searcher = self.reader.searcher();
+        let mut missing = Vec::new();
+        let mut added = 0;
+        for id in archive.ids() {
+            if stopped() {
+                return Err(SearchError::Stopped);
+            }
+            let id = id?;
+            let term = Term::from_field_text(self.fields.id, &id.0);
+            if searcher.doc_freq(&term).map_err(|e| self.failed(e))? > 0 {
+                continue;
+            }
+            match archive.article(&id) {
+                Ok(found) => missing.extend(found),
+                Err(err) if err.is_damaged_record() => continue,
+                Err(err) => return Err(err.into()),
+            }
+            if missing.len() == BATCH {
+                added += missing.len();
+                self.write(&missing)?;
+                missing.clear();
+            }
+        }
+        added += missing.len();
+        self.write(&missing)?;
+        Ok(added)
+    }
+
     fn indexed_hash(&self, id: &ArticleId) -> Result<Option<String>, SearchError> {
         let searcher = self.reader.searcher();
         let query = TermQuery::new(

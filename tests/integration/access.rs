@@ -142,6 +142,11 @@ async fn import_checks_every_line_before_restoring_anything() {
     run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     assert!(link.is_symlink(), "the link stays a link");
     assert_eq!(std::fs::read_to_string(&linked).unwrap(), text);
+    // A link to a file not there yet: the file is made where it points.
+    std::fs::remove_file(&linked).unwrap();
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(link.is_symlink(), "the link stays a link");
+    assert_eq!(std::fs::read_to_string(&linked).unwrap(), text);
     let args = export_to("/dev/fd/1");
     let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), text);

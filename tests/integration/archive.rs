@@ -315,6 +315,22 @@ fn a_damaged_record_leaves_only_its_article_out_of_listings() {
             .store(&article, &capture, at("2026-01-01T00:00:00+07:00"))
             .unwrap();
     }
+    // Indexed for search while whole.
+    let search_dir = gazette::search::SearchIndex::dir(dir.path());
+    {
+        let (index, _) = gazette::search::SearchIndex::open(&search_dir, &archive).unwrap();
+        let request = gazette::search::Request {
+            text: "khu".into(),
+            limit: 50,
+            ..Default::default()
+        };
+        let hits = index.search(&archive, &request).unwrap().hits;
+        assert!(
+            hits.iter()
+                .any(|h| h.archived.article.id.0.ends_with("1238")),
+            "1238 is found while whole"
+        );
+    }
     drop(archive);
     let warc_dir = dir.path().join("warc");
     let (location, _) = gazette::archive::warc::scan(&warc_dir)
@@ -346,6 +362,26 @@ fn a_damaged_record_leaves_only_its_article_out_of_listings() {
         "{}",
         gazette::describe(&err)
     );
+    // Searches leave it out too, as does a search index built again.
+    let (index, _) = gazette::search::SearchIndex::open(&search_dir, &archive).unwrap();
+    let everything = gazette::search::Request {
+        text: "khu".into(),
+        limit: 50,
+        ..Default::default()
+    };
+    let found = |index: &gazette::search::SearchIndex| -> Vec<String> {
+        let hits = index.search(&archive, &everything).unwrap().hits;
+        hits.into_iter().map(|h| h.archived.article.id.0).collect()
+    };
+    let hits = found(&index);
+    assert!(
+        !hits.is_empty() && !hits.iter().any(|id| id.ends_with("1238")),
+        "{hits:?}"
+    );
+    drop(index);
+    let (index, _) = gazette::search::SearchIndex::rebuild(&search_dir, &archive).unwrap();
+    assert_eq!(index.len(), 2);
+    assert_eq!(found(&index), hits);
 }
 
 /// The index directory given as the archive is named as such, and left as it is.

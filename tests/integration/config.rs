@@ -190,11 +190,13 @@ fn checks_across_keys_point_at_the_key() {
     );
 
     // An empty path would put the archive into the working directory, whatever is there.
-    let err = error_of(&format!("[storage]\npath = \"\"\n\n{VALID}"));
-    assert_eq!(
-        err,
-        "test.toml:2: storage.path: expected the archive's directory, not an empty path"
-    );
+    for empty in ["", "   "] {
+        let err = error_of(&format!("[storage]\npath = \"{empty}\"\n\n{VALID}"));
+        assert_eq!(
+            err,
+            "test.toml:2: storage.path: expected the archive's directory, not an empty path"
+        );
+    }
 }
 
 #[test]

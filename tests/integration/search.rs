@@ -330,6 +330,30 @@ async fn the_index_is_rebuilt_when_deleted_stopped_damaged_or_of_another_version
     );
 }
 
+/// Articles stored but not indexed (a run stopped between the two, a process killed) are added
+/// when the index is next opened.
+#[tokio::test]
+async fn articles_the_index_lacks_are_added_when_it_opens() {
+    let s = searched().await;
+    let dir = dir(&s.portal);
+    drop(s.index);
+    let base = article(&s.archive, "1234");
+    let lost = variant(
+        &base,
+        "77001",
+        "Bài chưa lập chỉ mục",
+        "Cảng cá Tắc Cậu mở rộng",
+    );
+    store(&s.archive, &lost, now());
+    let (index, opened) = SearchIndex::open(&dir, &s.archive).unwrap();
+    assert_eq!(opened, Opened::Existing);
+    assert_eq!(index.len(), 10);
+    assert_eq!(
+        ids(&index, &s.archive, &request("tac cau")),
+        vec![lost.article.id.0.clone()]
+    );
+}
+
 #[tokio::test]
 async fn a_revision_is_found_by_its_new_text_not_its_old() {
     let s = searched().await;
