@@ -348,12 +348,13 @@ impl Crawl<'_> {
         Ok(Some((list, validators)))
     }
 
-    /// Whether the archived article `id` is marked gone.
+    /// Whether the archived article `id` is marked gone (a damaged record: taken as not).
     fn is_gone(&self, id: &ArticleId) -> Result<bool, ArchiveError> {
-        Ok(self
-            .archive
-            .article(id)?
-            .is_some_and(|archived| archived.gone_at.is_some()))
+        match self.archive.article(id) {
+            Ok(found) => Ok(found.is_some_and(|archived| archived.gone_at.is_some())),
+            Err(err) if err.is_damaged_record() => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 
     /// Re-fetches, conditionally, the articles published within `recheck_days`, to catch edits

@@ -759,3 +759,40 @@ async fn a_deep_page_is_archived_flattened_and_an_image_fails_alone() {
     let runs = archive.runs("bqlkkt", 1).unwrap();
     assert_eq!(runs[0].flattened, vec![deep_url], "the run as archived");
 }
+
+/// A damaged record does not stop a run: its article, listed again, is taken as archived.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_record_does_not_stop_the_next_run() {
+    let portal = TestPortal::recorded().await;
+    {
+        let archive = portal.open_archive();
+        assert_eq!(portal.crawl(&archive, false).await.new, 9);
+    }
+    let warc_dir = portal.config.storage.path.join("warc");
+    let (location, _) = gazette::archive::warc::scan(&warc_dir)
+        .map(Result::unwrap)
+        .find(|(_, record)| {
+            *record.kind() == gazette::archive::warc::RecordType::Metadata
+                && record.target_uri().is_some_and(|uri| uri.contains("1238"))
+        })
+        .expect("the metadata record of 1238");
+    let file = warc_dir.join(&location.file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[(location.offset + location.length / 2) as usize] ^= 0x55;
+    std::fs::write(&file, bytes).unwrap();
+    // The list page changes, so it is read again and each listed article looked up.
+    let list = std::fs::read(support::fixture("portal/list-tin-ban-quan-ly-p1.html")).unwrap();
+    let mut list = list;
+    list.extend_from_slice(b"<!-- changed -->");
+    portal.server.set_page(
+        "/Pages/tin-ban-quan-ly.aspx",
+        list,
+        "text/html; charset=utf-8",
+    );
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!((report.new, report.failed), (0, 0), "{report:?}");
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert!(report.complete, "{report:?}");
+    assert_eq!(archive.articles(&Query::default()).unwrap().len(), 8);
+}
