@@ -109,7 +109,7 @@ impl ArchiveError {
     /// True when the disk is full: the one failure a user can fix without reading further.
     /// A record that cannot be read back (damaged, or its WARC file gone): the article it
     /// holds is left out of listings and searches, and named when read on its own.
-    pub fn is_damaged_record(&self) -> bool {
+    fn is_damaged_record(&self) -> bool {
         matches!(self, ArchiveError::Warc(_) | ArchiveError::Corrupt { .. })
     }
 
@@ -198,9 +198,35 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
+/// An article read, or none when its record is damaged (logged with where the damage is).
+fn unless_damaged(
+    id: &ArticleId,
+    read: Result<Option<Archived>, ArchiveError>,
+) -> Result<Option<Archived>, ArchiveError> {
+    match read {
+        Err(err) if err.is_damaged_record() => {
+            tracing::error!(
+                %id,
+                error = %crate::describe(&err),
+                "an article's record is damaged: it is left out"
+            );
+            Ok(None)
+        }
+        read => read,
+    }
+}
+
 /// The storage gazette needs; another engine implements this and nothing else changes.
 pub trait Archive: Send + Sync {
     fn article(&self, id: &ArticleId) -> Result<Option<Archived>, ArchiveError>;
+    /// [`Archive::article`], with an article whose record is damaged taken as absent (logged
+    /// with where the damage is): what listings and searches read, so one damaged record leaves
+    /// out its article, not every answer that would hold it.
+    fn readable_article(&self, id: &ArticleId) -> Result<Option<Archived>, ArchiveError> {
+        unless_damaged(id, self.article(id))
+    }
+    /// When the article was marked gone, read from the index alone.
+    fn gone_at(&self, id: &ArticleId) -> Result<Option<DateTime<FixedOffset>>, ArchiveError>;
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ArticleId>, ArchiveError>;
     /// Stores fetched articles, each a new revision only when its content hash changed. Every
     /// answer means "on disk": the records are synced and the index flushed before it returns.

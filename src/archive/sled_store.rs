@@ -296,6 +296,10 @@ impl Archive for SledArchive {
         }
     }
 
+    fn gone_at(&self, id: &ArticleId) -> Result<Option<DateTime<FixedOffset>>, ArchiveError> {
+        Ok(self.entry(id)?.and_then(|entry| entry.gone_at))
+    }
+
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ArticleId>, ArchiveError> {
         let Some(id) = self
             .trees
@@ -445,19 +449,8 @@ impl Archive for SledArchive {
             if query.until.is_some_and(|until| time > until) {
                 continue;
             }
-            match self.archived(&entry) {
-                Ok(archived) => found.push(archived),
-                // A damaged record leaves its article out of listings, not every listing with
-                // it; `gazette verify` names it too.
-                Err(err) if err.is_damaged_record() => {
-                    tracing::error!(
-                        id = %String::from_utf8_lossy(id),
-                        error = %crate::describe(&err),
-                        "an article's record is damaged: it is left out of the listing"
-                    );
-                }
-                Err(err) => return Err(err),
-            }
+            let id = ArticleId(String::from_utf8_lossy(id).into_owned());
+            found.extend(super::unless_damaged(&id, self.archived(&entry).map(Some))?);
         }
         Ok(found)
     }

@@ -266,7 +266,7 @@ impl Crawl<'_> {
                 // fetched in this run (a repeated listing).
                 let known = self.archive.id_for_url(&item.url)?;
                 let gone = match &known {
-                    Some(id) => self.is_gone(id)?,
+                    Some(id) => self.archive.gone_at(id)?.is_some(),
                     None => false,
                 };
                 if (known.is_some() && !gone) || !self.handled.insert(url_key(&item.url)) {
@@ -346,15 +346,6 @@ impl Crawl<'_> {
         })
         .await?;
         Ok(Some((list, validators)))
-    }
-
-    /// Whether the archived article `id` is marked gone (a damaged record: taken as not).
-    fn is_gone(&self, id: &ArticleId) -> Result<bool, ArchiveError> {
-        match self.archive.article(id) {
-            Ok(found) => Ok(found.is_some_and(|archived| archived.gone_at.is_some())),
-            Err(err) if err.is_damaged_record() => Ok(false),
-            Err(err) => Err(err),
-        }
     }
 
     /// Re-fetches, conditionally, the articles published within `recheck_days`, to catch edits

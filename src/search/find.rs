@@ -105,21 +105,9 @@ impl SearchIndex {
                 .find(|(_, a)| *a == address)
                 .map_or(0.0, |(s, _)| *s);
             let id = self.id_of(&searcher, address)?;
-            // The archive is the truth: an id it no longer answers for is skipped, and so is
-            // an article whose record is damaged (logged; listings leave it out too).
-            let archived = match archive.article(&id) {
-                Ok(archived) => archived,
-                Err(err) if err.is_damaged_record() => {
-                    tracing::error!(
-                        %id,
-                        error = %crate::describe(&err),
-                        "an article's record is damaged: it is left out of the search"
-                    );
-                    None
-                }
-                Err(err) => return Err(err.into()),
-            };
-            if let Some(archived) = archived {
+            // The archive is the truth: an id it no longer answers for, or whose record is
+            // damaged, is skipped.
+            if let Some(archived) = archive.readable_article(&id)? {
                 let snippet = snippet::snippet(&archived.article, &clauses);
                 hits.push(Hit {
                     archived,

@@ -322,15 +322,7 @@ impl SearchIndex {
             }
             let id = ids.next().transpose()?;
             if let Some(id) = &id {
-                match archive.article(id) {
-                    Ok(archived) => batch.extend(archived),
-                    Err(err) if err.is_damaged_record() => tracing::error!(
-                        %id,
-                        error = %crate::describe(&err),
-                        "an article's record is damaged: it is left out of the search index"
-                    ),
-                    Err(err) => return Err(err.into()),
-                }
+                batch.extend(archive.readable_article(id)?);
             }
             if batch.len() == BATCH || (id.is_none() && !batch.is_empty()) {
                 count += batch.len();
@@ -417,11 +409,7 @@ impl SearchIndex {
             if searcher.doc_freq(&term).map_err(|e| self.failed(e))? > 0 {
                 continue;
             }
-            match archive.article(&id) {
-                Ok(found) => missing.extend(found),
-                Err(err) if err.is_damaged_record() => continue,
-                Err(err) => return Err(err.into()),
-            }
+            missing.extend(archive.readable_article(&id)?);
             if missing.len() == BATCH {
                 added += missing.len();
                 self.write(&missing)?;

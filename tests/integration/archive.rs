@@ -44,6 +44,14 @@ fn recorded_article(file: &str) -> (Article, Capture) {
     (article, capture)
 }
 
+/// Stores the recorded portal's article pages `files`, fetched at `fetched_at`.
+fn store_recorded(archive: &SledArchive, files: &[&str], fetched_at: DateTime<FixedOffset>) {
+    for file in files {
+        let (article, capture) = recorded_article(file);
+        archive.store(&article, &capture, fetched_at).unwrap();
+    }
+}
+
 fn edited(article: &Article, title: &str) -> Article {
     let mut article = article.clone();
     article.title = title.to_string();
@@ -127,17 +135,16 @@ fn gone_articles_are_marked_once_and_kept() {
 fn query_is_newest_first_and_filters_by_time_and_section() {
     let dir = tempfile::tempdir().unwrap();
     let archive = open(dir.path());
-    for file in [
-        "article-1180.html",
-        "article-1234.html",
-        "article-1229.html",
-        "article-1238.html",
-    ] {
-        let (article, capture) = recorded_article(file);
-        archive
-            .store(&article, &capture, at("2026-01-01T00:00:00+00:00"))
-            .unwrap();
-    }
+    store_recorded(
+        &archive,
+        &[
+            "article-1180.html",
+            "article-1234.html",
+            "article-1229.html",
+            "article-1238.html",
+        ],
+        at("2026-01-01T00:00:00+00:00"),
+    );
     let ids = |q: Query| -> Vec<String> {
         archive
             .articles(&q)
@@ -305,16 +312,15 @@ fn another_schema_version_is_refused() {
 fn a_damaged_record_leaves_only_its_article_out_of_listings() {
     let dir = tempfile::tempdir().unwrap();
     let archive = open(dir.path());
-    for file in [
-        "article-1234.html",
-        "article-1238.html",
-        "article-1229.html",
-    ] {
-        let (article, capture) = recorded_article(file);
-        archive
-            .store(&article, &capture, at("2026-01-01T00:00:00+07:00"))
-            .unwrap();
-    }
+    store_recorded(
+        &archive,
+        &[
+            "article-1234.html",
+            "article-1238.html",
+            "article-1229.html",
+        ],
+        at("2026-01-01T00:00:00+07:00"),
+    );
     // Indexed for search while whole.
     let search_dir = gazette::search::SearchIndex::dir(dir.path());
     {
@@ -333,17 +339,7 @@ fn a_damaged_record_leaves_only_its_article_out_of_listings() {
     }
     drop(archive);
     let warc_dir = dir.path().join("warc");
-    let (location, _) = gazette::archive::warc::scan(&warc_dir)
-        .map(Result::unwrap)
-        .find(|(_, record)| {
-            *record.kind() == gazette::archive::warc::RecordType::Metadata
-                && record.target_uri().is_some_and(|uri| uri.contains("1238"))
-        })
-        .expect("the metadata record of 1238");
-    let file = warc_dir.join(&location.file);
-    let mut bytes = std::fs::read(&file).unwrap();
-    bytes[(location.offset + location.length / 2) as usize] ^= 0x55;
-    std::fs::write(&file, bytes).unwrap();
+    let location = support::damage_metadata_record(&warc_dir, "1238");
 
     let archive = open(dir.path());
     let listed: Vec<String> = archive

@@ -769,20 +769,9 @@ async fn a_damaged_record_does_not_stop_the_next_run() {
         assert_eq!(portal.crawl(&archive, false).await.new, 9);
     }
     let warc_dir = portal.config.storage.path.join("warc");
-    let (location, _) = gazette::archive::warc::scan(&warc_dir)
-        .map(Result::unwrap)
-        .find(|(_, record)| {
-            *record.kind() == gazette::archive::warc::RecordType::Metadata
-                && record.target_uri().is_some_and(|uri| uri.contains("1238"))
-        })
-        .expect("the metadata record of 1238");
-    let file = warc_dir.join(&location.file);
-    let mut bytes = std::fs::read(&file).unwrap();
-    bytes[(location.offset + location.length / 2) as usize] ^= 0x55;
-    std::fs::write(&file, bytes).unwrap();
+    support::damage_metadata_record(&warc_dir, "1238");
     // The list page changes, so it is read again and each listed article looked up.
-    let list = std::fs::read(support::fixture("portal/list-tin-ban-quan-ly-p1.html")).unwrap();
-    let mut list = list;
+    let mut list = std::fs::read(support::fixture("portal/list-tin-ban-quan-ly-p1.html")).unwrap();
     list.extend_from_slice(b"<!-- changed -->");
     portal.server.set_page(
         "/Pages/tin-ban-quan-ly.aspx",

@@ -6,6 +6,13 @@ use gazette::archive::{self, Archive};
 use crate::support::{self, TestPortal};
 use crate::support::{explain, gazette_async};
 
+/// Runs gazette with `args`, checking its exit status.
+async fn exits(args: &[&str], code: i32) -> std::process::Output {
+    let out = gazette_async(args).await;
+    assert_eq!(out.status.code(), Some(code), "{}", explain(args, &out));
+    out
+}
+
 fn exported(archive: &dyn Archive) -> String {
     let mut out = Vec::new();
     archive::export(archive, true, &mut out).unwrap();
@@ -75,8 +82,7 @@ async fn rebuild_gives_back_the_same_export() {
     );
     let config = portal.config_path.to_str().unwrap();
     let args = ["rebuild", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let out = exits(&args, 0).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("9 articles, 10 revisions"),
@@ -113,8 +119,7 @@ async fn rebuild_gives_back_the_same_export() {
 
     // Extracted again, the revision whose title was edited by hand reads as its page says.
     let args = ["rebuild", "--config", config, "--reparse"];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let out = exits(&args, 0).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("9 articles, 10 revisions"),
@@ -142,8 +147,7 @@ async fn rebuild_gives_back_the_same_export() {
 
     // Rebuilt again from the WARC files, the revision extracted again leaves it gone.
     let args = ["rebuild", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    exits(&args, 0).await;
     assert!(
         exported(&portal.open_archive()) == reparsed,
         "a rebuild after a rebuild --reparse exports differently"
@@ -160,8 +164,7 @@ async fn rebuild_without_the_warc_files_leaves_the_index() {
     std::fs::rename(&warc_dir, &aside).unwrap();
     std::fs::create_dir(&warc_dir).unwrap();
     let args = ["rebuild", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let out = exits(&args, 1).await;
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("its WARC files hold no article, but its index names 9"),
@@ -184,8 +187,7 @@ async fn rebuild_is_refused_while_the_archive_is_held() {
     let config = portal.config_path.to_str().unwrap();
     let archive = portal.open_archive();
     let args = ["rebuild", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let out = exits(&args, 1).await;
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("the archive is open in another gazette"),
         "{}",
@@ -205,8 +207,7 @@ async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
     let (portal, _) = crawled().await;
     let config = portal.config_path.to_str().unwrap();
     let args = ["verify", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let out = exits(&args, 0).await;
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("9 articles and 10 revisions indexed"),
         "{}",
@@ -223,8 +224,7 @@ async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
     std::fs::write(&file, bytes).unwrap();
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let out = exits(&args, 1).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let name = file.file_name().unwrap().to_string_lossy();
     assert!(
@@ -241,8 +241,7 @@ async fn verify_passes_on_a_fresh_crawl_and_finds_a_flipped_byte() {
 
     // A WARC file gone is named as gone.
     std::fs::remove_file(&file).unwrap();
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let out = exits(&args, 1).await;
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(&format!("gazette: verify: {name} at byte "))
             && String::from_utf8_lossy(&out.stderr)
@@ -319,8 +318,7 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
     let config = portal.config_path.to_str().unwrap();
 
     let args = ["query", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let out = exits(&args, 1).await;
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
         format!(
@@ -330,8 +328,7 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
     );
 
     let args = ["migrate", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let out = exits(&args, 0).await;
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("9 articles, 10 revisions"),
         "{}",
@@ -352,8 +349,7 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
     );
     drop(archive);
     let args = ["verify", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    exits(&args, 0).await;
 }
 
 /// An archive whose index is of schema 2 (the first WARC layout): every command but migrate
@@ -377,8 +373,7 @@ async fn migrate_rebuilds_a_schema_2_index() {
     }
     let config = portal.config_path.to_str().unwrap();
     let args = ["query", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let out = exits(&args, 1).await;
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
         format!(
@@ -388,8 +383,7 @@ async fn migrate_rebuilds_a_schema_2_index() {
     );
 
     let args = ["migrate", "--config", config];
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let out = exits(&args, 0).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("9 articles, 10 revisions; its index was rebuilt"),
@@ -404,8 +398,7 @@ async fn migrate_rebuilds_a_schema_2_index() {
     assert_eq!(side_state(&archive), side_before);
     drop(archive);
 
-    let out = gazette_async(&args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let out = exits(&args, 1).await;
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("already of archive schema 3"),
         "{}",

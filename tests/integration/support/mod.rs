@@ -29,6 +29,24 @@ pub fn open_sled(config: &sled::Config) -> sled::Db {
     }
 }
 
+/// Flips a byte in the middle of the metadata record of the article whose URL holds `item`
+/// (an ItemID), in the WARC files of `warc_dir`; returns where that record is.
+pub fn damage_metadata_record(warc_dir: &Path, item: &str) -> gazette::archive::warc::Location {
+    use gazette::archive::warc::{self, RecordType};
+    let (location, _) = warc::scan(warc_dir)
+        .map(Result::unwrap)
+        .find(|(_, record)| {
+            *record.kind() == RecordType::Metadata
+                && record.target_uri().is_some_and(|uri| uri.contains(item))
+        })
+        .unwrap_or_else(|| panic!("no metadata record of {item}"));
+    let file = warc_dir.join(&location.file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[(location.offset + location.length / 2) as usize] ^= 0x55;
+    std::fs::write(&file, bytes).unwrap();
+    location
+}
+
 pub fn fixture(path: &str) -> PathBuf {
     root().join("fixtures").join(path)
 }
