@@ -11,10 +11,11 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use gazette::archive::prelude::*;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gazette::archive::{Archive, SledArchive};
+use gazette::archive::SledArchive;
 use gazette::config::StorageConfig;
 use gazette::replay::Recording;
 

@@ -13,6 +13,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use gazette::archive::prelude::*;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;

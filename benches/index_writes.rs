@@ -6,6 +6,7 @@
 //!
 //! Run: `cargo bench --bench index_writes` (WRITES, THREADS to change the load).
 
+use gazette::archive::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

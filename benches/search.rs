@@ -10,10 +10,11 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use gazette::archive::prelude::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gazette::archive::{Archive, SledArchive};
+use gazette::archive::SledArchive;
 use gazette::config::StorageConfig;
 use gazette::replay::Recording;
 use gazette::search::{Request, SearchIndex};

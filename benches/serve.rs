@@ -10,6 +10,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use gazette::archive::prelude::*;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -7,12 +7,13 @@ mod reparse;
 pub mod search;
 mod served;
 
+use gazette::archive::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, FixedOffset};
-use gazette::archive::{self, Archive, ArchiveError, Query, SledArchive};
+use gazette::archive::{self, ArchiveError, Query, SledArchive};
 use gazette::config::{self, Config, Source};
 use gazette::crawl::{CrawlEvent, CrawlOptions, run_source};
 use gazette::daemon::{DaemonError, ServeRecord};
@@ -139,7 +140,7 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         Some(id) => vec![find_source(&config, id)?],
         None => config.sources.iter().collect(),
     };
-    let archive = open_for_writing(&config)?;
+    let archive = archive::Handle::new(std::sync::Arc::new(open_for_writing(&config)?));
     let fetcher = Fetcher::new(&config.crawler)?;
     let options = CrawlOptions {
         backfill: args.backfill,

@@ -15,7 +15,7 @@ use crate::crawl::{CrawlOptions, crawl_source};
 use crate::fetch::{Fetcher, Origins};
 use crate::model::RunReport;
 use crate::schedule::Scheduler;
-use crate::server::{AppState, app};
+use crate::server::{AppState, app, connections};
 use crate::websub::{self, Documents, Hub, WebSub};
 
 /// Spreads the sources' runs so they do not all start at the same second.
@@ -36,8 +36,6 @@ pub enum DaemonError {
     },
     #[error("cannot start the HTTP client: {0}")]
     Client(#[from] crate::fetch::FetchError),
-    #[error("the server stopped: {0}")]
-    Serve(std::io::Error),
     #[error("cannot write {path}")]
     PidFile {
         path: String,
@@ -183,6 +181,8 @@ pub async fn run(
         .await
         .map_err(|cause| DaemonError::Listen { addr, cause })?;
     let local = listener.local_addr().unwrap_or(addr);
+    let open_files = connections::raise_open_file_limit();
+    let limits = connections::Limits::new(&config.server, open_files);
     let pid_file = PidFile::write(&config.storage.path, local)?;
     let mut first_runs = Vec::new();
     if startup.crawl_first {
@@ -194,7 +194,7 @@ pub async fn run(
         for source in &config.sources {
             let report = crawl_source(
                 &fetcher,
-                &*archive,
+                &archive::Handle::new(archive.clone()),
                 source,
                 &config.crawler,
                 options,
@@ -278,9 +278,7 @@ pub async fn run(
     });
     ready(local);
     tracing::info!(%local, "serving");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+    connections::serve(listener, router, limits, shutdown.clone()).await;
     shutdown.cancel();
     if let Err(err) = scheduling.await {
         tracing::error!(%err, "the scheduler stopped abnormally");
@@ -294,7 +292,7 @@ pub async fn run(
     settle(archive, &config.storage).await;
     drop(pid_file);
     tracing::info!("stopped");
-    served.map_err(DaemonError::Serve)
+    Ok(())
 }
 
 /// Opens the archive once more when this process is its last holder (see [`archive::settle`]):

@@ -1,5 +1,9 @@
 //! What changed between two revisions of an article: title and date first, then the text word
 //! by word. Pure: two revisions in, a [`RevisionDiff`] out.
+//!
+//! Its cost grows with the text, so it is bounded: past [`WORD_DIFF_BYTES`] of text the diff is
+//! by paragraph, with long unchanged runs cut to their edges; past [`MAX_DIFF_BYTES`] it is
+//! refused.
 
 use std::time::Duration;
 
@@ -11,6 +15,23 @@ use crate::model::Revision;
 
 /// How long a diff may search for the smallest one before it settles for a larger one.
 const DIFF_TIME: Duration = Duration::from_millis(500);
+/// Text of both revisions (bytes) up to which the diff is word by word: a word diff costs some
+/// twenty times its text in memory.
+pub const WORD_DIFF_BYTES: usize = 256 * 1024;
+/// Text of both revisions (bytes) past which no diff is made.
+pub const MAX_DIFF_BYTES: usize = 16 * 1024 * 1024;
+/// Characters kept at each edge of an unchanged run in a diff by paragraph.
+const CONTEXT_CHARS: usize = 300;
+
+/// A diff refused: the revisions' text is past [`MAX_DIFF_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the two revisions hold {bytes} bytes of text, more than the {limit} a diff is made of; compare their raw captures instead"
+)]
+pub struct TooLarge {
+    pub bytes: usize,
+    pub limit: usize,
+}
 
 /// A run of words kept, inserted or deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +40,17 @@ pub enum Kind {
     Same,
     Inserted,
     Deleted,
+    /// Unchanged text left out of a diff by paragraph; its `text` is `…`.
+    Elided,
+}
+
+/// How finely the text was compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    Word,
+    /// The text was past [`WORD_DIFF_BYTES`]: paragraphs compared, long unchanged runs elided.
+    Paragraph,
 }
 
 /// Consecutive words of one [`Kind`], with the spaces between them.
@@ -42,7 +74,9 @@ pub struct RevisionDiff {
     pub title: Option<Vec<Span>>,
     /// The publication date before and after, when it changed.
     pub published: Option<(Published, Published)>,
-    /// The text word by word.
+    /// How the text was compared.
+    pub by: Granularity,
+    /// The text, word by word or paragraph by paragraph.
     pub body: Vec<Span>,
 }
 
@@ -51,22 +85,91 @@ impl RevisionDiff {
     pub fn is_empty(&self) -> bool {
         self.title.is_none()
             && self.published.is_none()
-            && self.body.iter().all(|s| s.kind == Kind::Same)
+            && self
+                .body
+                .iter()
+                .all(|s| matches!(s.kind, Kind::Same | Kind::Elided))
     }
 }
 
-/// `old` against `new`.
-pub fn compare(old: &Revision, new: &Revision) -> RevisionDiff {
+/// `old` against `new`, word by word, by paragraph past [`WORD_DIFF_BYTES`], refused past
+/// [`MAX_DIFF_BYTES`].
+pub fn compare(old: &Revision, new: &Revision) -> Result<RevisionDiff, TooLarge> {
     let (a, b) = (&old.article, &new.article);
-    RevisionDiff {
+    let bytes = a.body_text.len() + b.body_text.len() + a.title.len() + b.title.len();
+    if bytes > MAX_DIFF_BYTES {
+        return Err(TooLarge {
+            bytes,
+            limit: MAX_DIFF_BYTES,
+        });
+    }
+    let (by, body) = if bytes <= WORD_DIFF_BYTES {
+        (Granularity::Word, words(&a.body_text, &b.body_text))
+    } else {
+        (
+            Granularity::Paragraph,
+            paragraphs(&a.body_text, &b.body_text),
+        )
+    };
+    Ok(RevisionDiff {
         from: old.number,
         to: new.number,
         from_fetched_at: old.fetched_at,
         to_fetched_at: new.fetched_at,
         title: (a.title != b.title).then(|| words(&a.title, &b.title)),
         published: (a.published != b.published).then_some((a.published, b.published)),
-        body: words(&a.body_text, &b.body_text),
+        by,
+        body,
+    })
+}
+
+/// `old` against `new` a line (a paragraph of `body_text`) at a time, each unchanged run longer
+/// than twice [`CONTEXT_CHARS`] cut to its edges around an [`Kind::Elided`] span.
+pub fn paragraphs(old: &str, new: &str) -> Vec<Span> {
+    let diff = TextDiff::configure()
+        .timeout(DIFF_TIME)
+        .diff_lines(old, new);
+    let mut spans: Vec<Span> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let kind = match change.tag() {
+            ChangeTag::Equal => Kind::Same,
+            ChangeTag::Delete => Kind::Deleted,
+            ChangeTag::Insert => Kind::Inserted,
+        };
+        match spans.last_mut() {
+            Some(last) if last.kind == kind => last.text.push_str(change.value()),
+            _ => spans.push(Span {
+                kind,
+                text: change.value().to_string(),
+            }),
+        }
     }
+    spans.into_iter().flat_map(elide).collect()
+}
+
+/// An unchanged run cut to its first and last [`CONTEXT_CHARS`] characters when longer than
+/// twice that; anything else as it is.
+fn elide(span: Span) -> Vec<Span> {
+    let chars = span.text.chars().count();
+    if span.kind != Kind::Same || chars <= 2 * CONTEXT_CHARS + 1 {
+        return vec![span];
+    }
+    let head: String = span.text.chars().take(CONTEXT_CHARS).collect();
+    let tail: String = span.text.chars().skip(chars - CONTEXT_CHARS).collect();
+    vec![
+        Span {
+            kind: Kind::Same,
+            text: head,
+        },
+        Span {
+            kind: Kind::Elided,
+            text: "…".into(),
+        },
+        Span {
+            kind: Kind::Same,
+            text: tail,
+        },
+    ]
 }
 
 /// `old` against `new` word by word: the deleted words of a change, then the inserted ones
@@ -135,6 +238,7 @@ pub fn plain(diff: &RevisionDiff) -> String {
                 Kind::Same => s.text.clone(),
                 Kind::Inserted => format!("{{+{}+}}", s.text),
                 Kind::Deleted => format!("[-{}-]", s.text),
+                Kind::Elided => "\n[…]\n".to_string(),
             })
             .collect()
     };
@@ -162,6 +266,65 @@ pub fn plain(diff: &RevisionDiff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn revision(number: u32, body: &str) -> Revision {
+        let at = DateTime::parse_from_rfc3339("2026-01-01T00:00:00+07:00").unwrap();
+        Revision {
+            number,
+            fetched_at: at,
+            cause: Default::default(),
+            article: crate::model::Article {
+                id: crate::model::ArticleId("s:1".into()),
+                source: "s".into(),
+                section: "a".into(),
+                url: "https://example.org/1".into(),
+                title: "t".into(),
+                published: None,
+                published_inferred: false,
+                category: None,
+                credit: None,
+                summary: String::new(),
+                body_html: String::new(),
+                body_text: body.to_string(),
+                images: Vec::new(),
+                attachments: Vec::new(),
+                content_hash: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_long_text_is_compared_by_paragraph_with_unchanged_runs_cut() {
+        let paragraph = "Khu kinh tế Phú Quốc đón nhà đầu tư. ".repeat(40);
+        let old: Vec<String> = (0..400).map(|i| format!("{i} {paragraph}")).collect();
+        let mut new = old.clone();
+        new[200] = "Đoạn văn đã sửa.".into();
+        let (old, new) = (old.join("\n\n"), new.join("\n\n"));
+        assert!(old.len() + new.len() > WORD_DIFF_BYTES);
+        let diff = compare(&revision(1, &old), &revision(2, &new)).unwrap();
+        assert_eq!(diff.by, Granularity::Paragraph);
+        let size: usize = diff.body.iter().map(|s| s.text.len()).sum();
+        assert!(
+            size < 8 * CONTEXT_CHARS * 4 + paragraph.len() * 2,
+            "{size} bytes"
+        );
+        assert!(diff.body.iter().any(|s| s.kind == Kind::Elided));
+        let inserted: Vec<&str> = diff
+            .body
+            .iter()
+            .filter(|s| s.kind == Kind::Inserted)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(inserted, ["Đoạn văn đã sửa.\n"]);
+    }
+
+    #[test]
+    fn a_text_past_the_bound_is_refused() {
+        let big = "x".repeat(MAX_DIFF_BYTES / 2 + 1);
+        let err = compare(&revision(1, &big), &revision(2, &big)).unwrap_err();
+        assert_eq!(err.limit, MAX_DIFF_BYTES);
+        assert!(err.to_string().contains("raw captures"), "{err}");
+    }
 
     #[test]
     fn a_changed_word_is_deleted_and_inserted() {

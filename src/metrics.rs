@@ -29,6 +29,7 @@ pub struct Metrics {
     websub_subscriptions: Gauge,
     field_fill: Family<Labels, Gauge<f64, AtomicU64>>,
     source_degraded: Family<Labels, Gauge>,
+    connections_refused: Family<Labels, Counter>,
 }
 
 /// The one registry of the process.
@@ -56,6 +57,12 @@ impl Metrics {
         let websub_subscriptions = Gauge::default();
         let field_fill = Family::<Labels, Gauge<f64, AtomicU64>>::default();
         let source_degraded = Family::<Labels, Gauge>::default();
+        let connections_refused = Family::<Labels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections not served, by reason (per_client: the client held its share; accept_failed: out of files or another accept error)",
+            connections_refused.clone(),
+        );
         registry.register(
             "crawl_runs",
             "Crawl runs by source and outcome",
@@ -130,7 +137,15 @@ impl Metrics {
             websub_subscriptions,
             field_fill,
             source_degraded,
+            connections_refused,
         }
+    }
+
+    /// A connection closed unserved, or an accept that failed.
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.connections_refused
+            .get_or_create(&label(&[("reason", reason)]))
+            .inc();
     }
 
     /// One HTTP answer received by the fetcher, and how long it took.

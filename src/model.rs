@@ -316,3 +316,29 @@ pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
 }
+
+/// A verified subscription of a callback to a topic (one of gazette's feed URLs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub topic: String,
+    pub callback: String,
+    /// The `hub.secret` the subscriber gave: deliveries are signed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// When the lease ends; the subscription is dropped then.
+    pub expires: DateTime<FixedOffset>,
+    /// Deliveries failed in a row (each after its retries); reset by a delivery that succeeds.
+    #[serde(default)]
+    pub failures: u32,
+}
+
+impl Subscription {
+    /// `<topic>\0<callback>`: one subscription per pair, a topic's subscribers together.
+    pub fn key(topic: &str, callback: &str) -> Vec<u8> {
+        let mut key = Vec::with_capacity(topic.len() + callback.len() + 1);
+        key.extend_from_slice(topic.as_bytes());
+        key.push(0);
+        key.extend_from_slice(callback.as_bytes());
+        key
+    }
+}

@@ -361,7 +361,7 @@ async fn run_once(
         Ok(fetcher) => {
             crawl_source(
                 &fetcher,
-                &*archive,
+                &crate::archive::Handle::new(archive.clone()),
                 source,
                 &config.crawler,
                 CrawlOptions::default(),

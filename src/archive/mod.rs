@@ -10,6 +10,7 @@
 mod assets;
 mod compact;
 mod export;
+mod handle;
 mod index;
 mod layout;
 mod migrate;
@@ -34,13 +35,14 @@ pub use index::url_key;
 
 /// Article ids read from the archive as they are asked for.
 pub type Ids<'a> = Box<dyn Iterator<Item = Result<ArticleId, ArchiveError>> + Send + 'a>;
+pub use crate::model::Subscription;
 pub use export::{ExportEntry, ExportedRevision, export, import, restore_lines, validate_lines};
+pub use handle::Handle;
 pub use migrate::{Migrated, migrate};
 pub use notes::Profile;
 pub use rebuild::{Rebuilt, Reparse, rebuild};
 pub use sled_store::{SCHEMA_VERSION, SledArchive};
 pub use verify::{Damage, Verified};
-pub use websub::Subscription;
 
 use crate::model::{
     Archived, Article, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators,
@@ -103,16 +105,25 @@ pub enum ArchiveError {
     Locked { path: String },
     #[error("cannot write the export")]
     Output(#[source] std::io::Error),
+    /// Work sent to a blocking thread through [`Handle::run`] panicked or was cancelled.
+    #[error("an archive task ended abnormally")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl ArchiveError {
-    /// True when the disk is full: the one failure a user can fix without reading further.
-    /// A record that cannot be read back (damaged, or its WARC file gone): the article it
-    /// holds is left out of listings and searches, and named when read on its own.
+    /// A record proven damaged (see [`warc::WarcError::is_damage`]), or an index entry that
+    /// does not decode: the article it holds is left out of listings and searches, and named
+    /// when read on its own. Any other failure (a read that failed, out of files) fails the
+    /// answer instead, which is then neither cached nor pushed.
     fn is_damaged_record(&self) -> bool {
-        matches!(self, ArchiveError::Warc(_) | ArchiveError::Corrupt { .. })
+        match self {
+            ArchiveError::Corrupt { .. } => true,
+            ArchiveError::Warc(err) => err.is_damage(),
+            _ => false,
+        }
     }
 
+    /// True when the disk is full: the one failure a user can fix without reading further.
     pub fn is_no_space(&self) -> bool {
         match self {
             ArchiveError::NoSpace { .. } => true,
@@ -216,12 +227,13 @@ fn unless_damaged(
     }
 }
 
-/// The storage gazette needs; another engine implements this and nothing else changes.
-pub trait Archive: Send + Sync {
+/// Articles with their revisions and the pages they were read from: what a crawl stores and
+/// every listing, feed and search reads.
+pub trait ArticleStore: Send + Sync {
     fn article(&self, id: &ArticleId) -> Result<Option<Archived>, ArchiveError>;
-    /// [`Archive::article`], with an article whose record is damaged taken as absent (logged
-    /// with where the damage is): what listings and searches read, so one damaged record leaves
-    /// out its article, not every answer that would hold it.
+    /// [`ArticleStore::article`], with an article whose record is damaged taken as absent
+    /// (logged with where the damage is): what listings and searches read, so one damaged record
+    /// leaves out its article, not every answer that would hold it.
     fn readable_article(&self, id: &ArticleId) -> Result<Option<Archived>, ArchiveError> {
         unless_damaged(id, self.article(id))
     }
@@ -231,7 +243,7 @@ pub trait Archive: Send + Sync {
     /// Stores fetched articles, each a new revision only when its content hash changed. Every
     /// answer means "on disk": the records are synced and the index flushed before it returns.
     fn store_many(&self, items: Vec<Ingest>) -> Result<Vec<Stored>, ArchiveError>;
-    /// Stores one capture of an article (see [`Archive::store_many`]).
+    /// Stores one capture of an article (see [`ArticleStore::store_many`]).
     fn store(
         &self,
         article: &Article,
@@ -250,12 +262,7 @@ pub trait Archive: Send + Sync {
     }
     /// Stores an article read again from its latest capture as a new revision caused by reparse
     /// (the revision names that capture); `Unchanged` when it reads as before or is unknown.
-    fn store_reextracted(&self, reextracted: Reextracted) -> Result<Stored, ArchiveError> {
-        Err(ArchiveError::Writer(format!(
-            "{}: this archive does not keep reparse revisions",
-            reextracted.article.id
-        )))
-    }
+    fn store_reextracted(&self, reextracted: Reextracted) -> Result<Stored, ArchiveError>;
     /// Marks an article gone (404/410) once; it is never deleted. True when newly marked.
     fn mark_gone(&self, id: &ArticleId, at: DateTime<FixedOffset>) -> Result<bool, ArchiveError>;
     fn revisions(&self, id: &ArticleId) -> Result<Vec<Revision>, ArchiveError>;
@@ -269,11 +276,20 @@ pub trait Archive: Send + Sync {
         source: &str,
         before: DateTime<FixedOffset>,
     ) -> Result<Option<DateTime<FixedOffset>>, ArchiveError>;
-    /// Every article, in id order, all at once (small archives and tests; export walks [`Archive::ids`]).
+    /// Every article, in id order, all at once (small archives and tests; export walks
+    /// [`ArticleStore::ids`]).
     fn all(&self) -> Result<Vec<Archived>, ArchiveError>;
     /// Every article's id, in id order, read as it goes: for walking a large archive one
     /// article at a time.
     fn ids(&self) -> Ids<'_>;
+    /// Restores one exported article with its revisions and captures.
+    fn restore(&self, entry: &ExportEntry) -> Result<(), ArchiveError>;
+    fn is_empty(&self) -> Result<bool, ArchiveError>;
+}
+
+/// What a crawl keeps between its runs: the validators of the pages it fetched, its state (a
+/// backfill's cursor), and the log of its runs.
+pub trait CrawlLog: Send + Sync {
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError>;
     fn set_validators(&self, url: &str, validators: &Validators) -> Result<(), ArchiveError>;
     /// Crawl state such as a backfill cursor.
@@ -282,51 +298,47 @@ pub trait Archive: Send + Sync {
     fn record_run(&self, run: &RunReport) -> Result<(), ArchiveError>;
     /// The latest runs of a source, newest first.
     fn runs(&self, source: &str, limit: usize) -> Result<Vec<RunReport>, ArchiveError>;
-    /// Restores one exported article with its revisions and captures.
-    fn restore(&self, entry: &ExportEntry) -> Result<(), ArchiveError>;
-    fn is_empty(&self) -> Result<bool, ArchiveError>;
+}
+
+/// The attachments and images captured beside articles.
+pub trait AssetStore: Send + Sync {
     /// Stores a fetched attachment or image: a `response`, or a `revisit` when its payload is
     /// already stored. Answers once it is on disk.
-    fn store_asset(&self, asset: AssetIngest) -> Result<AssetInfo, ArchiveError> {
-        Err(ArchiveError::Writer(format!(
-            "{}: this archive does not keep assets",
-            asset.url
-        )))
-    }
+    fn store_asset(&self, asset: AssetIngest) -> Result<AssetInfo, ArchiveError>;
     /// What is known of a captured asset URL, from the index alone.
-    fn asset(&self, _url: &str) -> Result<Option<AssetInfo>, ArchiveError> {
-        Ok(None)
-    }
+    fn asset(&self, url: &str) -> Result<Option<AssetInfo>, ArchiveError>;
     /// The validators an asset URL was last captured with, for a conditional fetch.
-    fn asset_validators(&self, _url: &str) -> Result<Option<Validators>, ArchiveError> {
-        Ok(None)
-    }
+    fn asset_validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError>;
     /// A captured asset's bytes and headers, read back from its WARC record (after a revisit,
     /// the response it refers to: the same bytes, that capture's headers).
-    fn asset_capture(&self, _url: &str) -> Result<Option<Capture>, ArchiveError> {
-        Ok(None)
-    }
-    /// The builtin WebSub hub's verified subscriptions.
-    fn subscriptions(&self) -> Result<Vec<Subscription>, ArchiveError> {
-        Ok(Vec::new())
-    }
+    fn asset_capture(&self, url: &str) -> Result<Option<Capture>, ArchiveError>;
+}
+
+/// The builtin WebSub hub's verified subscriptions.
+pub trait SubscriptionStore: Send + Sync {
+    fn subscriptions(&self) -> Result<Vec<Subscription>, ArchiveError>;
     /// Keeps (`Some`) or drops (`None`) the subscription of `callback` to `topic`; answers once
     /// it is on disk.
     fn set_subscription(
         &self,
         topic: &str,
         callback: &str,
-        _kept: Option<&Subscription>,
-    ) -> Result<(), ArchiveError> {
-        Err(ArchiveError::Writer(format!(
-            "{callback} to {topic}: this archive does not keep subscriptions"
-        )))
-    }
+        kept: Option<&Subscription>,
+    ) -> Result<(), ArchiveError>;
+}
+
+/// The whole archive, as the crawl and the server hold it: each part above, and the store's
+/// own health. Code that needs one part takes that trait; another engine implements them all
+/// and nothing else changes.
+pub trait Archive: ArticleStore + CrawlLog + AssetStore + SubscriptionStore {
     /// Returns once everything written before is on disk.
     fn flush(&self) -> Result<(), ArchiveError>;
     /// Why the archive is stalled (a write or flush stuck past `storage.stall_timeout_secs`),
     /// once it has been; a stalled archive stays so until the process restarts.
-    fn stalled(&self) -> Option<String> {
-        None
-    }
+    fn stalled(&self) -> Option<String>;
+}
+
+/// The archive's traits, for `use crate::archive::prelude::*` where code calls several of them.
+pub mod prelude {
+    pub use super::{Archive, ArticleStore, AssetStore, CrawlLog, SubscriptionStore};
 }

@@ -1,6 +1,7 @@
 //! The archive on WARC files and a sled index (schema 2): opening and checking the layout, and
 //! every read. Writes go through the one [`Writer`](super::write::Writer).
 
+use super::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -217,6 +218,25 @@ impl SledArchive {
         &self.root
     }
 
+    /// Holds every write from now until [`SledArchive::release_writes`], as a disk that takes
+    /// seconds to sync would: for the tests that show async callers do not wait on it.
+    #[cfg(feature = "testing")]
+    pub fn hold_writes(&self) {
+        self.writer.gate().set(true);
+    }
+
+    /// Lets held writes go on.
+    #[cfg(feature = "testing")]
+    pub fn release_writes(&self) {
+        self.writer.gate().set(false);
+    }
+
+    /// Groups of writes held now.
+    #[cfg(feature = "testing")]
+    pub fn writes_held(&self) -> usize {
+        self.writer.gate().waiting()
+    }
+
     pub(super) fn commit(&self, changes: Vec<Change>) -> Vec<Result<Outcome, ArchiveError>> {
         self.writer.commit(changes)
     }
@@ -288,7 +308,7 @@ impl SledArchive {
     }
 }
 
-impl Archive for SledArchive {
+impl ArticleStore for SledArchive {
     fn article(&self, id: &ArticleId) -> Result<Option<Archived>, ArchiveError> {
         match self.entry(id)? {
             Some(entry) => self.archived(&entry).map(Some),
@@ -328,17 +348,17 @@ impl Archive for SledArchive {
             .collect()
     }
 
-    fn mark_gone(&self, id: &ArticleId, at: DateTime<FixedOffset>) -> Result<bool, ArchiveError> {
-        match self.commit_one(Change::MarkGone { id: id.clone(), at })? {
-            Outcome::Marked(marked) => Ok(marked),
-            _ => Ok(false),
-        }
-    }
-
     fn store_reextracted(&self, reextracted: Reextracted) -> Result<Stored, ArchiveError> {
         match self.commit_one(Change::Reparse(Box::new(reextracted)))? {
             Outcome::Stored(stored) => Ok(stored),
             _ => Ok(Stored::Unchanged),
+        }
+    }
+
+    fn mark_gone(&self, id: &ArticleId, at: DateTime<FixedOffset>) -> Result<bool, ArchiveError> {
+        match self.commit_one(Change::MarkGone { id: id.clone(), at })? {
+            Outcome::Marked(marked) => Ok(marked),
+            _ => Ok(false),
         }
     }
 
@@ -491,6 +511,17 @@ impl Archive for SledArchive {
         }))
     }
 
+    fn restore(&self, entry: &ExportEntry) -> Result<(), ArchiveError> {
+        self.commit_one(Change::Restore(Box::new(entry.clone())))
+            .map(drop)
+    }
+
+    fn is_empty(&self) -> Result<bool, ArchiveError> {
+        Ok(self.trees.articles.is_empty())
+    }
+}
+
+impl CrawlLog for SledArchive {
     fn validators(&self, url: &str) -> Result<Option<Validators>, ArchiveError> {
         if let Some(bytes) = self
             .trees
@@ -550,38 +581,9 @@ impl Archive for SledArchive {
             })
             .collect()
     }
+}
 
-    fn restore(&self, entry: &ExportEntry) -> Result<(), ArchiveError> {
-        self.commit_one(Change::Restore(Box::new(entry.clone())))
-            .map(drop)
-    }
-
-    fn is_empty(&self) -> Result<bool, ArchiveError> {
-        Ok(self.trees.articles.is_empty())
-    }
-
-    fn flush(&self) -> Result<(), ArchiveError> {
-        self.commit_one(Change::Flush).map(drop)
-    }
-
-    fn subscriptions(&self) -> Result<Vec<super::Subscription>, ArchiveError> {
-        self.read_subscriptions()
-    }
-
-    fn set_subscription(
-        &self,
-        topic: &str,
-        callback: &str,
-        kept: Option<&super::Subscription>,
-    ) -> Result<(), ArchiveError> {
-        self.commit_one(super::websub::change(topic, callback, kept))
-            .map(drop)
-    }
-
-    fn stalled(&self) -> Option<String> {
-        self.writer.stalled()
-    }
-
+impl AssetStore for SledArchive {
     fn store_asset(&self, asset: AssetIngest) -> Result<AssetInfo, ArchiveError> {
         match self.commit_one(Change::Asset(Box::new(asset)))? {
             Outcome::Asset(info) => Ok(*info),
@@ -602,6 +604,32 @@ impl Archive for SledArchive {
             Some(entry) => assets::read_capture(&self.warc_dir, &entry.info).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+impl SubscriptionStore for SledArchive {
+    fn subscriptions(&self) -> Result<Vec<super::Subscription>, ArchiveError> {
+        self.read_subscriptions()
+    }
+
+    fn set_subscription(
+        &self,
+        topic: &str,
+        callback: &str,
+        kept: Option<&super::Subscription>,
+    ) -> Result<(), ArchiveError> {
+        self.commit_one(super::websub::change(topic, callback, kept))
+            .map(drop)
+    }
+}
+
+impl Archive for SledArchive {
+    fn flush(&self) -> Result<(), ArchiveError> {
+        self.commit_one(Change::Flush).map(drop)
+    }
+
+    fn stalled(&self) -> Option<String> {
+        self.writer.stalled()
     }
 }
 

@@ -24,6 +24,41 @@ pub(super) struct WriterThread {
     sender: Option<mpsc::Sender<Request>>,
     thread: Option<std::thread::JoinHandle<()>>,
     heartbeat: Arc<Heartbeat>,
+    #[cfg(feature = "testing")]
+    gate: Arc<Gate>,
+}
+
+/// Holds the writer before its next group while closed: how a test makes a commit take as long
+/// as it likes, as a slow disk would.
+#[cfg(feature = "testing")]
+#[derive(Default)]
+pub(super) struct Gate {
+    closed: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+#[cfg(feature = "testing")]
+impl Gate {
+    pub(super) fn set(&self, closed: bool) {
+        *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = closed;
+        self.opened.notify_all();
+    }
+
+    /// Groups waiting at the gate now.
+    pub(super) fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn pass(&self) {
+        use std::sync::atomic::Ordering;
+        let mut closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        while *closed {
+            closed = self.opened.wait(closed).unwrap_or_else(|e| e.into_inner());
+        }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl WriterThread {
@@ -32,19 +67,36 @@ impl WriterThread {
         let (sender, receiver) = mpsc::channel();
         let beat = heartbeat.clone();
         let root = writer.root.clone();
+        #[cfg(feature = "testing")]
+        let gate = Arc::new(Gate::default());
+        #[cfg(feature = "testing")]
+        let held = gate.clone();
         watchdog::watch(&heartbeat).map_err(|source| ArchiveError::Io {
             path: root.clone(),
             source,
         })?;
         let thread = std::thread::Builder::new()
             .name("archive-writer".into())
-            .spawn(move || run(writer, &receiver, &beat))
+            .spawn(move || {
+                run(writer, &receiver, &beat, &|| {
+                    #[cfg(feature = "testing")]
+                    held.pass();
+                })
+            })
             .map_err(|source| ArchiveError::Io { path: root, source })?;
         Ok(WriterThread {
             sender: Some(sender),
             thread: Some(thread),
             heartbeat,
+            #[cfg(feature = "testing")]
+            gate,
         })
+    }
+
+    /// The writer's gate: closed, the next group waits before it is written.
+    #[cfg(feature = "testing")]
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     /// Writes `changes` and waits until they are on disk.
@@ -92,7 +144,12 @@ impl Drop for WriterThread {
 
 /// The writer thread: takes what is queued (up to [`MAX_GROUP`] changes), writes it as one
 /// group, answers every caller.
-fn run(mut writer: Writer, receiver: &mpsc::Receiver<Request>, heartbeat: &Heartbeat) {
+fn run(
+    mut writer: Writer,
+    receiver: &mpsc::Receiver<Request>,
+    heartbeat: &Heartbeat,
+    before_group: &dyn Fn(),
+) {
     while let Ok(first) = receiver.recv() {
         let mut queued = first.changes.len();
         let mut requests = vec![first];
@@ -111,6 +168,7 @@ fn run(mut writer: Writer, receiver: &mpsc::Receiver<Request>, heartbeat: &Heart
             replies.push((request.reply, request.changes.len()));
             changes.extend(request.changes);
         }
+        before_group();
         heartbeat.begin();
         let answers = std::panic::catch_unwind(AssertUnwindSafe(|| writer.commit(changes)));
         heartbeat.end();

@@ -1,6 +1,7 @@
 //! `export` and `import`: the backup and migration path, written so that a failure changes
 //! nothing (no truncated backup, no half-imported archive).
 
+use gazette::archive::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

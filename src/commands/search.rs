@@ -158,5 +158,5 @@ pub fn diff(revisions: &[Revision], range: &str) -> anyhow::Result<String> {
     Ok(gazette::diff::plain(&gazette::diff::compare(
         find(from)?,
         find(to)?,
-    )))
+    )?))
 }

@@ -57,6 +57,15 @@ pub const WEBSUB_LEASE_SECS_RANGE: std::ops::RangeInclusive<u64> = 60..=31_536_0
 pub const WEBSUB_MAX_SUBSCRIPTIONS_CEILING: usize = 1_000_000;
 /// The most hubs `websub_hubs` may list.
 pub const WEBSUB_MAX_HUBS: usize = 16;
+/// Connections `serve` holds open at once; more wait until one closes.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Connections one client address may hold at once; more are closed as they arrive.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+/// How long a client has to send a request's head, from when the connection opens or the last
+/// answer was sent: it is also how long an idle kept-alive connection stays open.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// How long a connection may go without a byte written to it while an answer is owed.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 30;
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +113,21 @@ pub struct ServerConfig {
     /// The lease granted when a subscriber asks for none, and the longest granted.
     #[serde(default = "default_websub_lease_secs")]
     pub websub_lease_secs: u64,
+    /// Connections held open at once; past it, new ones wait to be accepted. At start it is
+    /// lowered, with a warning, to leave the crawler and the archive their reserve of files.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Connections one client address may hold at once (0: no limit per client, for a server
+    /// behind a proxy that every client reaches it through).
+    #[serde(default = "default_max_connections_per_client")]
+    pub max_connections_per_client: usize,
+    /// Seconds a client has to send a request's head, from the connection's start or the last
+    /// answer (so also how long an idle kept-alive connection stays open).
+    #[serde(default = "default_header_timeout_secs")]
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may go without taking a byte of the answer it is owed.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +143,10 @@ impl Default for ServerConfig {
             websub_allow_private: false,
             websub_max_subscriptions: DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS,
             websub_lease_secs: DEFAULT_WEBSUB_LEASE_SECS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            header_timeout_secs: DEFAULT_HEADER_TIMEOUT_SECS,
+            idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
         }
     }
 }
@@ -513,6 +541,7 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
         ));
     }
     validate_websub(&config.server)?;
+    validate_connections(&config.server)?;
     let crawler = &config.crawler;
     if crawler.max_concurrency_per_host == 0 {
         return Err((
@@ -533,6 +562,29 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
         return Err((
             "crawler.max_asset_bytes".into(),
             format!("expected from 1 to {MAX_ASSET_BYTES_CEILING} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_connections(server: &ServerConfig) -> Result<(), (String, String)> {
+    let at_least_one = [
+        ("server.max_connections", server.max_connections as u64),
+        ("server.header_timeout_secs", server.header_timeout_secs),
+        ("server.idle_timeout_secs", server.idle_timeout_secs),
+    ];
+    for (key, value) in at_least_one {
+        if value == 0 {
+            return Err((key.into(), "expected at least 1".into()));
+        }
+    }
+    if server.max_connections_per_client > server.max_connections {
+        return Err((
+            "server.max_connections_per_client".into(),
+            format!(
+                "expected at most max_connections ({}), or 0 for no limit per client",
+                server.max_connections
+            ),
         ));
     }
     Ok(())
@@ -580,6 +632,22 @@ fn default_websub_max_subscriptions() -> usize {
 
 fn default_websub_lease_secs() -> u64 {
     DEFAULT_WEBSUB_LEASE_SECS
+}
+
+fn default_max_connections() -> usize {
+    DEFAULT_MAX_CONNECTIONS
+}
+
+fn default_max_connections_per_client() -> usize {
+    DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+}
+
+fn default_header_timeout_secs() -> u64 {
+    DEFAULT_HEADER_TIMEOUT_SECS
+}
+
+fn default_idle_timeout_secs() -> u64 {
+    DEFAULT_IDLE_TIMEOUT_SECS
 }
 
 fn default_listen() -> SocketAddr {

@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, AssetIngest};
+use crate::archive::{ArchiveError, AssetIngest, Handle};
 use crate::config::{AllowedHosts, CaptureKind, CrawlerConfig};
 use crate::describe;
 use crate::fetch::{BodyLimit, FetchError, Fetcher, Response};
@@ -71,7 +71,7 @@ pub(super) fn queue(
 /// it stops the run like any other.
 pub(super) async fn capture(
     fetcher: &Fetcher,
-    archive: &dyn Archive,
+    archive: &Handle,
     hosts: &AllowedHosts,
     settings: &CrawlerConfig,
     urls: Vec<String>,
@@ -114,7 +114,7 @@ pub(super) async fn capture(
 
 async fn capture_one(
     fetcher: &Fetcher,
-    archive: &dyn Archive,
+    archive: &Handle,
     hosts: &AllowedHosts,
     settings: &CrawlerConfig,
     url: &str,
@@ -122,14 +122,22 @@ async fn capture_one(
     let Ok(parsed) = Url::parse(url) else {
         return Ok(Outcome::Skipped(format!("{url}: not a URL; not fetched")));
     };
-    let known = archive.asset(url)?;
+    let known = {
+        let url = url.to_string();
+        archive.run(move |archive| archive.asset(&url)).await?
+    };
     if let Some(known) = &known
         && recent(known.captured_at, settings.recheck_days)
     {
         return Ok(Outcome::Unchanged);
     }
     let validators = match known {
-        Some(_) => archive.asset_validators(url)?,
+        Some(_) => {
+            let url = url.to_string();
+            archive
+                .run(move |archive| archive.asset_validators(&url))
+                .await?
+        }
         None => None,
     };
     let limit = BodyLimit {
@@ -156,13 +164,16 @@ async fn capture_one(
         ) => return Ok(Outcome::Skipped(error.to_string())),
         Err(error) => return Ok(Outcome::Failed(error.to_string())),
     };
-    archive.store_asset(AssetIngest {
+    let asset = AssetIngest {
         url: url.to_string(),
         capture,
         fetched_at: Utc::now().fixed_offset(),
         user_agent: settings.user_agent.clone(),
         validators,
-    })?;
+    };
+    archive
+        .run(move |archive| archive.store_asset(asset))
+        .await?;
     Ok(Outcome::Captured)
 }
 

@@ -20,7 +20,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::{FutureExt, StreamExt};
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Ingest, Profile, Query, Stored, url_key};
+use crate::archive::{ArchiveError, Handle, Ingest, Profile, Query, Stored, url_key};
 use crate::config::{CrawlerConfig, Section, Source};
 use crate::extract::ExtractError;
 use crate::fetch::{Fetcher, Response};
@@ -92,7 +92,7 @@ enum Fetched {
 /// A crawl of one source.
 pub struct Crawl<'a> {
     fetcher: &'a Fetcher,
-    archive: &'a dyn Archive,
+    archive: &'a Handle,
     source: Arc<Source>,
     settings: &'a CrawlerConfig,
     options: CrawlOptions,
@@ -113,7 +113,7 @@ fn now() -> DateTime<FixedOffset> {
 /// failure stops the run; it is recorded in the report's errors.
 pub async fn crawl_source(
     fetcher: &Fetcher,
-    archive: &dyn Archive,
+    archive: &Handle,
     source: &Source,
     settings: &CrawlerConfig,
     options: CrawlOptions,
@@ -129,7 +129,7 @@ pub async fn crawl_source(
 /// went through: then the report counts only what is on disk.
 pub async fn run_source(
     fetcher: &Fetcher,
-    archive: &dyn Archive,
+    archive: &Handle,
     source: &Source,
     settings: &CrawlerConfig,
     options: CrawlOptions,
@@ -179,8 +179,10 @@ pub async fn run_source(
     report.complete = complete && stopped.is_none();
     report.finished = Some(now());
     // Without the earlier runs the fill shares have nothing to be compared with; the run goes on.
+    let id = source.id.to_string();
     let earlier = archive
-        .runs(source.id.as_str(), health::HEALTH_SCAN)
+        .run(move |archive| archive.runs(&id, health::HEALTH_SCAN))
+        .await
         .unwrap_or_default();
     let verdict = health::assess(source, &report, &earlier);
     health::warn(source.id.as_str(), &verdict);
@@ -189,10 +191,15 @@ pub async fn run_source(
     if let Some(error) = stopped {
         report.errors.push(format!("archive: {}", describe(&error)));
         // Recorded if the archive still takes writes; a full disk may refuse this too.
-        let _ = archive.record_run(&report);
+        let run = report.clone();
+        let _ = archive.run(move |archive| archive.record_run(&run)).await;
         return Err(RunStopped { report, error });
     }
-    if let Err(error) = archive.record_run(&report).and_then(|_| archive.flush()) {
+    let run = report.clone();
+    let recorded = archive
+        .run(move |archive| archive.record_run(&run).and_then(|_| archive.flush()))
+        .await;
+    if let Err(error) = recorded {
         report.errors.push(format!("archive: {}", describe(&error)));
         report.complete = false;
     }
@@ -223,7 +230,10 @@ impl Crawl<'_> {
         let first = self.source.list_url(section);
         let mut page_url = first.clone();
         if self.options.backfill
-            && let Some(cursor) = self.archive.state(&cursor_key)?
+            && let Some(cursor) = {
+                let key = cursor_key.clone();
+                self.archive.run(move |archive| archive.state(&key)).await?
+            }
         {
             page_url = Url::parse(&cursor).unwrap_or_else(|_| first.clone());
             tracing::info!(section = %section.id, %page_url, "resuming backfill");
@@ -261,14 +271,14 @@ impl Crawl<'_> {
             });
             let mut candidates = Vec::new();
             let mut found_new = false;
-            for item in list.items {
+            let urls: Vec<String> = list.items.iter().map(|item| item.url.clone()).collect();
+            let known = self
+                .archive
+                .run(move |archive| known_of(archive, &urls))
+                .await?;
+            for (item, (known, gone)) in list.items.into_iter().zip(known) {
                 // Archived before (unless gone: listed again, it may answer again), or already
                 // fetched in this run (a repeated listing).
-                let known = self.archive.id_for_url(&item.url)?;
-                let gone = match &known {
-                    Some(id) => self.archive.gone_at(id)?.is_some(),
-                    None => false,
-                };
                 if (known.is_some() && !gone) || !self.handled.insert(url_key(&item.url)) {
                     continue;
                 }
@@ -282,13 +292,17 @@ impl Crawl<'_> {
             self.process(candidates).await?;
             if self.report.failed == failed_before {
                 // Validators mean "fully processed": a page with failures is read again next time.
+                let url = page_url.to_string();
                 self.archive
-                    .set_validators(page_url.as_str(), &validators)?;
+                    .run(move |archive| archive.set_validators(&url, &validators))
+                    .await?;
             }
             let next = list.next_page.and_then(|n| Url::parse(&n).ok());
             if self.options.backfill {
-                let cursor = next.as_ref().map(Url::as_str);
-                self.archive.set_state(&cursor_key, cursor)?;
+                let (key, cursor) = (cursor_key.clone(), next.as_ref().map(Url::to_string));
+                self.archive
+                    .run(move |archive| archive.set_state(&key, cursor.as_deref()))
+                    .await?;
             } else if !found_new {
                 break;
             }
@@ -307,7 +321,12 @@ impl Crawl<'_> {
         conditional: bool,
     ) -> Result<Option<(ListPage, Validators)>, CrawlError> {
         let validators = match conditional {
-            true => self.archive.validators(url.as_str())?,
+            true => {
+                let url = url.to_string();
+                self.archive
+                    .run(move |archive| archive.validators(&url))
+                    .await?
+            }
             false => None,
         };
         let response = self
@@ -355,11 +374,15 @@ impl Crawl<'_> {
             return Ok(());
         }
         let since = now() - chrono::Duration::days(i64::from(self.settings.recheck_days));
-        let recent = self.archive.articles(&Query {
+        let query = Query {
             source: Some(self.source.id.to_string()),
             since: Some(since),
             ..Query::default()
-        })?;
+        };
+        let recent = self
+            .archive
+            .run(move |archive| archive.articles(&query))
+            .await?;
         let mut candidates = Vec::new();
         for archived in recent {
             let article = archived.article;
@@ -419,17 +442,21 @@ impl Crawl<'_> {
             let made_by = (&self.profile, self.settings.user_agent.as_str());
             let capture_kinds = &self.settings.capture;
             let outcome = isolation::run_page(&url, || {
-                Ok(record(
-                    archive,
-                    made_by,
-                    report,
-                    candidate,
-                    fetched,
-                    capture_kinds,
-                ))
+                Ok(record(made_by, report, candidate, fetched, capture_kinds))
             });
             match outcome {
-                Ok(result) => reads.extend(result?),
+                Ok(Recorded::Read(read)) => reads.push(*read),
+                Ok(Recorded::Gone(id)) => {
+                    let newly = archive
+                        .run(move |archive| archive.mark_gone(&id, now()))
+                        .await?;
+                    // Gone before, gone still: as archived.
+                    match newly {
+                        true => self.report.gone += 1,
+                        false => self.report.unchanged += 1,
+                    }
+                }
+                Ok(Recorded::Counted) => {}
                 Err(panic) => {
                     self.report.failed += 1;
                     self.report.errors.push(panic.to_string());
@@ -437,7 +464,7 @@ impl Crawl<'_> {
             }
         }
         drop(fetches);
-        self.store(reads, &mut linked_assets)?;
+        self.store(reads, &mut linked_assets).await?;
         if !linked_assets.is_empty() {
             let hosts = self.source.hosts();
             let settings = self.settings;
@@ -455,7 +482,7 @@ impl Crawl<'_> {
     }
 
     /// Stores the articles read, in list order, and counts what each came to.
-    fn store(
+    async fn store(
         &mut self,
         reads: Vec<Read>,
         linked_assets: &mut Vec<String>,
@@ -468,14 +495,19 @@ impl Crawl<'_> {
             .map(|read| (read.ingest, read.counted))
             .unzip();
         let first = reads[0].url.clone();
-        let archive = self.archive;
-        let stored = match isolation::run_page(&first, || Ok(archive.store_many(ingests))) {
-            Ok(stored) => stored?,
-            Err(panic) => {
+        let stored = match self
+            .archive
+            .run(move |archive| archive.store_many(ingests))
+            .await
+        {
+            Ok(stored) => stored,
+            Err(ArchiveError::Task(task)) if task.is_panic() => {
+                let panic = isolation::panicked(&first, &*task.into_panic());
                 self.report.failed += reads.len() as u64;
                 self.report.errors.push(panic.to_string());
                 return Ok(());
             }
+            Err(error) => return Err(error),
         };
         for (read, stored) in reads.into_iter().zip(stored) {
             match stored {
@@ -512,16 +544,24 @@ struct Counted {
     linked: Vec<String>,
 }
 
-/// Counts what fetching one article came to; an article read from its page is given back to be
-/// stored (and counted then).
+/// What fetching one article leaves for the archive.
+enum Recorded {
+    /// Read from its page: to be stored (and counted then).
+    Read(Box<Read>),
+    /// Archived before, and now answering 404/410: to be marked gone (and counted then).
+    Gone(ArticleId),
+    /// Counted already: nothing to store.
+    Counted,
+}
+
+/// Counts what fetching one article came to, and says what is left for the archive.
 fn record(
-    archive: &dyn Archive,
     (profile, user_agent): (&Profile, &str),
     report: &mut RunReport,
     candidate: Candidate,
     fetched: Fetched,
     capture_kinds: &[crate::config::CaptureKind],
-) -> Result<Option<Read>, ArchiveError> {
+) -> Recorded {
     let counted = !matches!(&fetched, Fetched::Failed(_) | Fetched::Unmatched { .. });
     report.pages_fetched += u64::from(counted);
     match fetched {
@@ -543,7 +583,7 @@ fn record(
                 user_agent: user_agent.to_string(),
                 validators: Some((candidate.url.clone(), validators)),
             };
-            return Ok(Some(Read {
+            return Recorded::Read(Box::new(Read {
                 ingest,
                 counted: Counted {
                     url: candidate.url,
@@ -554,10 +594,8 @@ fn record(
             }));
         }
         Fetched::NotModified => report.unchanged += 1,
-        Fetched::Gone => match &candidate.known {
-            // Gone before, gone still: as archived.
-            Some(id) if !archive.mark_gone(id, now())? => report.unchanged += 1,
-            Some(_) => report.gone += 1,
+        Fetched::Gone => match candidate.known {
+            Some(id) => return Recorded::Gone(id),
             None => {
                 report.failed += 1;
                 report.errors.push(format!(
@@ -576,13 +614,13 @@ fn record(
             report.errors.push(error);
         }
     }
-    Ok(None)
+    Recorded::Counted
 }
 
 /// Fetches and extracts one article; nothing is stored here.
 async fn fetch_article(
     fetcher: &Fetcher,
-    archive: &dyn Archive,
+    archive: &Handle,
     source: &Arc<Source>,
     candidate: &Candidate,
 ) -> Fetched {
@@ -595,7 +633,14 @@ async fn fetch_article(
         );
     };
     let validators = match &candidate.known {
-        Some(_) if !candidate.gone => archive.validators(&candidate.url).ok().flatten(),
+        Some(_) if !candidate.gone => {
+            let url = candidate.url.clone();
+            archive
+                .run(move |archive| archive.validators(&url))
+                .await
+                .ok()
+                .flatten()
+        }
         _ => None,
     };
     let response = match fetcher
@@ -675,6 +720,24 @@ async fn read_capture<T: Send + 'static>(
             detail: error.to_string(),
         },
     })?
+}
+
+/// Each listed URL's article, if archived, and whether it is marked gone: one trip to the
+/// archive for a list page.
+fn known_of(
+    archive: &dyn crate::archive::Archive,
+    urls: &[String],
+) -> Result<Vec<(Option<ArticleId>, bool)>, ArchiveError> {
+    urls.iter()
+        .map(|url| {
+            let known = archive.id_for_url(url)?;
+            let gone = match &known {
+                Some(id) => archive.gone_at(id)?.is_some(),
+                None => false,
+            };
+            Ok((known, gone))
+        })
+        .collect()
 }
 
 fn candidate(item: ListItem, section: &Section, known: Option<ArticleId>) -> Candidate {

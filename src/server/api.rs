@@ -118,7 +118,6 @@ async fn articles(
         .get("cursor")
         .map(|text| Cursor::parse("cursor", text))
         .transpose()?;
-    let worker = state.clone();
     let query = ArchiveQuery {
         source: scope.source.map(|s| s.id.to_string()),
         section: scope.section.map(str::to_string),
@@ -126,10 +125,16 @@ async fn articles(
         until,
         limit: None,
     };
-    let (articles, next) = tokio::task::spawn_blocking(move || {
-        query::page(worker.archive.as_ref(), query, cursor.as_ref(), limit)
-    })
-    .await??;
+    let (articles, next) = state
+        .blocking(move |state| {
+            query::page(
+                state.archive.blocking().as_ref(),
+                query,
+                cursor.as_ref(),
+                limit,
+            )
+        })
+        .await?;
     let next_cursor = next.map(|c| c.encode());
     Ok(Json(ArticlesPage {
         articles,
@@ -143,13 +148,19 @@ async fn article(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let id = ArticleId(id);
-    let archived = state
-        .archive
+    state
+        .blocking(move |state| article_of(state, ArticleId(id)))
+        .await
+        .map(Json)
+}
+
+/// An article with its revisions and captured files, as `/api/articles/{id}` gives it.
+fn article_of(state: &AppState, id: ArticleId) -> Result<Value, ApiError> {
+    let archive = state.archive.blocking();
+    let archived = archive
         .article(&id)?
         .ok_or_else(|| ApiError::NotFound(format!("article {id}")))?;
-    let revisions: Vec<Value> = state
-        .archive
+    let revisions: Vec<Value> = archive
         .revisions(&id)?
         .into_iter()
         .map(|r| {
@@ -164,10 +175,8 @@ async fn article(
             })
         })
         .collect();
-    let assets = captured_assets(&state, &archived.article)?;
-    Ok(Json(
-        json!({ "article": archived, "revisions": revisions, "assets": assets }),
-    ))
+    let assets = captured_assets(state, &archived.article)?;
+    Ok(json!({ "article": archived, "revisions": revisions, "assets": assets }))
 }
 
 /// What is captured of the article's attachments and images, with where to download each.
@@ -182,7 +191,7 @@ fn captured_assets(
         .chain(article.images.iter().map(|i| &i.url));
     let mut assets = Vec::new();
     for url in linked {
-        if let Some(info) = state.archive.asset(url)? {
+        if let Some(info) = state.archive.blocking().asset(url)? {
             let query: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("url", url)
                 .finish();
@@ -202,14 +211,15 @@ async fn revisions(
 ) -> Result<Json<Vec<Revision>>, ApiError> {
     Params::parse(query.as_deref(), &[])?;
     let id = ArticleId(id);
-    let archive = state.archive.clone();
-    let revisions = tokio::task::spawn_blocking(move || {
-        if archive.article(&id)?.is_none() {
-            return Err(ApiError::NotFound(format!("article {id}")));
-        }
-        Ok(archive.revisions(&id)?)
-    })
-    .await??;
+    let revisions = state
+        .blocking(move |state| {
+            let archive = state.archive.blocking();
+            if archive.article(&id)?.is_none() {
+                return Err(ApiError::NotFound(format!("article {id}")));
+            }
+            Ok(archive.revisions(&id)?)
+        })
+        .await?;
     Ok(Json(revisions))
 }
 
@@ -230,9 +240,14 @@ async fn revision(
     Params::parse(query.as_deref(), &[])?;
     let number = revision_number("n", &n)?;
     let id = ArticleId(id);
-    let revision = state
+    let revisions = state
         .archive
-        .revisions(&id)?
+        .run({
+            let id = id.clone();
+            move |archive| archive.revisions(&id)
+        })
+        .await?;
+    let revision = revisions
         .into_iter()
         .find(|r| r.number == number)
         .ok_or_else(|| ApiError::NotFound(format!("revision {number} of article {id}")))?;
@@ -246,17 +261,26 @@ async fn raw(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref(), &["rev"])?;
     let id = ArticleId(id);
-    let archived = state
-        .archive
-        .article(&id)?
-        .ok_or_else(|| ApiError::NotFound(format!("article {id}")))?;
-    let number = match params.get("rev") {
-        Some(text) => revision_number("rev", text)?,
-        None => archived.revisions,
-    };
-    let capture = state.archive.capture(&id, number)?.ok_or_else(|| {
-        ApiError::NotFound(format!("capture of revision {number} of article {id}"))
-    })?;
+    let asked = params
+        .get("rev")
+        .map(|text| revision_number("rev", text))
+        .transpose()?;
+    let (number, capture) = state
+        .blocking({
+            let id = id.clone();
+            move |state| {
+                let archive = state.archive.blocking();
+                let archived = archive
+                    .article(&id)?
+                    .ok_or_else(|| ApiError::NotFound(format!("article {id}")))?;
+                let number = asked.unwrap_or(archived.revisions);
+                let capture = archive.capture(&id, number)?.ok_or_else(|| {
+                    ApiError::NotFound(format!("capture of revision {number} of article {id}"))
+                })?;
+                Ok((number, capture))
+            }
+        })
+        .await?;
     let content_type = capture
         .content_type()
         .unwrap_or("application/octet-stream")

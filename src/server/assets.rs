@@ -29,14 +29,15 @@ async fn asset(
         .get("url")
         .ok_or_else(|| ApiError::bad("url", "required: the URL of the attachment or image"))?
         .to_string();
-    let archive = state.archive.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let Some(info) = archive.asset(&url)? else {
-            return Ok::<_, ApiError>(None);
-        };
-        Ok(archive.asset_capture(&url)?.map(|capture| (info, capture)))
-    })
-    .await??;
+    let found = state
+        .archive
+        .run(move |archive| {
+            let Some(info) = archive.asset(&url)? else {
+                return Ok(None);
+            };
+            Ok(archive.asset_capture(&url)?.map(|capture| (info, capture)))
+        })
+        .await?;
     let (info, capture) = found.ok_or_else(|| ApiError::NotFound("asset".into()))?;
     let disposition = format!("attachment; filename=\"{}\"", file_name(&info.url));
     let mut headers = captured_headers(&info.mime_type, &disposition);

@@ -23,6 +23,9 @@ pub enum ApiError {
     Busy(String),
     #[error("the request URI is longer than {MAX_URI_BYTES} bytes")]
     UriTooLong,
+    /// An answer whose cost grows with the article, refused past its bound; says what to do.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("archive: {0}")]
     Archive(#[from] ArchiveError),
     /// A part of the server that is off or failing (the search index); logged where it failed.
@@ -73,6 +76,11 @@ impl IntoResponse for ApiError {
                 StatusCode::URI_TOO_LONG,
                 "uri too long".to_string(),
                 self.to_string(),
+            ),
+            ApiError::TooLarge(detail) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too large".to_string(),
+                detail.clone(),
             ),
             ApiError::Archive(err) => {
                 tracing::error!(error = %crate::describe(err), "archive failure while serving a request");

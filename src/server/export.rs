@@ -43,7 +43,7 @@ async fn export(
         }
     };
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_AHEAD);
-    let archive = state.archive.clone();
+    let archive = state.archive.blocking().clone();
     tokio::task::spawn_blocking(move || {
         let mut out = ChunkWriter {
             sender: sender.clone(),

@@ -57,6 +57,14 @@ pub enum Document {
     },
     /// `/feeds.opml?format=`: the feeds in one format.
     Opml { format: Format },
+    /// `/articles/{id}/diff?from=&to=` (`page`: the reader's page) and
+    /// `/api/articles/{id}/diff?from=&to=`: kept only once rendered, so for an article that is.
+    Diff {
+        id: String,
+        from: u32,
+        to: u32,
+        page: bool,
+    },
 }
 
 impl Document {
@@ -121,6 +129,12 @@ impl Document {
                 format!("/feeds/{source}.{}?{}", format.extension(), pairs.finish())
             }
             Document::Opml { format } => format!("/feeds.opml?format={}", format.extension()),
+            Document::Diff { id, from, to, page } => {
+                let id =
+                    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC);
+                let api = if *page { "" } else { "/api" };
+                format!("{api}/articles/{id}/diff?from={from}&to={to}")
+            }
         }
     }
 
@@ -138,6 +152,7 @@ impl Document {
             } => source.len() + section.len() + before.as_ref().map_or(0, Cursor::bytes),
             Document::Search { source, query, .. } => source.len() + query.len(),
             Document::Opml { .. } => 0,
+            Document::Diff { id, .. } => id.len(),
         };
         u64::try_from(text).unwrap_or(u64::MAX)
     }

@@ -83,8 +83,13 @@ async fn source_feed(
             source: Some(source.id.to_string()),
             ..ArchiveQuery::default()
         };
-        let (items, next) = query::page(state.archive.as_ref(), query, before.as_ref(), limit)?;
-        let months = months::finished(state.archive.as_ref(), &source)?;
+        let (items, next) = query::page(
+            state.archive.blocking().as_ref(),
+            query,
+            before.as_ref(),
+            limit,
+        )?;
+        let months = months::finished(state.archive.blocking().as_ref(), &source)?;
         let history = History {
             prev_archive: months
                 .last()
@@ -178,7 +183,12 @@ async fn section_feed(
             section: Some(section.id.to_string()),
             ..ArchiveQuery::default()
         };
-        let (items, next) = query::page(state.archive.as_ref(), query, before.as_ref(), limit)?;
+        let (items, next) = query::page(
+            state.archive.blocking().as_ref(),
+            query,
+            before.as_ref(),
+            limit,
+        )?;
         let history = History {
             next_page: next_page(state, format, next, |before| Document::Section {
                 source: source.id.to_string(),
@@ -225,7 +235,7 @@ async fn archive_feed(
     let worker_key = key.clone();
     serve(&state, &key, &headers, move |state| {
         let key = worker_key;
-        let months = months::finished(state.archive.as_ref(), &source)?;
+        let months = months::finished(state.archive.blocking().as_ref(), &source)?;
         let Some(at) = months.iter().position(|m| *m == month) else {
             return Err(ApiError::NotFound(format!(
                 "archive {} of {} (no articles, or the month has not ended)",
@@ -240,7 +250,7 @@ async fn archive_feed(
             until: Some(months::end(tz, month) - chrono::Duration::seconds(1)),
             ..ArchiveQuery::default()
         };
-        let items = state.archive.articles(&query)?;
+        let items = state.archive.blocking().articles(&query)?;
         let prev_archive = at
             .checked_sub(1)
             .map(|i| archive_url(state, &source, months[i], format));
@@ -268,7 +278,7 @@ pub(super) fn last_change(
     state: &AppState,
     source: &Source,
 ) -> Result<Option<DateTime<FixedOffset>>, ApiError> {
-    let items = state.archive.articles(&ArchiveQuery {
+    let items = state.archive.blocking().articles(&ArchiveQuery {
         source: Some(source.id.to_string()),
         limit: Some(DEFAULT_FEED_ITEMS),
         ..ArchiveQuery::default()
@@ -276,7 +286,7 @@ pub(super) fn last_change(
     if let Some(newest) = feed::newest_change(&items, true) {
         return Ok(Some(newest));
     }
-    let runs = state.archive.runs(source.id.as_str(), 1)?;
+    let runs = state.archive.blocking().runs(source.id.as_str(), 1)?;
     Ok(runs.first().and_then(|run| run.finished))
 }
 
@@ -363,7 +373,7 @@ fn assets(state: &AppState, items: &[Archived]) -> Result<Assets, ApiError> {
         if assets.contains_key(url) {
             continue;
         }
-        if let Some(info) = state.archive.asset(url)? {
+        if let Some(info) = state.archive.blocking().asset(url)? {
             assets.insert(
                 url.to_string(),
                 AssetFacts {
@@ -394,7 +404,7 @@ fn archive_url(
 /// `rel="self"`, the same URL its body names; `None` without hubs.
 fn websub_links(state: &AppState, key: &Document) -> Option<String> {
     // A list of feeds is no topic.
-    if state.hubs.is_empty() || matches!(key, Document::Opml { .. }) {
+    if state.hubs.is_empty() || matches!(key, Document::Opml { .. } | Document::Diff { .. }) {
         return None;
     }
     let mut links: Vec<String> = state

@@ -39,7 +39,11 @@ pub(super) fn source_health(status: Option<&SourceStatus>) -> Value {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    let archive_open = state.archive.is_empty().is_ok();
+    let archive_open = state
+        .archive
+        .run(|archive| archive.is_empty())
+        .await
+        .is_ok();
     let snapshot = state.status.snapshot();
     let degraded: Vec<&str> = snapshot
         .iter()

@@ -5,6 +5,7 @@
 mod api;
 mod assets;
 mod conditional;
+pub mod connections;
 mod error;
 mod export;
 mod feed_cache;
@@ -34,7 +35,7 @@ pub use conditional::etag_matches;
 pub use error::ApiError;
 pub use feed_cache::FeedCache;
 
-use crate::archive::Archive;
+use crate::archive::{Archive, Handle};
 use crate::config::{Config, Source};
 use crate::schedule::Status;
 
@@ -57,7 +58,8 @@ pub type CrawlTrigger = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub archive: Arc<dyn Archive>,
+    /// The archive, reached from async code only through the handle (see [`AppState::blocking`]).
+    pub archive: Handle,
     pub status: Status,
     pub cache: Arc<FeedCache>,
     /// `None`: no admin token configured, and the admin endpoint answers 404.
@@ -77,7 +79,7 @@ impl AppState {
         let cache = Arc::new(FeedCache::new(config.server.feed_cache_bytes));
         AppState {
             config,
-            archive,
+            archive: Handle::new(archive),
             status,
             cache,
             admin_token,
@@ -85,6 +87,18 @@ impl AppState {
             hubs: Vec::new(),
             search: Arc::default(),
         }
+    }
+
+    /// Runs `work` on a blocking thread, within the archive handle's bound on calls at once:
+    /// how a handler reads the archive (through `state.archive.blocking()`) and builds its
+    /// answer from what it read.
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    {
+        let state = self.clone();
+        self.archive.spawn(move || work(&state)).await?
     }
 
     pub fn source(&self, id: &str) -> Result<&Source, ApiError> {

@@ -89,8 +89,7 @@ pub fn request(state: &AppState, params: &Params) -> Result<Request, ApiError> {
 
 /// Runs `request` off the async workers.
 pub async fn run(state: &AppState, request: Request) -> Result<Found, ApiError> {
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || blocking(&state, &request)).await?
+    state.blocking(move |state| blocking(state, &request)).await
 }
 
 /// Runs `request` on this thread (a blocking one).
@@ -100,7 +99,7 @@ pub fn blocking(state: &AppState, request: &Request) -> Result<Found, ApiError> 
         .get()
         .ok_or_else(|| ApiError::Unavailable("search".into()))?;
     search
-        .search(state.archive.as_ref(), request)
+        .search(state.archive.blocking().as_ref(), request)
         .map_err(|err| match err {
             SearchError::Query(err) => ApiError::bad("q", err.to_string()),
             SearchError::Cursor => ApiError::bad("cursor", "not a cursor this server gave out"),

@@ -1,6 +1,7 @@
 //! The sled archive on its own: revisions, gone articles, indexes, export/import, and refusing
 //! directories that are not an archive.
 
+use gazette::archive::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

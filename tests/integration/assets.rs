@@ -2,12 +2,13 @@
 //! as WARC records (a revisit when the bytes are already kept), read back byte for byte, served
 //! at `/api/assets`; every failure noted without failing the article.
 
+use gazette::archive::prelude::*;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use gazette::archive::SledArchive;
 use gazette::archive::warc::{self, RecordType};
-use gazette::archive::{Archive, SledArchive};
 use gazette::model::{ArticleId, AssetInfo, RunReport};
 use gazette::replay::{Fault, Recording, ReplayServer};
 use gazette::server::{AppState, app};
@@ -426,7 +427,6 @@ async fn the_asset_endpoint_serves_the_bytes_as_a_sandboxed_download() {
         .set_page(DOC_PATH, doc(), "application/msword");
     let archive = portal.open_archive();
     portal.crawl(&archive, false).await;
-    let archive = Arc::new(archive);
     let state = AppState::new(
         Arc::new(portal.config.clone()),
         archive.clone(),

@@ -1,5 +1,6 @@
 //! The `gazette` binary as a user runs it: output, exit codes and readable errors.
 
+use gazette::archive::prelude::*;
 use std::process::{Command, Output};
 
 use crate::support;
@@ -487,7 +488,6 @@ async fn a_backfill_killed_five_times_ends_with_every_article_once() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    use gazette::archive::Archive;
     let archive = portal.open_archive();
     let all = archive.all().unwrap();
     assert_eq!(all.len(), 500);
@@ -608,7 +608,7 @@ async fn serve_stops_cleanly_on_sigterm() {
     };
     assert_eq!(status.code(), Some(0));
     let archive = portal.open_archive();
-    use gazette::archive::Archive;
+
     assert!(archive.is_empty().is_ok(), "the archive opens cleanly");
 }
 
@@ -660,7 +660,7 @@ async fn serve_stopping_leaves_what_it_wrote_settled_for_the_next_start() {
         at_stop > at_start,
         "the index's state was not recorded at stop: {at_start:?} then {at_stop:?}"
     );
-    use gazette::archive::Archive;
+
     assert!(!portal.open_archive().is_empty().unwrap());
 }
 

@@ -1,9 +1,10 @@
 //! Crawls of a real HTTP replay of the portal into a real archive: nothing lost, nothing
 //! duplicated, every misbehaviour of the portal recorded while the crawl goes on.
 
+use gazette::archive::prelude::*;
 use std::time::Duration;
 
-use gazette::archive::{Archive, Query};
+use gazette::archive::Query;
 use gazette::replay::{Fault, Recording};
 use serde_json::{Value, json};
 
@@ -591,7 +592,7 @@ async fn backfill_resumes_where_it_stopped() {
     };
     let report = gazette::crawl::crawl_source(
         &fetcher,
-        &archive,
+        &gazette::archive::Handle::new(archive.clone()),
         portal.source(),
         &portal.config.crawler,
         two_pages,

@@ -2,10 +2,11 @@
 //! paging and month archives, tombstones for withdrawn articles, WebSub advertisement, OPML per
 //! format.
 
+use gazette::archive::prelude::*;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
-use gazette::archive::Archive;
 use gazette::model::ArticleId;
 use gazette::server::{AppState, app};
 use serde_json::Value;
@@ -419,10 +420,10 @@ async fn demo_crawl() -> (String, String) {
     let fetcher = gazette::fetch::Fetcher::new(&config.crawler)
         .unwrap()
         .reaching_origin_at(source.base_url(), &replay.base_url());
-    let archive = gazette::archive::open(&config.storage).unwrap();
+    let archive = Arc::new(gazette::archive::open(&config.storage).unwrap());
     let report = gazette::crawl::crawl_source(
         &fetcher,
-        &archive,
+        &gazette::archive::Handle::new(archive.clone()),
         &source,
         &config.crawler,
         gazette::crawl::CrawlOptions {
@@ -439,7 +440,7 @@ async fn demo_crawl() -> (String, String) {
     );
     let state = AppState::new(
         std::sync::Arc::new(config),
-        std::sync::Arc::new(archive),
+        archive,
         gazette::schedule::Status::default(),
     );
     let app = app(state);

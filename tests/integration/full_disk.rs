@@ -2,9 +2,8 @@
 //! article it counted is on disk, and once there is room again the next run carries on.
 //! Needs root for `mount`; `.ci/run` mounts the tmpfs and names it in `GAZETTE_FULL_DISK_DIR`.
 
+use gazette::archive::prelude::*;
 use std::process::Command;
-
-use gazette::archive::Archive;
 
 use crate::support;
 use crate::support::{explain, gazette_async};

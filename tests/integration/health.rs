@@ -120,7 +120,7 @@ async fn a_body_selector_that_stops_matching_marks_the_source_degraded_within_on
     );
 
     // The server, as `serve` starts it: each source's last recorded run.
-    let archive: Arc<dyn Archive> = Arc::new(archive);
+    let archive: Arc<dyn Archive> = archive;
     let config = Arc::new(portal.config.clone());
     let scheduler = gazette::schedule::Scheduler::new(
         config.clone(),

@@ -3,8 +3,10 @@
 mod access;
 mod archive;
 mod assets;
+mod async_archive;
 mod cli;
 mod config;
+mod connections;
 mod crawl;
 mod extract;
 mod feed;

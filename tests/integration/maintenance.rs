@@ -1,7 +1,8 @@
 //! The archive's upkeep commands through the binary: rebuild gives back the same archive, verify
 //! passes on a fresh crawl and finds a flipped byte.
 
-use gazette::archive::{self, Archive};
+use gazette::archive::prelude::*;
+use gazette::archive::{self, Archive, SledArchive};
 
 use crate::support::{self, TestPortal};
 use crate::support::{explain, gazette_async};
@@ -13,7 +14,7 @@ async fn exits(args: &[&str], code: i32) -> std::process::Output {
     out
 }
 
-fn exported(archive: &dyn Archive) -> String {
+fn exported(archive: &SledArchive) -> String {
     let mut out = Vec::new();
     archive::export(archive, true, &mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -73,7 +74,7 @@ fn side_state(archive: &dyn Archive) -> (Vec<String>, usize) {
 #[tokio::test(flavor = "multi_thread")]
 async fn rebuild_gives_back_the_same_export() {
     let (portal, before) = crawled().await;
-    let side_before = side_state(&portal.open_archive());
+    let side_before = side_state(&*portal.open_archive());
     assert!(side_before.1 > 0, "the crawl recorded its run");
     assert!(
         side_before.0.iter().any(|v| v.starts_with("Some")),
@@ -101,7 +102,7 @@ async fn rebuild_gives_back_the_same_export() {
             "the rebuilt archive exports differently"
         );
         assert_eq!(
-            side_state(&archive),
+            side_state(&*archive),
             side_before,
             "validators and run log kept"
         );
@@ -357,7 +358,7 @@ async fn migrate_upgrades_a_schema_1_archive_and_other_commands_refuse_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_rebuilds_a_schema_2_index() {
     let (portal, before) = crawled().await;
-    let side_before = side_state(&portal.open_archive());
+    let side_before = side_state(&*portal.open_archive());
     let path = portal.dir.path().join("archive");
     {
         let db = support::open_sled(
@@ -395,7 +396,7 @@ async fn migrate_rebuilds_a_schema_2_index() {
         exported(&archive) == before,
         "migrated archive exports differently"
     );
-    assert_eq!(side_state(&archive), side_before);
+    assert_eq!(side_state(&*archive), side_before);
     drop(archive);
 
     let out = exits(&args, 1).await;

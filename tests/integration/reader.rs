@@ -1,12 +1,12 @@
 //! The reader's pages through `app(state)`: status, ETag and 304, the strict policy, escaping,
 //! dates as the portal writes them, diffs, search pages and saved searches as feeds.
 
+use gazette::archive::prelude::*;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
 use chrono::{FixedOffset, TimeZone};
-use gazette::archive::Archive;
 use gazette::model::{ArticleId, Capture};
 use gazette::search::SearchIndex;
 use gazette::server::app;

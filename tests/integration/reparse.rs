@@ -3,6 +3,7 @@
 //! caused by reparse, without moving a feed's `updated` for a change of category; a second
 //! reparse finds nothing.
 
+use gazette::archive::prelude::*;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -40,7 +41,7 @@ async fn a_changed_category_selector_is_shown_then_applied_once_as_reparse_revis
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!(report.new, 9, "{report:#?}");
-    let archive: Arc<dyn Archive> = Arc::new(archive);
+    let archive: Arc<dyn Archive> = archive;
     let id = ArticleId("bqlkkt:1240".into());
     let before = archive.article(&id).unwrap().expect("article 1240");
     let updated_before = atom_updated(&portal, archive.clone()).await;
@@ -84,7 +85,7 @@ async fn a_changed_category_selector_is_shown_then_applied_once_as_reparse_revis
         applied.contains("9 article(s) read again, 9 changed: 9 new revision(s) caused by reparse"),
         "{applied}"
     );
-    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    let archive: Arc<dyn Archive> = portal.open_archive();
     let after = archive.article(&id).unwrap().unwrap();
     assert_eq!(after.revisions, 2);
     assert_eq!(
@@ -161,7 +162,7 @@ async fn a_changed_category_selector_is_shown_then_applied_once_as_reparse_revis
     std::fs::write(&retitled, edited.to_toml()).unwrap();
     let out = run(&["reparse", "--config", retitled.to_str().unwrap()]).await;
     assert!(out.contains("title: 9 article(s)"), "{out}");
-    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    let archive: Arc<dyn Archive> = portal.open_archive();
     let after = archive.article(&id).unwrap().unwrap();
     assert_eq!(after.revisions, 3);
     assert!(after.updated > before.updated, "{after:#?}");

@@ -1,11 +1,12 @@
 //! The scheduler against a real HTTP replay of the portal: fire times in the source's zone, runs
 //! that archive and report, no overlapping runs, and a shutdown that keeps to its grace period.
 
+use gazette::archive::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use gazette::archive::{Archive, Query, SledArchive};
+use gazette::archive::{Query, SledArchive};
 use gazette::config::{Config, Schedule};
 use gazette::model::RunReport;
 use gazette::replay::Fault;

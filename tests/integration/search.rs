@@ -2,7 +2,8 @@
 //! filters, paging under inserts, the index rebuilt when missing or damaged, revisions.
 
 use chrono::{Duration, FixedOffset, TimeZone};
-use gazette::archive::{Archive, SledArchive};
+use gazette::archive::SledArchive;
+use gazette::archive::prelude::*;
 use gazette::model::{Archived, ArticleId, Capture};
 use gazette::search::{Opened, Request, SearchError, SearchIndex};
 use unicode_normalization::UnicodeNormalization;
@@ -11,7 +12,7 @@ use crate::support::TestPortal;
 
 struct Searched {
     portal: TestPortal,
-    archive: SledArchive,
+    archive: std::sync::Arc<SledArchive>,
     index: SearchIndex,
 }
 
@@ -20,7 +21,7 @@ async fn searched() -> Searched {
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!(report.new, 9);
-    let (index, opened) = SearchIndex::open(&dir(&portal), &archive).unwrap();
+    let (index, opened) = SearchIndex::open(&dir(&portal), &*archive).unwrap();
     assert!(
         matches!(opened, Opened::Rebuilt { articles: 9, .. }),
         "{opened:?}"
@@ -126,7 +127,7 @@ async fn tones_case_and_decomposition_find_the_same_articles() {
         sorted(ids(&s.index, &s.archive, &request("dau tu"))),
         with_tones
     );
-    let found = s.index.search(&s.archive, &request("ha tien")).unwrap();
+    let found = s.index.search(&*s.archive, &request("ha tien")).unwrap();
     assert!(
         found.hits.iter().all(|h| h.snippet.contains("<mark>")),
         "every snippet marks the matched syllables: {:?}",
@@ -145,7 +146,7 @@ async fn the_tones_as_typed_rank_first() {
     store(&s.archive, &exact, now());
     let written = s
         .index
-        .catch_up(&s.archive, &base.article.source, 2)
+        .catch_up(&*s.archive, &base.article.source, 2)
         .unwrap();
     assert_eq!(written, 2);
     let position = |text: &str, id: &str| {
@@ -239,7 +240,7 @@ async fn cursor_pages_are_stable_while_articles_arrive() {
         page.limit = 2;
         let mut round = 0;
         loop {
-            let found = s.index.search(&s.archive, &page).unwrap();
+            let found = s.index.search(&*s.archive, &page).unwrap();
             paged.extend(found.hits.into_iter().map(|h| h.archived.article.id.0));
             // Articles that match arrive between pages, newer and older than the cursor.
             round += 1;
@@ -266,10 +267,10 @@ async fn the_index_is_rebuilt_when_deleted_stopped_damaged_or_of_another_version
     let dir = dir(&s.portal);
     let expected = sorted(ids(&s.index, &s.archive, &request("ha tien")));
     drop(s.index);
-    let (index, opened) = SearchIndex::open(&dir, &s.archive).unwrap();
+    let (index, opened) = SearchIndex::open(&dir, &*s.archive).unwrap();
     assert_eq!(opened, Opened::Existing);
     // Held: a second writer is refused, and the index in use is not rebuilt under it.
-    assert!(SearchIndex::open(&dir, &s.archive).is_err());
+    assert!(SearchIndex::open(&dir, &*s.archive).is_err());
     assert_eq!(
         sorted(ids(&index, &s.archive, &request("ha tien"))),
         expected
@@ -284,10 +285,10 @@ async fn the_index_is_rebuilt_when_deleted_stopped_damaged_or_of_another_version
         asked.set(asked.get() + 1);
         asked.get() > 3
     };
-    let err = SearchIndex::open_unless(&dir, &s.archive, &stopped).err();
+    let err = SearchIndex::open_unless(&dir, &*s.archive, &stopped).err();
     assert!(matches!(err, Some(SearchError::Stopped)), "{err:?}");
     assert_eq!(asked.get(), 4);
-    let (index, opened) = SearchIndex::open(&dir, &s.archive).unwrap();
+    let (index, opened) = SearchIndex::open(&dir, &*s.archive).unwrap();
     assert!(
         matches!(opened, Opened::Rebuilt { articles: 9, .. }),
         "{opened:?}"
@@ -311,7 +312,7 @@ async fn the_index_is_rebuilt_when_deleted_stopped_damaged_or_of_another_version
             std::fs::write(&path, bytes).unwrap();
         }
     }
-    let (index, opened) = SearchIndex::open(&dir, &s.archive).unwrap();
+    let (index, opened) = SearchIndex::open(&dir, &*s.archive).unwrap();
     assert!(
         matches!(&opened, Opened::Rebuilt { reason, .. } if reason.contains("damaged")),
         "{opened:?}"
@@ -323,7 +324,7 @@ async fn the_index_is_rebuilt_when_deleted_stopped_damaged_or_of_another_version
     drop(index);
 
     std::fs::write(dir.join("gazette-search-version"), "gazette-search 0").unwrap();
-    let (_, opened) = SearchIndex::open(&dir, &s.archive).unwrap();
+    let (_, opened) = SearchIndex::open(&dir, &*s.archive).unwrap();
     assert!(
         matches!(&opened, Opened::Rebuilt { reason, .. } if reason.contains("version")),
         "{opened:?}"
@@ -345,7 +346,7 @@ async fn articles_the_index_lacks_are_added_when_it_opens() {
         "Cảng cá Tắc Cậu mở rộng",
     );
     store(&s.archive, &lost, now());
-    let (index, opened) = SearchIndex::open(&dir, &s.archive).unwrap();
+    let (index, opened) = SearchIndex::open(&dir, &*s.archive).unwrap();
     assert_eq!(opened, Opened::Existing);
     assert_eq!(index.len(), 10);
     assert_eq!(
@@ -372,7 +373,7 @@ async fn a_revision_is_found_by_its_new_text_not_its_old() {
     store(&s.archive, &revised, now());
     assert_eq!(
         s.index
-            .catch_up(&s.archive, &revised.article.source, 1)
+            .catch_up(&*s.archive, &revised.article.source, 1)
             .unwrap(),
         1
     );

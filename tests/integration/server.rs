@@ -2,6 +2,7 @@
 //! real listener: feeds parsed back by an independent parser, docs/FEEDS.md's HTTP rules, RFC 5005
 //! history, the API and its errors.
 
+use gazette::archive::prelude::*;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -40,7 +41,6 @@ pub(crate) async fn served_from(
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!(report.new, 9);
-    let archive = Arc::new(archive);
     let mut config = portal.config.clone();
     configure(&mut config);
     let config = Arc::new(config);
@@ -1196,4 +1196,73 @@ async fn a_stalled_archive_makes_healthz_answer_503() {
     health.expect_status(StatusCode::SERVICE_UNAVAILABLE, format_args!("health"));
     assert_eq!(health.json()["archive"], "stalled");
     assert_eq!(health.json()["reason"], reason.as_str());
+}
+
+/// A read that fails (here the WARC file is a directory: the OS answers "is a directory") is no
+/// proof of damage: the feed fails with a JSON 500 instead of leaving articles out, the failure
+/// is not cached, WebSub renders nothing to push, and once the file is back the feed is whole.
+#[tokio::test]
+async fn a_failed_read_fails_the_feed_and_is_neither_cached_nor_pushed() {
+    let portal = TestPortal::recorded().await;
+    let archive = portal.open_archive();
+    assert_eq!(portal.crawl(&archive, false).await.new, 9);
+    drop(archive);
+    let warc_dir = portal.config.storage.path.join("warc");
+    let files: Vec<_> = std::fs::read_dir(&warc_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".warc.gz"))
+        .collect();
+    assert!(!files.is_empty());
+    let aside = portal.dir.path().join("aside");
+    std::fs::create_dir(&aside).unwrap();
+    for file in &files {
+        std::fs::rename(file, aside.join(file.file_name().unwrap())).unwrap();
+        std::fs::create_dir(file).unwrap();
+    }
+    // Opened afresh: nothing of the articles is in memory yet.
+    let archive = portal.open_archive();
+    let state = AppState::new(
+        Arc::new(portal.config.clone()),
+        archive.clone(),
+        gazette::schedule::Status::default(),
+    );
+    let app = app(state.clone());
+
+    let failed = get(&app, "/feeds/bqlkkt.atom").await;
+    failed.expect_status(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format_args!("the feed while reads fail"),
+    );
+    assert_eq!(
+        failed.header(header::CONTENT_TYPE),
+        "application/json",
+        "{}",
+        failed.text()
+    );
+    assert!(
+        archive.articles(&Query::default()).is_err(),
+        "a failed read is an error, not a shorter list"
+    );
+    assert!(state.cache.is_empty(), "the failure was cached");
+    let topic = gazette::websub::Topic {
+        url: state.public("/feeds/bqlkkt.atom"),
+        path: "/feeds/bqlkkt.atom".into(),
+    };
+    let pushed = gazette::websub::Documents::new(app.clone())
+        .get(&topic)
+        .await;
+    assert!(pushed.is_err(), "WebSub would push the failed feed");
+
+    for file in &files {
+        std::fs::remove_dir(file).unwrap();
+        std::fs::rename(aside.join(file.file_name().unwrap()), file).unwrap();
+    }
+    let again = get(&app, "/feeds/bqlkkt.atom").await;
+    again.expect_status(StatusCode::OK, format_args!("the feed after"));
+    assert_eq!(
+        again.text().matches("</entry>").count(),
+        9,
+        "an article is missing after the failure"
+    );
 }

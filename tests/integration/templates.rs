@@ -2,7 +2,7 @@
 //! inside query values, dates in attributes, what `remove` hides, WordPress images, the
 //! readability fallback and list dates without a time.
 
-use gazette::archive::Archive;
+use gazette::archive::prelude::*;
 use gazette::config::{BodyFallback, Config, Css, IdPattern, Source};
 use gazette::extract::ExtractError;
 use gazette::normalize::date::Published;
@@ -320,7 +320,7 @@ async fn the_run_report_lists_articles_whose_body_readability_found() {
     let fetcher = gazette::fetch::Fetcher::new(&portal.config.crawler).unwrap();
     let report = gazette::crawl::crawl_source(
         &fetcher,
-        &archive,
+        &gazette::archive::Handle::new(archive.clone()),
         &source,
         &portal.config.crawler,
         gazette::crawl::CrawlOptions {

@@ -1,6 +1,7 @@
 //! WARC files on their own: every record type written and read back, digests, rotation, a file
 //! cut by a crash, damaged files left alone, and the scan an index rebuild relies on.
 
+use gazette::archive::prelude::*;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
@@ -557,7 +558,6 @@ async fn crawl_files_for_independent_readers() {
 /// answers each capture with the headers as the portal sent them.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revision_leaves_the_head_to_its_response_and_the_capture_comes_back_whole() {
-    use gazette::archive::Archive;
     let portal = support::TestPortal::recorded().await;
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, true).await;

@@ -2,6 +2,7 @@
 //! deliveries after a crawl, unsubscribe), its refusals in process, and publish notices to an
 //! external hub. Subscribers and hubs are small servers on loopback.
 
+use gazette::archive::prelude::*;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -540,7 +541,7 @@ fn hub_app(
     config.server.websub_builtin = true;
     configure(&mut config);
     let config = Arc::new(config);
-    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    let archive: Arc<dyn Archive> = portal.open_archive();
     let state = AppState::new(
         config.clone(),
         archive.clone(),
@@ -867,7 +868,7 @@ async fn subscriptions_survive_a_restart_and_ended_leases_are_dropped() {
         }
         assert_eq!(archive.subscriptions().unwrap().len(), 2);
     }
-    let archive: Arc<dyn Archive> = Arc::new(portal.open_archive());
+    let archive: Arc<dyn Archive> = portal.open_archive();
     assert_eq!(
         archive.subscriptions().unwrap().len(),
         2,

@@ -107,6 +107,17 @@ impl WarcError {
         }
     }
 
+    /// True when the record itself is proven damaged: its digest does not match, its gzip
+    /// member does not inflate or is cut off, its location lies outside its file, or its WARC
+    /// file is gone. A read that failed for another reason (too many open files, an I/O error)
+    /// says nothing of the record and is not damage.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            WarcError::Corrupt { .. } | WarcError::Gzip { .. } | WarcError::Digest { .. } => true,
+            WarcError::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,
+        }
+    }
+
     fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> WarcError {
         let path = path.into();
         move |source| WarcError::Io {

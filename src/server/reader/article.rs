@@ -1,16 +1,17 @@
 //! `/articles/{id}`: one article as a person reads it, with its revisions;
 //! `/articles/{id}/diff` and `/api/articles/{id}/diff`: two revisions compared.
 
-use axum::Json;
+use askama::Template;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::browse::path_segment;
 use super::{Layout, failed, feeds, portal_time, render};
-use crate::diff::{Kind, RevisionDiff, Span};
+use crate::diff::{Granularity, Kind, RevisionDiff, Span};
 use crate::html::escape;
 use crate::model::{Archived, ArticleId, Revision};
+use crate::server::feed_cache::{Document, Rendered};
 use crate::server::query::Params;
 use crate::server::{ApiError, AppState};
 
@@ -66,9 +67,10 @@ fn load(state: &AppState, id: &str) -> Result<(Archived, Vec<Revision>), ApiErro
     let id = ArticleId(id.to_string());
     let archived = state
         .archive
+        .blocking()
         .article(&id)?
         .ok_or_else(|| ApiError::NotFound(format!("bài {id}")))?;
-    let revisions = state.archive.revisions(&id)?;
+    let revisions = state.archive.blocking().revisions(&id)?;
     Ok((archived, revisions))
 }
 
@@ -81,12 +83,9 @@ pub async fn page(
     if let Err(err) = Params::parse(q.as_deref(), &[]) {
         return failed(&state, &headers, err);
     }
-    let worker = state.clone();
-    let built = tokio::task::spawn_blocking(move || build(&worker, &id)).await;
-    match built {
-        Ok(Ok(page)) => render(&headers, StatusCode::OK, &page),
-        Ok(Err(err)) => failed(&state, &headers, err),
-        Err(err) => failed(&state, &headers, ApiError::Internal(err)),
+    match state.blocking(move |state| build(state, &id)).await {
+        Ok(page) => render(&headers, StatusCode::OK, &page),
+        Err(err) => failed(&state, &headers, err),
     }
 }
 
@@ -120,7 +119,7 @@ fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
     // not captured becomes a link to the portal's copy, which a person may open.
     let mut body = article.body_html.clone();
     for image in &article.images {
-        if state.archive.asset(&image.url)?.is_some() {
+        if state.archive.blocking().asset(&image.url)?.is_some() {
             let from = format!("src=\"{}\"", escape(&image.url));
             let to = format!("src=\"{}\"", escape(&asset_href(&image.url)));
             body = body.replace(&from, &to);
@@ -130,7 +129,7 @@ fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
     }
     let mut attachments = Vec::new();
     for attachment in &article.attachments {
-        let captured = state.archive.asset(&attachment.url)?;
+        let captured = state.archive.blocking().asset(&attachment.url)?;
         attachments.push(Attachment {
             href: if captured.is_some() {
                 asset_href(&attachment.url)
@@ -202,12 +201,8 @@ fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
     })
 }
 
-/// The two revisions `from` and `to` of an article compared.
-fn compare(
-    state: &AppState,
-    id: &str,
-    q: Option<&str>,
-) -> Result<(Archived, RevisionDiff), ApiError> {
+/// The revisions a diff asks for: `from` and `to`, each a number from 1.
+fn revisions_asked(q: Option<&str>) -> Result<(u32, u32), ApiError> {
     let params = Params::parse(q, &["from", "to"])?;
     let number = |param: &'static str| -> Result<u32, ApiError> {
         let text = params
@@ -220,7 +215,15 @@ fn compare(
             )
         })
     };
-    let (from, to) = (number("from")?, number("to")?);
+    Ok((number("from")?, number("to")?))
+}
+
+/// The revisions `from` and `to` of an article compared (refused, 413, past the diff's bound).
+fn compare(
+    state: &AppState,
+    id: &str,
+    (from, to): (u32, u32),
+) -> Result<(Archived, RevisionDiff), ApiError> {
     let (archived, revisions) = load(state, id)?;
     let find = |n: u32| {
         revisions
@@ -228,8 +231,59 @@ fn compare(
             .find(|r| r.number == n)
             .ok_or_else(|| ApiError::NotFound(format!("phiên bản {n} của bài {id}")))
     };
-    let diff = crate::diff::compare(find(from)?, find(to)?);
+    let diff = crate::diff::compare(find(from)?, find(to)?)
+        .map_err(|err| ApiError::TooLarge(err.to_string()))?;
     Ok((archived, diff))
+}
+
+/// A diff, as the reader's page or as JSON, rendered once and served from the feed cache (its
+/// byte budget, its bound on renders at once, its conditional answers and compression).
+async fn serve_diff(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: String,
+    asked: (u32, u32),
+    page: bool,
+) -> Result<Response, ApiError> {
+    let key = Document::Diff {
+        id: id.clone(),
+        from: asked.0,
+        to: asked.1,
+        page,
+    };
+    let mut response = crate::server::feeds::serve(state, &key, headers, move |state| {
+        let (archived, diff) = compare(state, &id, asked)?;
+        let changed = diff.from_fetched_at.max(diff.to_fetched_at);
+        if !page {
+            let body = serde_json::to_vec(&diff)
+                .map_err(|err| ApiError::Unavailable(format!("the diff ({err})")))?;
+            return Ok(Rendered::new(
+                body,
+                changed,
+                "application/json",
+                "no-cache".into(),
+                "diff",
+            ));
+        }
+        let body = diff_page(state, &archived, &diff)
+            .render()
+            .map_err(|err| ApiError::Unavailable(format!("the diff page ({err})")))?;
+        Ok(Rendered::new(
+            body.into_bytes(),
+            changed,
+            "text/html; charset=utf-8",
+            "no-cache".into(),
+            "diff",
+        ))
+    })
+    .await?;
+    if page {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(super::PAGE_POLICY),
+        );
+    }
+    Ok(response)
 }
 
 struct SpanView {
@@ -245,6 +299,7 @@ fn views(spans: &[Span]) -> Vec<SpanView> {
                 Kind::Same => "same",
                 Kind::Inserted => "inserted",
                 Kind::Deleted => "deleted",
+                Kind::Elided => "elided",
             },
             text: s.text.clone(),
         })
@@ -262,63 +317,63 @@ struct DiffPage {
     to_date: String,
     article_href: String,
     unchanged: bool,
+    by_paragraph: bool,
     title_spans: Vec<SpanView>,
     published: String,
     body_spans: Vec<SpanView>,
 }
 
-pub async fn diff_page(
+fn diff_page(state: &AppState, archived: &Archived, diff: &RevisionDiff) -> DiffPage {
+    let source = state.config.source(&archived.article.source);
+    let shown = |t: &crate::diff::Published| {
+        t.map_or_else(|| "(không có)".to_string(), |t| portal_time(t, source))
+    };
+    DiffPage {
+        layout: Layout {
+            title: format!("Thay đổi: {}", archived.article.title),
+            feeds: super::site_feeds(state),
+            query: String::new(),
+        },
+        title: archived.article.title.clone(),
+        from: diff.from,
+        to: diff.to,
+        from_date: portal_time(diff.from_fetched_at, source),
+        to_date: portal_time(diff.to_fetched_at, source),
+        article_href: format!("/articles/{}", path_segment(&archived.article.id.0)),
+        unchanged: diff.is_empty(),
+        by_paragraph: diff.by == Granularity::Paragraph,
+        title_spans: diff.title.as_deref().map(views).unwrap_or_default(),
+        published: diff
+            .published
+            .as_ref()
+            .map(|(a, b)| format!("{} → {}", shown(a), shown(b)))
+            .unwrap_or_default(),
+        body_spans: views(&diff.body),
+    }
+}
+
+pub async fn diff_page_route(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let worker = state.clone();
-    let compared = tokio::task::spawn_blocking(move || {
-        let (archived, diff) = compare(&worker, &id, q.as_deref())?;
-        let source = worker.config.source(&archived.article.source);
-        let shown = |t: &crate::diff::Published| {
-            t.map_or_else(|| "(không có)".to_string(), |t| portal_time(t, source))
-        };
-        Ok::<_, ApiError>(DiffPage {
-            layout: Layout {
-                title: format!("Thay đổi: {}", archived.article.title),
-                feeds: super::site_feeds(&worker),
-                query: String::new(),
-            },
-            title: archived.article.title.clone(),
-            from: diff.from,
-            to: diff.to,
-            from_date: portal_time(diff.from_fetched_at, source),
-            to_date: portal_time(diff.to_fetched_at, source),
-            article_href: format!("/articles/{}", path_segment(&archived.article.id.0)),
-            unchanged: diff.is_empty(),
-            title_spans: diff.title.as_deref().map(views).unwrap_or_default(),
-            published: diff
-                .published
-                .as_ref()
-                .map(|(a, b)| format!("{} → {}", shown(a), shown(b)))
-                .unwrap_or_default(),
-            body_spans: views(&diff.body),
-        })
-    })
-    .await;
-    match compared {
-        Ok(Ok(page)) => render(&headers, StatusCode::OK, &page),
-        Ok(Err(err)) => failed(&state, &headers, err),
-        Err(err) => failed(&state, &headers, ApiError::Internal(err)),
-    }
+    let served = match revisions_asked(q.as_deref()) {
+        Ok(asked) => serve_diff(&state, &headers, id, asked, true).await,
+        Err(err) => Err(err),
+    };
+    served.unwrap_or_else(|err| failed(&state, &headers, err))
 }
 
 pub async fn diff_json(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let compared = tokio::task::spawn_blocking(move || compare(&state, &id, q.as_deref())).await;
-    match compared {
-        Ok(Ok((_, diff))) => Json(diff).into_response(),
-        Ok(Err(err)) => err.into_response(),
-        Err(err) => ApiError::Internal(err).into_response(),
-    }
+    let served = match revisions_asked(q.as_deref()) {
+        Ok(asked) => serve_diff(&state, &headers, id, asked, false).await,
+        Err(err) => Err(err),
+    };
+    served.unwrap_or_else(IntoResponse::into_response)
 }

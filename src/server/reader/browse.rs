@@ -128,7 +128,7 @@ pub async fn index(
         };
         let mut sources = Vec::new();
         for source in &state.config.sources {
-            let newest = state.archive.articles(&Query {
+            let newest = state.archive.blocking().articles(&Query {
                 source: Some(source.id.to_string()),
                 limit: Some(NEWEST),
                 ..Query::default()
@@ -189,7 +189,7 @@ pub async fn index(
                     .iter()
                     .map(|a| Item::of(&state, a, String::new()))
                     .collect(),
-                months: months_of(state.archive.as_ref(), source)?,
+                months: months_of(state.archive.blocking().as_ref(), source)?,
             });
         }
         Ok(Index { layout, sources })
@@ -281,12 +281,12 @@ async fn listing(
         let source_for_months = source.clone();
         let (articles, next, all_months) = tokio::task::spawn_blocking(move || {
             let (articles, next) = query::page(
-                worker.archive.as_ref(),
+                worker.archive.blocking().as_ref(),
                 archive_query,
                 cursor.as_ref(),
                 PAGE,
             )?;
-            let all_months = months_of(worker.archive.as_ref(), &source_for_months)?;
+            let all_months = months_of(worker.archive.blocking().as_ref(), &source_for_months)?;
             Ok::<_, ApiError>((articles, next, all_months))
         })
         .await??;

@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/sources/{id}", get(browse::source))
         .route("/sources/{id}/{month}", get(browse::month))
         .route("/articles/{id}", get(article::page))
-        .route("/articles/{id}/diff", get(article::diff_page))
+        .route("/articles/{id}/diff", get(article::diff_page_route))
         .route("/api/articles/{id}/diff", get(article::diff_json))
         .route("/search", get(find::page))
 }

@@ -3,6 +3,7 @@
 pub mod xml;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use gazette::config::{self, Config, ConfigEdit, Source};
 use gazette::model::Page;
@@ -210,15 +211,18 @@ impl TestPortal {
         &self.config.sources[0]
     }
 
-    pub fn open_archive(&self) -> gazette::archive::SledArchive {
-        gazette::archive::open(&self.config.storage)
-            .unwrap_or_else(|e| panic!("archive opens: {e}"))
+    /// The archive of the config, shared: a crawl reaches it from its blocking threads.
+    pub fn open_archive(&self) -> Arc<gazette::archive::SledArchive> {
+        Arc::new(
+            gazette::archive::open(&self.config.storage)
+                .unwrap_or_else(|e| panic!("archive opens: {e}")),
+        )
     }
 
     /// One crawl run of the source through the library, as `gazette crawl` does it.
     pub async fn crawl(
         &self,
-        archive: &gazette::archive::SledArchive,
+        archive: &Arc<gazette::archive::SledArchive>,
         backfill: bool,
     ) -> gazette::model::RunReport {
         let fetcher = gazette::fetch::Fetcher::new(&self.config.crawler).expect("fetcher");
@@ -228,7 +232,7 @@ impl TestPortal {
         };
         gazette::crawl::crawl_source(
             &fetcher,
-            archive,
+            &gazette::archive::Handle::new(archive.clone()),
             self.source(),
             &self.config.crawler,
             options,
