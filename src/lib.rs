@@ -1,33 +1,18 @@
 //! gazette turns a legacy news portal that has no feed into clean feeds and a queryable archive.
 //!
-//! Data flows one way: fetch -> extract -> normalize -> archive -> feed/server.
+//! Data flows one way: fetch -> extract -> normalize -> archive -> feed/server. `ARCHITECTURE.md`
+//! at the repository's top describes each module, which ones do I/O and which touch the network.
 //!
-//! - [`config`]: the typed config file, its defaults and its checks (file, line and key in errors).
-//! - [`model`]: the types every stage passes on: pages, articles, revisions, captures, run reports.
-//! - [`fetch`]: the only module that touches the network (robots.txt, politeness, retries,
-//!   origins reached at another address for the demo).
-//! - [`extract`]: pure, a page's bytes and a profile in, the raw pieces of an article or list out.
-//! - [`normalize`]: pure, raw pieces in, an [`model::Article`] or [`model::ListPage`] out.
-//! - [`archive`]: the only module that touches storage, behind the [`archive::Archive`] trait.
-//! - [`crawl`]: incremental and backfill runs of one source, fetch to archive.
-//! - [`schedule`]: the cron loop over sources, without overlapping runs.
-//! - [`search`]: the full-text index beside the archive (tantivy), Vietnamese tones folded.
-//! - [`feed`]: pure renderers of RSS, Atom, JSON Feed and OPML, following `docs/FEEDS.md`; the
-//!   server gathers what they need (articles, captured files, links) and passes it in.
-//! - [`server`]: the HTTP interface, `app(state) -> Router`: feeds, month archives, OPML, the
-//!   JSON API, captured assets, health and metrics.
-//! - [`diff`]: pure, two revisions of an article compared word by word.
-//! - [`daemon`]: `serve`, the scheduler and the server together until a signal.
-//! - [`metrics`]: the Prometheus counters both of them feed.
-//! - [`websub`]: WebSub: external hubs told of changed feeds, and a builtin hub that delivers them.
-//! - [`html`]: HTML escaping shared by every stage that writes HTML.
-//! - [`init`]: `gazette init`, a new portal's profile inferred from its list page and three
-//!   articles, written as a commented config and proved by extracting the fetched pages.
-//! - [`replay`]: a local replay of a recorded portal, for the demo, the tests and the benchmarks.
+//! - [`fetch`]: the portal over HTTP (robots.txt, politeness, retries); [`extract`] and
+//!   [`normalize`]: pure, a page in, an [`model::Article`] or [`model::ListPage`] out.
+//! - [`archive`]: WARC files under a sled index, behind the [`archive::Archive`] trait.
+//! - [`crawl`] drives those for one source; [`schedule`] runs it on each source's cron;
+//!   [`daemon`] is `serve`, the scheduler and the [`server`] together.
+//! - [`feed`]: pure renderers; [`server`]: the HTTP interface, `app(state) -> Router`.
+//! - Beside the pipeline: [`config`], [`model`], [`search`], [`websub`] (which also reaches the
+//!   network: hubs and subscribers), [`diff`], [`metrics`], [`html`], [`init`], [`replay`].
 //!
-//! The binary (`src/main.rs`) adds what only the command line needs: `cli` (the clap
-//! subcommands), `commands` (what each does, with progress and output) and `maintenance` (the
-//! archive's upkeep commands: rebuild, verify, migrate).
+//! The binary (`src/main.rs`) adds `cli`, `commands` and `maintenance`.
 
 pub mod archive;
 pub mod config;

@@ -1,11 +1,12 @@
 //! The archive: every article with every revision and the page each was captured from. The only
-//! module that touches storage; the rest of gazette sees the [`Archive`] trait.
+//! module that touches sled and the WARC files; the rest of gazette sees the [`Archive`] trait.
 //!
-//! Layout (schema 2) under `storage.path`: `warc/*.warc.gz` hold everything an article is (the
-//! request and response of each fetched page, and a `metadata` record per revision or change of
-//! state, see [`notes`]); `db/` is a sled index over them holding only what finding and listing
-//! need, the [`warc::Location`]s of the records, crawl state and the run log. The WARC files alone
-//! rebuild the index.
+//! Layout (schema 3, [`SCHEMA_VERSION`]) under `storage.path`: `warc/*.warc.gz` hold everything an
+//! article is (the request and response of each fetched page, and a `metadata` record per revision
+//! or change of state, see [`notes`]); `db/` is a sled index over them holding only what finding
+//! and listing need, the [`warc::Location`]s of the records, crawl state and the run log. The WARC
+//! files alone rebuild the index. `search/` beside them is [`crate::search`]'s, derived from the
+//! archive. `docs/ARCHIVE-FORMAT.md` describes the format for its readers.
 
 mod assets;
 mod compact;

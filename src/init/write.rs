@@ -119,7 +119,7 @@ pub fn config(
     let _ = writeln!(t, "# gazette config written by `gazette init --url {url}`.");
     let _ = writeln!(
         t,
-        "# Every key is documented in README.md (\"Config reference\"); lines marked UNSURE need a look."
+        "# Every key is documented in docs/CONFIG.md; lines marked UNSURE need a look."
     );
     let _ = writeln!(t);
     let _ = writeln!(t, "[server]");
