@@ -1,5 +1,6 @@
-//! The only module that touches the network: one HTTP client, allowed hosts only, robots.txt,
-//! per-host politeness, retries with backoff, conditional GET and a cap on body size.
+//! The crawl's way to the network (WebSub and `init` have their own clients): one HTTP client,
+//! allowed hosts only, robots.txt, per-host politeness, retries with backoff, conditional GET
+//! and a cap on body size.
 
 mod origins;
 mod politeness;

@@ -265,6 +265,8 @@ async fn raw(
         .get("rev")
         .map(|text| revision_number("rev", text))
         .transpose()?;
+    // Never closed.
+    let _turn = state.downloads.acquire().await.ok();
     let (number, capture) = state
         .blocking({
             let id = id.clone();

@@ -29,6 +29,8 @@ async fn asset(
         .get("url")
         .ok_or_else(|| ApiError::bad("url", "required: the URL of the attachment or image"))?
         .to_string();
+    // Never closed.
+    let _turn = state.downloads.acquire().await.ok();
     let found = state
         .archive
         .run(move |archive| {

@@ -50,6 +50,9 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Items in a feed when `?limit=` is not given, and the most it may ask for.
 pub const DEFAULT_FEED_ITEMS: usize = 50;
 pub const MAX_FEED_ITEMS: usize = 500;
+/// Captured files (a raw page, an attachment) read into memory at once to be sent: each can be
+/// as large as `crawler.max_page_bytes` or `crawler.max_asset_bytes`.
+pub const MAX_DOWNLOADS: usize = 4;
 
 /// Starts a crawl of a source now; false when one is already running.
 pub type CrawlTrigger = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -71,6 +74,8 @@ pub struct AppState {
     /// The search index, set once it is open (searches answer 503 until then): `serve` answers
     /// feeds while the index is checked or rebuilt.
     pub search: Arc<std::sync::OnceLock<Arc<crate::search::SearchIndex>>>,
+    /// Turns to read a captured file whole ([`MAX_DOWNLOADS`] at once).
+    pub downloads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -86,6 +91,7 @@ impl AppState {
             crawl: None,
             hubs: Vec::new(),
             search: Arc::default(),
+            downloads: Arc::new(tokio::sync::Semaphore::new(MAX_DOWNLOADS)),
         }
     }
 

@@ -1266,3 +1266,67 @@ async fn a_failed_read_fails_the_feed_and_is_neither_cached_nor_pushed() {
         "an article is missing after the failure"
     );
 }
+
+/// A diff of a long article (two revisions of some 600 KB of text each, one paragraph changed)
+/// is made by paragraph with the unchanged text cut, so its answer is small; fifty asking at once
+/// cost one diff, kept in the feed cache; the reader's page says how it compared.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_diff_is_by_paragraph_made_once_and_kept() {
+    let s = served().await;
+    let id = "bqlkkt:1240";
+    let paragraphs: Vec<String> = (0..2000)
+        .map(|i| {
+            format!("Đoạn {i}: Khu kinh tế Phú Quốc đón nhà đầu tư, hạ tầng tiếp tục hoàn thiện.")
+        })
+        .collect();
+    let long = paragraphs.join("\n\n");
+    let long_one = revise(&s.archive, id, "Bản dài", &long);
+    let mut edited = long_one.article.clone();
+    edited.body_text = edited.body_text.replace("Đoạn 1000:", "Đoạn một nghìn:");
+    edited.body_html = edited.body_html.replace("Đoạn 1000:", "Đoạn một nghìn:");
+    edited.content_hash = gazette::normalize::content_hash(
+        &edited.title,
+        edited.published.as_ref(),
+        &edited.body_text,
+    );
+    let capture = s.archive.capture(&edited.id, 1).unwrap().unwrap();
+    s.archive
+        .store(&edited, &capture, chrono::Utc::now().fixed_offset())
+        .unwrap();
+    let revisions = s.archive.revisions(&ArticleId(id.into())).unwrap().len();
+    let path = format!(
+        "/api/articles/{id}/diff?from={}&to={revisions}",
+        revisions - 1
+    );
+    let renders = s.state.cache.renders();
+    let answers = futures_util::future::join_all((0..50).map(|_| get(&s.app, &path))).await;
+    for answer in &answers {
+        answer.expect_status(StatusCode::OK, format_args!("{path}"));
+    }
+    assert_eq!(s.state.cache.renders(), renders + 1, "fifty asks, one diff");
+    let diff: serde_json::Value = serde_json::from_slice(&answers[0].body).unwrap();
+    assert_eq!(diff["by"], "paragraph");
+    assert!(
+        answers[0].body.len() < 16 * 1024,
+        "{} bytes for a diff of one paragraph",
+        answers[0].body.len()
+    );
+    let kinds: Vec<&str> = diff["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|span| span["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"elided") && kinds.contains(&"inserted"),
+        "{kinds:?}"
+    );
+    let page = get(
+        &s.app,
+        &format!("/articles/{id}/diff?from={}&to={revisions}", revisions - 1),
+    )
+    .await;
+    page.expect_status(StatusCode::OK, format_args!("the diff page"));
+    assert!(page.text().contains("so sánh theo đoạn"), "{}", page.text());
+    assert!(!page.header(header::CONTENT_SECURITY_POLICY).is_empty());
+}
