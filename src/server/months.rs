@@ -8,8 +8,9 @@ use crate::archive::Archive;
 use crate::config::Source;
 
 /// The years a month in a URL may name: four digits, so a month always prints back as it was
-/// written, and the month after it is always one chrono can name.
-const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+/// written, none before the Unix epoch, which the archive's time index does not reach, and the
+/// month after it always one chrono can name.
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
 /// Months that have articles and have ended in the source's zone, oldest first: one index
 /// seek a month, whatever the archive holds.
@@ -44,8 +45,8 @@ pub fn with_articles(
     Ok(months)
 }
 
-/// The month a URL names: exactly `YYYY-MM`, a four-digit year and a month 01–12, as its first
-/// day. Anything else (`2020-1`, `-2020-01`, `0000-01`, `+2020-01`) names no month.
+/// The month a URL names: exactly `YYYY-MM`, a year 1970–9999 and a month 01–12, as its first
+/// day. Anything else (`2020-1`, `-2020-01`, `0000-01`, `1969-12`, `+2020-01`) names no month.
 pub fn parse(text: &str) -> Option<NaiveDate> {
     let (year, month) = text.split_once('-')?;
     let digits =
@@ -103,12 +104,13 @@ mod tests {
     #[test]
     fn a_month_in_a_url_is_exactly_yyyy_mm() {
         assert_eq!(parse("2020-07"), NaiveDate::from_ymd_opt(2020, 7, 1));
-        assert_eq!(parse("1000-01"), NaiveDate::from_ymd_opt(1000, 1, 1));
+        assert_eq!(parse("1970-01"), NaiveDate::from_ymd_opt(1970, 1, 1));
         assert_eq!(parse("9999-12"), NaiveDate::from_ymd_opt(9999, 12, 1));
         for text in [
             "-2020-01",
             "0000-01",
             "0999-12",
+            "1969-12",
             "2020-1",
             "2020-001",
             "2020-00",

@@ -584,8 +584,9 @@ async fn an_article_in_a_months_last_instant_is_in_exactly_one_archive() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_month_in_a_url_is_exactly_yyyy_mm_or_404() {
     let s = served().await;
+    // Nor before 1970: the archive's time index starts at the Unix epoch.
     for month in [
-        "-2020-07", "0000-07", "2020-7", "+2020-07", "02020-07", "2020-007",
+        "-2020-07", "0000-07", "1969-12", "2020-7", "+2020-07", "02020-07", "2020-007", "2020-13",
     ] {
         for path in [
             format!("/sources/bqlkkt/{month}"),
@@ -598,4 +599,7 @@ async fn a_month_in_a_url_is_exactly_yyyy_mm_or_404() {
     }
     ok(&s.app, "/sources/bqlkkt/2020-07").await;
     ok(&s.app, "/feeds/bqlkkt/archive/2020-07.atom").await;
+    // A day before 1970 is a bound like any other: nothing is that old.
+    let old = ok(&s.app, "/api/articles?source=bqlkkt&until=1969-12-31").await;
+    assert_eq!(old.json()["articles"], serde_json::json!([]));
 }
