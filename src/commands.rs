@@ -140,7 +140,10 @@ pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
         Some(id) => vec![find_source(&config, id)?],
         None => config.sources.iter().collect(),
     };
-    let archive = archive::Handle::new(std::sync::Arc::new(open_for_writing(&config)?));
+    let archive = archive::Handle::new(std::sync::Arc::new(open_for_writing(
+        &config,
+        CRAWL_INSTEAD,
+    )?));
     let fetcher = Fetcher::new(&config.crawler)?;
     let options = CrawlOptions {
         backfill: args.backfill,
@@ -459,10 +462,11 @@ fn open_for_reading(config: &Config) -> anyhow::Result<Reader> {
     }
 }
 
-/// Opens (or creates) the archive to write; refused while a server or another command holds it.
-fn open_for_writing(config: &Config) -> anyhow::Result<SledArchive> {
+/// Opens (or creates) the archive to write; refused while a server or another command holds it,
+/// `instead` following "stop it" when `serve` holds it.
+fn open_for_writing(config: &Config, instead: &str) -> anyhow::Result<SledArchive> {
     archive::open(&config.storage).map_err(|err| match err {
-        ArchiveError::Locked { path } => held(config, &path, WRITE_INSTEAD),
+        ArchiveError::Locked { path } => held(config, &path, instead),
         other => other.into(),
     })
 }
@@ -476,8 +480,10 @@ pub(crate) fn open_alone(config: &Config, instead: &str) -> anyhow::Result<SledA
     })
 }
 
-/// What a command that writes the archive can do while `serve` holds it.
-pub(crate) const WRITE_INSTEAD: &str = ", or use POST /api/sources/ID/crawl";
+/// What `crawl` can do while `serve` holds the archive: ask the server to crawl. Nothing
+/// replaces the other writing commands (import, reparse, rebuild, migrate): they say to stop
+/// `serve` before them.
+pub(crate) const CRAWL_INSTEAD: &str = ", or use POST /api/sources/ID/crawl";
 
 /// Who holds the archive, for a command that cannot go on while it is held; `instead` follows
 /// "stop it" when `serve` holds it.
@@ -536,9 +542,7 @@ pub fn serve(path: &Path) -> anyhow::Result<()> {
         },
     ));
     match served {
-        Err(DaemonError::Archive(ArchiveError::Locked { path })) => {
-            Err(held(&config, &path, WRITE_INSTEAD))
-        }
+        Err(DaemonError::Archive(ArchiveError::Locked { path })) => Err(held(&config, &path, "")),
         other => Ok(other?),
     }
 }

@@ -18,7 +18,7 @@ pub fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
         &config.storage,
         args.reparse.then_some(&reparse as archive::Reparse<'_>),
     )
-    .map_err(|err| refused(&config, err))?;
+    .map_err(|err| refused(&config, err, " before rebuilding"))?;
     archive::settle(&config.storage);
     print_rebuilt(&config, &rebuilt, args.reparse);
     Ok(())
@@ -54,10 +54,11 @@ fn print_rebuilt(config: &Config, rebuilt: &Rebuilt, reparse: bool) {
     }
 }
 
-/// An upkeep command's error; a held archive is named by who holds it.
-fn refused(config: &Config, err: ArchiveError) -> anyhow::Error {
+/// An upkeep command's error; a held archive is named by who holds it, and `serve` is to be
+/// stopped `before` the command (nothing it serves does the same work).
+fn refused(config: &Config, err: ArchiveError, before: &str) -> anyhow::Error {
     match err {
-        ArchiveError::Locked { path } => commands::held(config, &path, commands::WRITE_INSTEAD),
+        ArchiveError::Locked { path } => commands::held(config, &path, before),
         err => err.into(),
     }
 }
@@ -91,7 +92,8 @@ pub fn verify(path: &Path) -> anyhow::Result<()> {
 
 pub fn migrate(path: &Path) -> anyhow::Result<()> {
     let config = config::load(path)?;
-    let migrated = archive::migrate(&config.storage).map_err(|err| refused(&config, err))?;
+    let migrated = archive::migrate(&config.storage)
+        .map_err(|err| refused(&config, err, " before migrating"))?;
     archive::settle(&config.storage);
     print!(
         "migrated {} to archive schema {}: {} articles, {} revisions",

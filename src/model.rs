@@ -5,6 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 /// A fetched or saved page: the bytes as received, with the address and header they came with.
@@ -63,6 +64,26 @@ pub struct Article {
     pub attachments: Vec<Attachment>,
     /// Hex SHA-256 of title, published and body_text: a new value is a new revision.
     pub content_hash: String,
+}
+
+/// Hex SHA-256 of what makes a revision: title, published instant and body text.
+pub fn content_hash(
+    title: &str,
+    published: Option<&chrono::DateTime<chrono::FixedOffset>>,
+    body_text: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(title.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(
+        published
+            .map(|p| p.to_rfc3339())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    hasher.update(b"\n");
+    hasher.update(body_text.as_bytes());
+    hex::encode(hasher.finalize())
 }
 
 /// One article as a category list page shows it.

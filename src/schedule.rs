@@ -19,6 +19,12 @@ use crate::crawl::{CrawlOptions, crawl_source};
 use crate::fetch::{Fetcher, Origins};
 use crate::model::RunReport;
 
+mod clock;
+
+#[cfg(feature = "testing")]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
+
 /// The next `n` fire times of a source's schedule after `after`, in the source's zone.
 pub fn next_fires(source: &Source, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Tz>> {
     source
@@ -44,6 +50,8 @@ pub struct SourceStatus {
 #[derive(Debug, Clone, Default)]
 pub struct Status {
     sources: Arc<RwLock<BTreeMap<String, SourceStatus>>>,
+    /// Bumped after every change, for those who wait on one.
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Status {
@@ -64,14 +72,32 @@ impl Status {
             .cloned()
     }
 
+    /// Waits until `source`'s status passes `test`: a change wakes the wait, no polling. It
+    /// waits for ever when no change ever passes; callers bound it with a timeout.
+    pub async fn wait_for(&self, source: &str, test: impl Fn(&SourceStatus) -> bool) {
+        // Subscribed before the first look: a change between the two still wakes the loop.
+        let mut changes = self.changes.subscribe();
+        while !self.get(source).is_some_and(|status| test(&status)) {
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, SourceStatus>> {
         self.sources.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the waiters of [`Status::wait_for`]; called once a write guard is dropped.
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     fn update(&self, source: &str, change: impl FnOnce(&mut SourceStatus)) {
         if let Some(status) = self.write().get_mut(source) {
             change(status);
         }
+        self.changed();
     }
 }
 
@@ -105,6 +131,8 @@ pub struct Scheduler {
     runs: Mutex<Runs>,
     /// Portals reached at another address (the demo's replay).
     origins: Origins,
+    /// When fire times come.
+    clock: Arc<dyn Clock>,
 }
 
 impl Scheduler {
@@ -144,7 +172,14 @@ impl Scheduler {
             on_run: Arc::new(RwLock::new(None)),
             runs: Mutex::new(Runs::default()),
             origins: Origins::default(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Fire times come by `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Scheduler {
+        self.clock = clock;
+        self
     }
 
     /// Runs send the requests for these origins to their addresses.
@@ -194,9 +229,9 @@ impl Scheduler {
     async fn fire_loop(&self, source: &Source, shutdown: &CancellationToken) {
         let id = source.id.as_str();
         // Only fire times after now count, and never the same one twice.
-        let mut after = Utc::now();
+        let mut after = self.clock.now();
         loop {
-            let Some(fire) = next_fires(source, after.max(Utc::now()), 1).pop() else {
+            let Some(fire) = next_fires(source, after.max(self.clock.now()), 1).pop() else {
                 tracing::info!(
                     source = id,
                     schedule = source.schedule.as_str(),
@@ -209,12 +244,9 @@ impl Scheduler {
             let due = fire + self.pick_jitter();
             self.status
                 .update(id, |s| s.next_run = Some(due.fixed_offset()));
-            let wait = (due.with_timezone(&Utc) - Utc::now())
-                .to_std()
-                .unwrap_or_default();
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+                () = self.clock.sleep_until(due.with_timezone(&Utc)) => {}
             }
             match self.start(id) {
                 Start::Started => {}
@@ -253,6 +285,7 @@ impl Scheduler {
             }
             status.running = true;
         }
+        self.status.changed();
         let claim = Claim {
             status: self.status.clone(),
             source: id.to_string(),
@@ -282,6 +315,7 @@ impl Scheduler {
         for status in self.status.write().values_mut() {
             status.next_run = None;
         }
+        self.status.changed();
         let in_flight = tasks.len();
         if in_flight > 0 {
             tracing::info!(in_flight, grace = ?self.grace, "waiting for runs in flight");

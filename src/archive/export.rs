@@ -194,7 +194,10 @@ fn check(entry: &ExportEntry) -> Result<(), String> {
             archived.article.id, archived.revisions
         ));
     }
+    altered(&archived.article).map_err(|field| format!("article {id}: {field}"))?;
     for revision in &entry.revisions {
+        altered(&revision.article)
+            .map_err(|field| format!("article {id}: revision {}: {field}", revision.number))?;
         if revision.capture.is_some() != revision.raw_base64.is_some() {
             return Err(format!(
                 "article {}: revision {} has only half a capture (capture and raw_base64 go together)",
@@ -206,4 +209,23 @@ fn check(entry: &ExportEntry) -> Result<(), String> {
             .map_err(|err| format!("article {}: {err}", archived.article.id))?;
     }
     Ok(())
+}
+
+/// An article whose `content_hash` is not the hash of its title, published time and body text
+/// was changed after it was archived: restoring it would keep a hash that no longer says what
+/// the revision holds. Refused rather than recomputed, since the text is what was altered.
+fn altered(article: &Article) -> Result<(), String> {
+    let hash = crate::model::content_hash(
+        &article.title,
+        article.published.as_ref(),
+        &article.body_text,
+    );
+    if hash == article.content_hash {
+        return Ok(());
+    }
+    Err(
+        "content_hash does not match its title, published and body_text: \
+         the line was altered after export"
+            .to_string(),
+    )
 }

@@ -199,13 +199,16 @@ pub(super) fn parse_time_key<'k>(
     let rest = key.strip_prefix(prefix)?;
     let (time, rest) = rest.split_at_checked(8)?;
     let inverted = i64::from_be_bytes(time.try_into().ok()?);
-    let time = DateTime::from_timestamp(i64::MAX - inverted, 0)?.fixed_offset();
+    let time = DateTime::from_timestamp(i64::MAX.wrapping_sub(inverted), 0)?.fixed_offset();
     let split = rest.iter().position(|b| *b == 0)?;
     Some((time, &rest[..split], &rest[split + 1..]))
 }
 
+/// Newer times give smaller keys. A time before 1970 wraps past `i64::MAX` into the keys above
+/// every later one, still in order (keys compare as unsigned bytes), rather than overflowing:
+/// a page may give any date, and a query any bound.
 pub(super) fn inverted(time: DateTime<FixedOffset>) -> [u8; 8] {
-    (i64::MAX - time.timestamp()).to_be_bytes()
+    i64::MAX.wrapping_sub(time.timestamp()).to_be_bytes()
 }
 
 /// `<source>\0<inverted start>`: a source's runs, newest first.
@@ -215,4 +218,32 @@ pub(super) fn run_key(source: &str, started: Option<DateTime<FixedOffset>>) -> V
     let started = started.map_or(0, |t| t.timestamp_micros());
     key.extend_from_slice(&(i64::MAX - started).to_be_bytes());
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_put_newer_first_on_either_side_of_1970_and_read_back() {
+        let times: Vec<DateTime<FixedOffset>> = [
+            "2021-01-31T23:59:59+07:00",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "1900-01-01T00:00:00+07:00",
+        ]
+        .iter()
+        .map(|t| DateTime::parse_from_rfc3339(t).unwrap())
+        .collect();
+        let keys: Vec<[u8; 8]> = times.iter().map(|t| inverted(*t)).collect();
+        assert!(keys.windows(2).all(|pair| pair[0] < pair[1]), "{keys:?}");
+        let prefix = time_prefix("s");
+        for (time, key) in times.iter().zip(&keys) {
+            let mut full = prefix.clone();
+            full.extend_from_slice(key);
+            full.extend_from_slice(b"section\0s:1");
+            let (back, section, id) = parse_time_key(&prefix, &full).unwrap();
+            assert_eq!((back, section, id), (*time, &b"section"[..], &b"s:1"[..]));
+        }
+    }
 }

@@ -102,7 +102,7 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     };
     // Held open until the swap, so that nothing writes into it meanwhile.
     let existing = if occupied {
-        let archive = open_for_writing(&config)?;
+        let archive = open_for_writing(&config, " before importing")?;
         if !archive.is_empty()? {
             bail!(
                 "{}: the archive is not empty: import restores into an empty archive only",

@@ -14,7 +14,7 @@ pub fn reparse(args: &ReparseArgs) -> anyhow::Result<()> {
         None => config.sources.iter().collect(),
     };
     // Writing or not, the captures are read from the archive itself: refused while held.
-    let archive = super::open_alone(&config, super::WRITE_INSTEAD)?;
+    let archive = super::open_alone(&config, " before reparsing")?;
     let at = chrono::Utc::now().fixed_offset();
     let reparsed = reparse_archive(&archive, &sources, !args.dry_run, at)?;
     if reparsed.revisions > 0 {

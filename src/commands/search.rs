@@ -32,7 +32,7 @@ pub fn after_crawl(config: &Config, reports: &[RunReport]) {
     {
         return;
     }
-    let archive = match open_for_writing(config) {
+    let archive = match open_for_writing(config, super::CRAWL_INSTEAD) {
         Ok(archive) => archive,
         Err(err) => {
             eprintln!("the search index was not updated ({err:#}); gazette reindex rebuilds it");

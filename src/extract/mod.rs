@@ -36,11 +36,12 @@ use crate::model::Page;
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ExtractError {
     #[error(
-        "no element matches the {field} selector `{selector}`: the page is not a {kind} page of this source, or the profile is out of date"
+        "no element matches the {field} selector `{selector}`: the page is not {kind} of this source, or the profile is out of date"
     )]
     NoMatch {
         field: &'static str,
         selector: String,
+        /// What the page was read as, with its article: "an article page", "a list page".
         kind: &'static str,
     },
     #[error("the {field} selector `{selector}` matches, but the element has no text")]
@@ -183,7 +184,7 @@ pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractEr
         .ok_or_else(|| ExtractError::NoMatch {
             field: "article.title",
             selector: profile.title.to_string(),
-            kind: "article",
+            kind: "an article page",
         })?;
     let title = body::text(title_element, &doc.removed);
     if title.chars().all(|c| c.is_whitespace() || c.is_control()) {
@@ -205,7 +206,7 @@ pub fn article(page: &Page<'_>, source: &Source) -> Result<RawArticle, ExtractEr
                 return Err(ExtractError::NoMatch {
                     field: "article.body",
                     selector: profile.body.to_string(),
-                    kind: "article",
+                    kind: "an article page",
                 });
             }
         },
@@ -260,7 +261,7 @@ pub fn list(page: &Page<'_>, source: &Source) -> Result<RawList, ExtractError> {
         return Err(ExtractError::NoMatch {
             field: "list.item",
             selector: profile.item.to_string(),
-            kind: "list",
+            kind: "a list page",
         });
     }
     if items.is_empty() {

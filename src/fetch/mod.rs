@@ -265,11 +265,8 @@ impl Fetcher {
             Ok((200..=299, _, body)) => {
                 match texting_robots::Robot::new(&self.settings.user_agent, &body) {
                     Ok(robot) => {
-                        if let Some(delay) = robot.delay.filter(|d| d.is_finite() && *d > 0.0) {
-                            self.gates
-                                .host(origin)
-                                .slow_down_to(Duration::from_secs_f32(delay.min(60.0)))
-                                .await;
+                        if let Some(delay) = politeness::crawl_delay(&robot) {
+                            self.gates.host(origin).slow_down_to(delay).await;
                         }
                         Some(robot)
                     }

@@ -163,8 +163,9 @@ fn month_number(name: &str) -> Option<u32> {
     Some(number)
 }
 
-/// A query bound: `YYYY-MM-DD` (the start of that day in `tz`, or its last second when
-/// `end_of_day`) or an RFC 3339 time. The error says what was expected.
+/// A query bound: `YYYY-MM-DD` (the start of that day in `tz`, or when `end_of_day` its last
+/// nanosecond: sort times keep fractions of a second, and a bound is inclusive) or an RFC 3339
+/// time. The error says what was expected.
 pub fn parse_bound(
     text: &str,
     tz: chrono_tz::Tz,
@@ -175,12 +176,13 @@ pub fn parse_bound(
     }
     let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("expected YYYY-MM-DD or an RFC 3339 time, got {text:?}"))?;
-    let time = if end_of_day {
-        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
-    } else {
-        NaiveTime::MIN
-    };
-    local(date.and_time(time), tz).ok_or_else(|| format!("no such local time: {text:?}"))
+    let no_such = || format!("no such local time: {text:?}");
+    if !end_of_day {
+        return local(date.and_time(NaiveTime::MIN), tz).ok_or_else(no_such);
+    }
+    let next = date.succ_opt().ok_or_else(no_such)?;
+    let next = local(next.and_time(NaiveTime::MIN), tz).ok_or_else(no_such)?;
+    Ok(next - chrono::TimeDelta::nanoseconds(1))
 }
 
 /// A wall-clock time in the zone; the earlier instant when a DST change makes it ambiguous.

@@ -8,11 +8,11 @@ pub mod url;
 
 use std::collections::HashSet;
 
-use sha2::{Digest, Sha256};
-
 pub use self::url::{article_id, canonical_url, resolve};
 use crate::config::Source;
 use crate::extract::{RawArticle, RawList};
+/// The hash lives with `Article`: import checks it too.
+pub use crate::model::content_hash;
 use crate::model::{Article, Attachment, ListItem, ListPage};
 
 /// The longest summary, in characters, `…` included.
@@ -109,26 +109,6 @@ pub fn list(raw: &RawList, source: &Source) -> ListPage {
         .and_then(|href| resolve(&raw.base, href))
         .map(|u| u.to_string());
     ListPage { items, next_page }
-}
-
-/// Hex SHA-256 of what makes a revision: title, published instant and body text.
-pub fn content_hash(
-    title: &str,
-    published: Option<&chrono::DateTime<chrono::FixedOffset>>,
-    body_text: &str,
-) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(title.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(
-        published
-            .map(|p| p.to_rfc3339())
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    hasher.update(b"\n");
-    hasher.update(body_text.as_bytes());
-    hex::encode(hasher.finalize())
 }
 
 fn credit(raw: Option<&str>) -> Option<String> {

@@ -35,6 +35,9 @@ pub enum Fault {
     Redirect(String),
     /// 302 to the same URL, forever.
     RedirectLoop,
+    /// Hold the request until the semaphore gives a permit or is closed, then answer normally:
+    /// a test keeps a run in flight for exactly as long as it needs to.
+    Hold(std::sync::Arc<tokio::sync::Semaphore>),
 }
 
 /// The answer `fault` makes to `request`.
@@ -42,6 +45,11 @@ pub(super) async fn answer(state: &Shared, request: &Request, fault: Fault) -> R
     match fault {
         Fault::Delay(wait) => {
             tokio::time::sleep(wait).await;
+            page_response(state, request, None)
+        }
+        Fault::Hold(release) => {
+            // A permit or a closed semaphore both release; the permit goes back at once.
+            drop(release.acquire().await);
             page_response(state, request, None)
         }
         Fault::Status(status) | Fault::StatusTimes(status, _) => status_page(status),

@@ -243,11 +243,11 @@ async fn archive_feed(
                 source.id
             )));
         };
-        let tz = source.tz();
+        let (since, until) = months::bounds(source.tz(), month);
         let query = ArchiveQuery {
             source: Some(source.id.to_string()),
-            since: Some(months::start(tz, month)),
-            until: Some(months::end(tz, month) - chrono::Duration::seconds(1)),
+            since: Some(since),
+            until: Some(until),
             ..ArchiveQuery::default()
         };
         let items = state.archive.blocking().articles(&query)?;

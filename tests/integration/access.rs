@@ -458,25 +458,49 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
     assert_eq!(std::fs::read(&out_file).unwrap(), served_file);
     assert!(!portal.dir.path().join("out.jsonl.partial").exists());
 
-    // Writing commands name the server.
-    let in_use = format!(
-        "gazette: the archive is in use by gazette serve (pid {}, listening on {}); stop it, or use \
-         POST /api/sources/ID/crawl",
-        record.pid, serve.addr
-    );
+    // Writing commands name the server; only a crawl has a stand-in there, the others are
+    // told to stop it first.
+    let in_use = |instead: &str| {
+        format!(
+            "gazette: the archive is in use by gazette serve (pid {}, listening on {}); stop it{instead}",
+            record.pid, serve.addr
+        )
+    };
     let good = out_arg.clone();
-    for args in [
-        vec!["crawl", "--config", config.as_str()],
-        vec!["import", "--config", config.as_str(), "--in", good.as_str()],
-        vec!["serve", "--config", config.as_str()],
-        vec!["reparse", "--config", config.as_str()],
-        vec!["reparse", "--config", config.as_str(), "--dry-run"],
-        vec!["rebuild", "--config", config.as_str()],
-        vec!["rebuild", "--config", config.as_str(), "--reparse"],
-        vec!["migrate", "--config", config.as_str()],
+    for (args, instead) in [
+        (
+            vec!["crawl", "--config", config.as_str()],
+            ", or use POST /api/sources/ID/crawl",
+        ),
+        (
+            vec!["import", "--config", config.as_str(), "--in", good.as_str()],
+            " before importing",
+        ),
+        (vec!["serve", "--config", config.as_str()], ""),
+        (
+            vec!["reparse", "--config", config.as_str()],
+            " before reparsing",
+        ),
+        (
+            vec!["reparse", "--config", config.as_str(), "--dry-run"],
+            " before reparsing",
+        ),
+        (
+            vec!["rebuild", "--config", config.as_str()],
+            " before rebuilding",
+        ),
+        (
+            vec!["rebuild", "--config", config.as_str(), "--reparse"],
+            " before rebuilding",
+        ),
+        (
+            vec!["migrate", "--config", config.as_str()],
+            " before migrating",
+        ),
     ] {
+        let in_use = in_use(instead);
         let stderr = assert_fails_with(&args, &token, &in_use);
-        assert_eq!(stderr.trim_end(), in_use);
+        assert_eq!(stderr.trim_end(), in_use, "{args:?}");
     }
     // Those that need the archive to themselves without writing it are told to stop it.
     let stop_it = format!(

@@ -482,3 +482,125 @@ async fn demo_crawls_from_replays_on_different_ports_give_the_same_feeds() {
     let without_self = atom_a.replace("http://127.0.0.1:8080/", "");
     assert!(!without_self.contains("127.0.0.1"), "{atom_a}");
 }
+
+/// Stores a copy of article 1240 as `bqlkkt:<number>`, published at `published` (RFC 3339) or,
+/// without one, first seen at `seen`.
+fn store_copy(
+    s: &crate::server::Served,
+    number: u32,
+    published: Option<&str>,
+    seen: &str,
+) -> String {
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap();
+    let template = ArticleId("bqlkkt:1240".into());
+    let mut article = s.archive.article(&template).unwrap().unwrap().article;
+    article.id = ArticleId(format!("bqlkkt:{number}"));
+    article.url = article.url.replace("1240", &number.to_string());
+    article.published = published.map(at);
+    let capture = s.archive.capture(&template, 1).unwrap().unwrap();
+    s.archive.store(&article, &capture, at(seen)).unwrap();
+    article.id.0
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_article_in_a_months_last_instant_is_in_exactly_one_archive() {
+    let s = served().await;
+    // The source's zone is +07:00. Sort times keep their fractions of a second: published, or
+    // first seen when the page gives no date.
+    let seen = "2026-01-02T09:30:00+07:00";
+    let last_of_january = store_copy(&s, 9001, Some("2021-01-31T23:59:59.999999+07:00"), seen);
+    let first_of_february = store_copy(&s, 9002, Some("2021-02-01T00:00:00+07:00"), seen);
+    let seen_last_of_february = store_copy(&s, 9003, None, "2021-02-28T23:59:59.999999+07:00");
+    let last_of_march = store_copy(&s, 9004, Some("2021-03-31T23:59:59.999999+07:00"), seen);
+    let expected = [
+        ("2021-01", vec![last_of_january.clone()]),
+        (
+            "2021-02",
+            vec![seen_last_of_february.clone(), first_of_february.clone()],
+        ),
+        ("2021-03", vec![last_of_march.clone()]),
+    ];
+
+    // Every archive document, oldest month to newest, as JSON Feed links them.
+    let (ids, _) = follow_next_url(&s.app, "/feeds/bqlkkt/archive/2021-03.json", || ()).await;
+    for id in [
+        &last_of_january,
+        &first_of_february,
+        &seen_last_of_february,
+        &last_of_march,
+    ] {
+        let times = ids.iter().filter(|i| **i == tag_id(id)).count();
+        assert_eq!(times, 1, "{id} is in {times} archive documents: {ids:?}");
+    }
+    assert_eq!(ids.len(), 9 + 4, "each article once: {ids:?}");
+
+    for (month, want) in &expected {
+        // Each month's own document, in every format, and the reader's page of that month.
+        let json: Value = ok(&s.app, &format!("/feeds/bqlkkt/archive/{month}.json"))
+            .await
+            .json();
+        let got: Vec<&str> = json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_str().unwrap())
+            .collect();
+        let want_tags: Vec<String> = want.iter().map(|id| tag_id(id)).collect();
+        assert_eq!(got, want_tags, "{month}.json");
+        let atom = ok(&s.app, &format!("/feeds/bqlkkt/archive/{month}.atom")).await;
+        let atom = feed_rs::parser::parse(&atom.body[..]).expect("Atom parses");
+        let got: Vec<&str> = atom.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(got, want_tags, "{month}.atom");
+        let page = ok(&s.app, &format!("/sources/bqlkkt/{month}")).await.text();
+        let linked: Vec<&str> = ["9001", "9002", "9003", "9004"]
+            .into_iter()
+            .filter(|n| page.contains(&format!("/articles/bqlkkt:{n}\"")))
+            .collect();
+        let want_numbers: Vec<&str> = want.iter().map(|id| &id["bqlkkt:".len()..]).collect();
+        let mut linked_sorted = linked.clone();
+        linked_sorted.sort_unstable();
+        let mut want_sorted = want_numbers.clone();
+        want_sorted.sort_unstable();
+        assert_eq!(linked_sorted, want_sorted, "/sources/bqlkkt/{month}");
+    }
+
+    // The API's day bounds reach the day's last instant too.
+    for (day, want) in [
+        ("2021-01-31", vec![last_of_january.as_str()]),
+        ("2021-02-28", vec![seen_last_of_february.as_str()]),
+        ("2021-02-01", vec![first_of_february.as_str()]),
+    ] {
+        let path = format!("/api/articles?source=bqlkkt&since={day}&until={day}");
+        let page = ok(&s.app, &path).await.json();
+        let got: Vec<&str> = page["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["article"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, want, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_month_in_a_url_is_exactly_yyyy_mm_or_404() {
+    let s = served().await;
+    // Nor before 1970: the archive's time index starts at the Unix epoch.
+    for month in [
+        "-2020-07", "0000-07", "1969-12", "2020-7", "+2020-07", "02020-07", "2020-007", "2020-13",
+    ] {
+        for path in [
+            format!("/sources/bqlkkt/{month}"),
+            format!("/feeds/bqlkkt/archive/{month}.atom"),
+            format!("/feeds/bqlkkt/archive/{month}.json"),
+        ] {
+            let answer = get(&s.app, &path).await;
+            answer.expect_status(StatusCode::NOT_FOUND, format_args!("{path}"));
+        }
+    }
+    ok(&s.app, "/sources/bqlkkt/2020-07").await;
+    ok(&s.app, "/feeds/bqlkkt/archive/2020-07.atom").await;
+    // A day before 1970 is a bound like any other: nothing is that old.
+    let old = ok(&s.app, "/api/articles?source=bqlkkt&until=1969-12-31").await;
+    assert_eq!(old.json()["articles"], serde_json::json!([]));
+}

@@ -406,3 +406,68 @@ async fn migrate_rebuilds_a_schema_2_index() {
         explain(&args, &out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_refuses_a_line_whose_text_was_altered_after_export() {
+    let (portal, export) = crawled().await;
+    let dir = portal.dir.path();
+    let empty = dir.join("restored");
+    let config = dir.join("restored.toml");
+    std::fs::write(
+        &config,
+        support::portal_config_text(&portal.server.base_url(), &empty, &[]),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    // The third line's latest text changed by hand, its hash left as exported.
+    let mut lines: Vec<String> = export.lines().map(str::to_string).collect();
+    let mut entry: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
+    let id = entry["archived"]["article"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let latest = entry["archived"]["revisions"].as_u64().unwrap();
+    let revision = entry["revisions"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["number"].as_u64() == Some(latest))
+        .unwrap();
+    let altered = format!(
+        "{} (altered)",
+        revision["article"]["body_text"].as_str().unwrap()
+    );
+    revision["article"]["body_text"] = altered.clone().into();
+    lines[2] = serde_json::to_string(&entry).unwrap();
+    let file = dir.join("altered.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+
+    let args = ["import", "--config", config, "--in", file.to_str().unwrap()];
+    let out = exits(&args, 1).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let want = format!(
+        "line 3: article {id}: revision {latest}: content_hash does not match its title, \
+         published and body_text: the line was altered after export"
+    );
+    assert!(stderr.contains(&want), "{}", explain(&args, &out));
+    assert_eq!(stderr.lines().count(), 1, "{}", explain(&args, &out));
+    // All or nothing: the other lines were not restored either.
+    if empty.exists() {
+        let restored = archive::open(&gazette::config::StorageConfig {
+            path: empty.clone(),
+            ..portal.config.storage.clone()
+        })
+        .unwrap();
+        assert!(restored.is_empty().unwrap(), "nothing restored");
+    }
+
+    // The same export untouched imports.
+    let file = dir.join("intact.jsonl");
+    std::fs::write(&file, &export).unwrap();
+    exits(
+        &["import", "--config", config, "--in", file.to_str().unwrap()],
+        0,
+    )
+    .await;
+}

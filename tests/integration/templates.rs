@@ -231,6 +231,11 @@ fn readability_finds_the_body_when_the_selector_matches_nothing() {
         ),
         "{err}"
     );
+    assert!(
+        err.to_string()
+            .contains("the page is not an article page of this source"),
+        "{err}"
+    );
     let fallback = source(|s| {
         s.article.body = css("#renamed-by-a-new-template");
         s.article.fallback = Some(BodyFallback::Readability);

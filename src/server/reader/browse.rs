@@ -66,28 +66,16 @@ pub struct Month {
 
 /// Months of `source` holding articles, newest first: one index seek a month.
 fn months_of(archive: &dyn Archive, source: &Source) -> Result<Vec<Month>, ApiError> {
-    let tz = source.tz();
-    let now = Utc::now().with_timezone(&tz);
-    let mut before = months::end(
-        tz,
-        NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default(),
-    );
-    let mut found = Vec::new();
-    while found.len() < MAX_MONTHS {
-        let Some(newest) = archive.newest_before(source.id.as_str(), before)? else {
-            break;
-        };
-        let local = newest.with_timezone(&tz);
-        let Some(month) = NaiveDate::from_ymd_opt(local.year(), local.month(), 1) else {
-            break;
-        };
-        found.push(Month {
+    let now = Utc::now().with_timezone(&source.tz());
+    let current = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
+    let found = months::with_articles(archive, source, months::following(current), MAX_MONTHS)?;
+    Ok(found
+        .into_iter()
+        .map(|month| Month {
             href: format!("/sources/{}/{}", source.id, month.format("%Y-%m")),
             label: format!("Tháng {}/{}", month.month(), month.year()),
-        });
-        before = months::start(tz, month);
-    }
-    Ok(found)
+        })
+        .collect())
 }
 
 struct SourceBlock {
@@ -269,12 +257,12 @@ async fn listing(
             .get("cursor")
             .map(|c| Cursor::parse("cursor", c))
             .transpose()?;
-        let tz = source.tz();
+        let bounds = month.map(|m| months::bounds(source.tz(), m));
         let archive_query = Query {
             source: Some(source.id.to_string()),
             section: section.clone(),
-            since: month.map(|m| months::start(tz, m)),
-            until: month.map(|m| months::end(tz, m) - chrono::Duration::nanoseconds(1)),
+            since: bounds.map(|(since, _)| since),
+            until: bounds.map(|(_, until)| until),
             limit: None,
         };
         let worker = state.clone();
