@@ -391,11 +391,12 @@ async fn run_once(
         return;
     };
     tracing::info!(source = %id, "run started");
+    let archive = crate::archive::Handle::new(archive);
     let report = match Fetcher::new(&config.crawler).map(|f| f.reaching(&origins)) {
         Ok(fetcher) => {
             crawl_source(
                 &fetcher,
-                &crate::archive::Handle::new(archive.clone()),
+                &archive,
                 source,
                 &config.crawler,
                 CrawlOptions::default(),
@@ -403,16 +404,26 @@ async fn run_once(
             )
             .await
         }
-        Err(error) => unstarted(&*archive, &id, &error.to_string()),
+        Err(error) => unstarted(&archive, &id, &crate::describe(&error)).await,
     };
-    tracing::info!(
-        source = %id,
-        new = report.new,
-        revised = report.revised,
-        failed = report.failed,
-        complete = report.complete,
-        "run finished"
-    );
+    if report.complete {
+        tracing::info!(
+            source = %id,
+            new = report.new,
+            revised = report.revised,
+            failed = report.failed,
+            "run finished"
+        );
+    } else {
+        tracing::warn!(
+            source = %id,
+            new = report.new,
+            revised = report.revised,
+            failed = report.failed,
+            first_error = report.errors.first().map(String::as_str).unwrap_or("none recorded"),
+            "run finished incomplete"
+        );
+    }
     claim.finish(&report);
     let on_run = on_run
         .read()
@@ -423,18 +434,23 @@ async fn run_once(
     }
 }
 
-/// The report of a run that could not start, recorded like any other.
-fn unstarted(archive: &dyn Archive, source: &str, error: &str) -> RunReport {
+/// The report of a run that could not start (its HTTP client could not be made: out of files,
+/// say), logged as an error with why and recorded like any other.
+async fn unstarted(archive: &crate::archive::Handle, source: &str, error: &str) -> RunReport {
+    tracing::error!(source, error, "a run could not start");
     let now = Utc::now().fixed_offset();
     let mut report = RunReport {
         source: source.to_string(),
         started: Some(now),
         finished: Some(now),
-        errors: vec![format!("fetcher: {error}")],
+        errors: vec![format!("the run could not start: {error}")],
         ..RunReport::default()
     };
-    if let Err(error) = archive.record_run(&report) {
-        report.errors.push(format!("archive: {error}"));
+    let run = report.clone();
+    if let Err(error) = archive.run(move |archive| archive.record_run(&run)).await {
+        report
+            .errors
+            .push(format!("archive: {}", crate::describe(&error)));
     }
     report
 }
