@@ -140,11 +140,11 @@ impl Limits {
 }
 
 /// The window of `key`, begun anew when its minute is over.
-fn window<'a, K: std::hash::Hash + Eq>(
-    limits: &'a mut LruCache<K, Window>,
+fn window<K: std::hash::Hash + Eq>(
+    limits: &mut LruCache<K, Window>,
     key: K,
     now: Instant,
-) -> &'a mut Window {
+) -> &mut Window {
     let window = limits.get_or_insert_mut(key, || Window {
         started: now,
         count: 0,

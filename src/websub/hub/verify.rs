@@ -64,6 +64,7 @@ pub(super) struct Pending {
 }
 
 /// Why a request may not be verified now.
+#[derive(Debug)]
 pub(super) enum Crowded {
     /// The queue is full.
     Full,
@@ -174,10 +175,7 @@ impl Hub {
             let mut hub = hub;
             let mut outcome = hub.verify(&intent).await;
             let mut waits = hub.timing.retry_after.clone().into_iter();
-            loop {
-                let Err(failed) = &outcome else {
-                    break;
-                };
+            while let Err(failed) = &outcome {
                 let Some(wait) = waits.next().filter(|_| failed.timed_out) else {
                     break;
                 };
