@@ -75,6 +75,22 @@ fn subscribe(callback: &str) -> [(&'static str, &str); 3] {
     ]
 }
 
+/// A subscriber on a loopback server, from an address of its own, that echoes the challenge:
+/// accepted, asked, and then the hub's first subscription.
+async fn reader_verified(app: &axum::Router, hub: &gazette::websub::Hub) -> Recorder {
+    let mut reader = Recorder::start().await;
+    let ((status, body), _) = post_from(
+        app,
+        "198.51.100.7:50000",
+        &subscribe(&reader.url("/reader")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    reader.until("GET", "/reader", 1).await;
+    until_subscribed(hub, 1).await;
+    reader
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_of_one_address_do_not_limit_another() {
     let portal = TestPortal::recorded().await;
@@ -115,16 +131,7 @@ async fn refusals_of_one_address_do_not_limit_another() {
             "{body}"
         );
     }
-    let mut reader = Recorder::start().await;
-    let ((status, body), _) = post_from(
-        &app,
-        "198.51.100.7:50000",
-        &subscribe(&reader.url("/reader")),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    reader.until("GET", "/reader", 1).await;
-    until_subscribed(&hub, 1).await;
+    reader_verified(&app, &hub).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -191,17 +198,8 @@ async fn hanging_callbacks_neither_fill_the_hub_nor_delay_a_verification() {
     assert_eq!(hub.pending(), hung);
     assert_eq!(hub.subscriptions(), 0);
 
-    let mut reader = Recorder::start().await;
     let started = Instant::now();
-    let ((status, body), _) = post_from(
-        &app,
-        "198.51.100.7:50000",
-        &subscribe(&reader.url("/reader")),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    reader.until("GET", "/reader", 1).await;
-    until_subscribed(&hub, 1).await;
+    let reader = reader_verified(&app, &hub).await;
     let took = started.elapsed();
     assert!(
         took < VERIFY_TIMEOUT,
