@@ -46,8 +46,13 @@ pub const DEFAULT_MAX_ASSET_BYTES: u64 = 50 * 1024 * 1024;
 pub const MAX_ASSET_BYTES_CEILING: u64 = 255 * 1024 * 1024;
 /// What is captured beside each article by default (`crawler.capture`).
 pub const DEFAULT_CAPTURE: &[CaptureKind] = &[CaptureKind::Attachments];
-/// Verified subscriptions (and verifications pending) the builtin WebSub hub holds at most.
+/// Verified subscriptions the builtin WebSub hub holds at most.
 pub const DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS: usize = 1000;
+/// Subscription requests the builtin WebSub hub verifies at once (each is one outgoing request
+/// at most); a request past them is answered 503 with `Retry-After`.
+pub const DEFAULT_WEBSUB_MAX_PENDING: usize = 64;
+/// The most `websub_max_pending` may be.
+pub const WEBSUB_MAX_PENDING_CEILING: usize = 10_000;
 /// The lease the builtin WebSub hub grants when a subscriber asks for none, and the longest it
 /// grants (10 days).
 pub const DEFAULT_WEBSUB_LEASE_SECS: u64 = 864_000;
@@ -107,9 +112,12 @@ pub struct ServerConfig {
     /// closed network); off, such callbacks are refused.
     #[serde(default)]
     pub websub_allow_private: bool,
-    /// Subscriptions the builtin hub holds at most, verifications pending included.
+    /// Verified subscriptions the builtin hub holds at most.
     #[serde(default = "default_websub_max_subscriptions")]
     pub websub_max_subscriptions: usize,
+    /// Subscription requests being verified at most; apart from `websub_max_subscriptions`.
+    #[serde(default = "default_websub_max_pending")]
+    pub websub_max_pending: usize,
     /// The lease granted when a subscriber asks for none, and the longest granted.
     #[serde(default = "default_websub_lease_secs")]
     pub websub_lease_secs: u64,
@@ -142,6 +150,7 @@ impl Default for ServerConfig {
             websub_builtin: false,
             websub_allow_private: false,
             websub_max_subscriptions: DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS,
+            websub_max_pending: DEFAULT_WEBSUB_MAX_PENDING,
             websub_lease_secs: DEFAULT_WEBSUB_LEASE_SECS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
@@ -613,6 +622,12 @@ fn validate_websub(server: &ServerConfig) -> Result<(), (String, String)> {
             format!("expected from 1 to {WEBSUB_MAX_SUBSCRIPTIONS_CEILING}"),
         ));
     }
+    if server.websub_max_pending == 0 || server.websub_max_pending > WEBSUB_MAX_PENDING_CEILING {
+        return Err((
+            "server.websub_max_pending".into(),
+            format!("expected from 1 to {WEBSUB_MAX_PENDING_CEILING}"),
+        ));
+    }
     if !WEBSUB_LEASE_SECS_RANGE.contains(&server.websub_lease_secs) {
         return Err((
             "server.websub_lease_secs".into(),
@@ -628,6 +643,10 @@ fn validate_websub(server: &ServerConfig) -> Result<(), (String, String)> {
 
 fn default_websub_max_subscriptions() -> usize {
     DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS
+}
+
+fn default_websub_max_pending() -> usize {
+    DEFAULT_WEBSUB_MAX_PENDING
 }
 
 fn default_websub_lease_secs() -> u64 {

@@ -1,10 +1,11 @@
 //! `POST /websub`: the builtin WebSub hub's subscription endpoint (`server.websub_builtin`).
 //! The hub is handed in as a request extension by `serve`; without it the path answers 404.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::Extension;
+use axum::extract::{ConnectInfo, Extension};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -18,8 +19,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route(HUB_PATH, post(request))
 }
 
+/// The client's address comes from `ConnectInfo`, there when the server was started with
+/// `into_make_service_with_connect_info`; without it the hub applies no per-client limit.
 async fn request(
     hub: Option<Extension<Arc<Hub>>>,
+    connected: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Answer> {
@@ -39,8 +43,8 @@ async fn request(
     if !form {
         return Err(Answer::MediaType);
     }
-    let intent = hub.intent(&body).map_err(Answer::Refused)?;
-    hub.request(intent).await.map_err(Answer::Refused)?;
+    let client = connected.map(|Extension(ConnectInfo(addr))| addr.ip());
+    hub.request(client, &body).await.map_err(Answer::Refused)?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -81,6 +85,11 @@ impl IntoResponse for Answer {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "too many subscriptions".to_string(),
                 None,
+            ),
+            Refusal::Busy { retry_after, .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many verifications pending".to_string(),
+                Some(*retry_after),
             ),
         };
         let detail = match &refusal {

@@ -47,7 +47,18 @@ fn refused(host: &str, addr: &IpAddr, reason: &str) -> String {
     } else {
         format!("{host} resolves to {addr},")
     };
-    format!("{named} is a {reason} address; callbacks must be public")
+    format!(
+        "{named} is {} {reason} address; callbacks must be public",
+        article(reason)
+    )
+}
+
+/// "a" or "an" before a kind of address: by its sound, so "an unspecified", "an IETF", but
+/// "a unique local".
+fn article(kind: &str) -> &'static str {
+    let sounds_vowel = kind.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U'])
+        && !kind.starts_with("uni");
+    if sounds_vowel { "an" } else { "a" }
 }
 
 /// What kind of special address `ip` is, or `None` for a public unicast address.
@@ -309,6 +320,28 @@ mod tests {
             None,
             "6to4 of a public address"
         );
+    }
+
+    #[test]
+    fn refusals_read_a_or_an_as_spoken() {
+        for (ip, expected) in [
+            (
+                "0.0.0.0",
+                "0.0.0.0 is an unspecified (\"this network\", 0.0.0.0/8) address",
+            ),
+            ("::", ":: is an unspecified address"),
+            (
+                "192.0.0.8",
+                "192.0.0.8 is an IETF protocol assignment (192.0.0.0/24) address",
+            ),
+            ("fc00::1", "fc00::1 is a unique local (fc00::/7) address"),
+            ("127.0.0.1", "127.0.0.1 is a loopback address"),
+            ("192.88.99.1", "192.88.99.1 is a 6to4 relay anycast address"),
+        ] {
+            let addr: IpAddr = ip.parse().unwrap();
+            let text = refused(ip, &addr, special(addr).unwrap());
+            assert_eq!(text, format!("{expected}; callbacks must be public"));
+        }
     }
 
     #[tokio::test]

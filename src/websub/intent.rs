@@ -43,15 +43,18 @@ pub struct Intent {
 pub enum Refusal {
     #[error("bad parameter {param}: {detail}")]
     BadParameter { param: &'static str, detail: String },
-    #[error("hub.callback: {0}")]
+    // The reason is the source's: `describe` prints it once, after this.
+    #[error("hub.callback")]
     Callback(#[source] AddressError),
-    #[error("too many subscription requests for this {what}; retry in {retry_after} s")]
+    #[error("too many {what}; retry in {retry_after} s")]
     RateLimited {
         what: &'static str,
         retry_after: u64,
     },
     #[error("the hub holds its maximum of {0} subscriptions")]
     Full(usize),
+    #[error("the hub is verifying its maximum of {pending} requests; retry in {retry_after} s")]
+    Busy { pending: usize, retry_after: u64 },
 }
 
 fn bad(param: &'static str, detail: impl Into<String>) -> Refusal {

@@ -41,9 +41,10 @@ use crate::model::RunReport;
 
 /// The path of the builtin hub.
 pub const HUB_PATH: &str = "/websub";
-/// Outgoing WebSub requests (publish notices, verifications, deliveries) in flight at once.
+/// Publish notices in flight at once, and deliveries apart (verifications are bounded by
+/// `websub_max_pending`, see [`hub`]).
 pub const MAX_REQUESTS_IN_FLIGHT: usize = 8;
-/// How long one outgoing request may take.
+/// How long one publish notice or delivery may take (a verification: [`hub::VERIFY_TIMEOUT`]).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs waiting to be announced; a source already waiting is not queued twice in effect, since
 /// its feeds are rendered when its turn comes.

@@ -88,7 +88,7 @@ impl Hub {
                 tracing::info!(callback = %key.1, topic = %key.0, "WebSub: subscriber dropped");
             }
         }
-        METRICS.websub_subscriptions(state.active.len());
+        self.counted(state.active.len());
     }
 
     /// One delivery with its retries. The callback's addresses are checked again each time.
