@@ -5,7 +5,8 @@
 //! (which replays it) and after a clean stop.
 //!
 //! Needs the Debian packages `wrk` and `nginx-light` (or `nginx`). Run:
-//! `cargo build --release && cargo bench --bench serve` (ARTICLES, SECONDS to change the load).
+//! `cargo build --release && cargo bench --bench serve` (ARTICLES, SECONDS to change the load;
+//! START_ONLY=1 for the two starts and the index's size alone).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -62,6 +63,12 @@ fn main() {
     stop(first);
     let stopped_in = stopping.elapsed();
     let (serve, ordinary, body) = start_serve(&binary, &config, &feed);
+    let index_bytes = dir_bytes(&archive_path.join("db"));
+    println!(
+        "index on disk: {:.1} MiB ({:.0} B an article)",
+        index_bytes as f64 / 1048576.0,
+        index_bytes as f64 / articles as f64
+    );
     println!(
         "{articles} articles archived; first feed served {:.0} ms after the first start (replaying the fill's log), {:.0} ms after a start following a clean stop ({:.0} ms to stop) ({} bytes, 50 items)",
         after_fill.as_secs_f64() * 1000.0,
@@ -70,6 +77,10 @@ fn main() {
         body.len()
     );
 
+    if std::env::var_os("START_ONLY").is_some() {
+        stop(serve);
+        return;
+    }
     let etag = header(&feed, "etag");
     let static_dir = dir.path().join("static");
     std::fs::create_dir_all(&static_dir).unwrap();
@@ -98,6 +109,22 @@ fn main() {
         .unwrap();
     println!("gazette serve resident memory after the runs: {rss:.1} MiB");
     stop(serve);
+}
+
+/// Bytes of the files under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Kills the child if the bench stops early.
