@@ -37,9 +37,12 @@ impl ExportedRevision {
         let (Some(head), Some(raw)) = (&self.capture, &self.raw_base64) else {
             return Ok(None);
         };
-        let body = STANDARD.decode(raw).map_err(|err| {
-            ArchiveError::Import(format!("revision {}: raw_base64: {err}", self.number))
-        })?;
+        let body = STANDARD
+            .decode(raw)
+            .map_err(|source| ArchiveError::RawCapture {
+                revision: self.number,
+                source,
+            })?;
         Ok(Some(Capture {
             body,
             ..head.clone()
@@ -99,9 +102,7 @@ pub fn import(archive: &dyn Archive, input: &mut dyn BufRead) -> Result<usize, A
         ));
     }
     let mut text = Vec::new();
-    input
-        .read_to_end(&mut text)
-        .map_err(|err| ArchiveError::Import(format!("cannot read the export: {err}")))?;
+    input.read_to_end(&mut text).map_err(ArchiveError::Input)?;
     validate_lines(&mut text.as_slice())?;
     let count = restore_lines(archive, &mut text.as_slice())?;
     archive.flush()?;

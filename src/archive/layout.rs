@@ -31,9 +31,9 @@ pub(super) fn check_directory(path: &Path, shown: &str) -> Result<bool, ArchiveE
         });
     }
     let entries: Vec<String> = std::fs::read_dir(path)
-        .map_err(|err| ArchiveError::Open {
+        .map_err(|err| ArchiveError::OpenFailed {
             path: shown.into(),
-            detail: err.to_string(),
+            source: Box::new(err),
         })?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
@@ -102,20 +102,22 @@ pub(super) fn check_conf(db_dir: &Path, shown: &str) -> Result<(), ArchiveError>
     Ok(())
 }
 
-/// zstd level of the index's pages. sled writes whole nodes of sorted keys, which compress well:
-/// at level 3 the index of a crawl takes about half the disk it takes uncompressed.
+/// zstd level of the pages of an index made compressed (from 2026-11-27 to 2026-12-07), which
+/// keeps that setting: sled cannot change it on an existing index.
 const INDEX_COMPRESSION_LEVEL: i32 = 3;
 
-/// The sled settings for the index at `db_dir`: a new index compresses its pages; one made
-/// uncompressed (before gazette compressed them, or a schema-1 archive) keeps the setting it was
-/// made with, which sled cannot change on an existing index.
+/// The sled settings for the index at `db_dir`. A new index is uncompressed: sled 0.34 replays
+/// its log at open with a zstd decoder made per message, so after a kill a compressed index of
+/// 100,000 articles took 4.5 s to open against 0.3 s uncompressed (at about 470 bytes more an
+/// article on disk; BENCHMARKS.md). One made compressed keeps the setting it was made with, until
+/// `gazette rebuild` makes it again.
 pub(super) fn index_config(db_dir: &Path) -> sled::Config {
     // The conf file is text followed by a binary checksum.
     let compressed = match std::fs::read(db_dir.join("conf")) {
         Ok(conf) => String::from_utf8_lossy(&conf)
             .lines()
             .any(|line| line.trim() == "use_compression: true"),
-        Err(_) => true,
+        Err(_) => false,
     };
     sled::Config::new()
         .path(db_dir)

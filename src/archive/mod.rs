@@ -71,6 +71,22 @@ pub enum ArchiveError {
     Schema1 { path: String, config: String },
     #[error("{path}: cannot open the archive: {detail}")]
     Open { path: String, detail: String },
+    /// The directory or its index could not be opened; the cause says why.
+    #[error("{path}: cannot open the archive")]
+    OpenFailed {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A capture in an export whose bytes do not decode.
+    #[error("revision {revision}: raw_base64 does not decode")]
+    RawCapture {
+        revision: u32,
+        #[source]
+        source: base64::DecodeError,
+    },
+    #[error("cannot read the export")]
+    Input(#[source] std::io::Error),
     #[error("archive index failed")]
     Storage(#[source] sled::Error),
     #[error("cannot read or write {}", path.display())]

@@ -109,9 +109,9 @@ pub(super) fn open_index(storage: &StorageConfig, db_dir: &Path) -> Result<Db, A
                 return Err(storage_error(&storage.path, err));
             }
             Err(err) => {
-                return Err(ArchiveError::Open {
+                return Err(ArchiveError::OpenFailed {
                     path: storage.path.display().to_string(),
-                    detail: err.to_string(),
+                    source: Box::new(err),
                 });
             }
             Ok(db) => return Ok(db),

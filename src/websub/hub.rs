@@ -265,7 +265,7 @@ impl Hub {
             archive.set_subscription(&topic, &callback, kept.as_ref())
         })
         .await
-        .unwrap_or_else(|err| Err(ArchiveError::Writer(format!("the write stopped: {err}"))))
+        .unwrap_or_else(|err| Err(ArchiveError::Task(err)))
     }
 
     /// Drops the subscriptions whose lease has ended.

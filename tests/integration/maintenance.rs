@@ -364,7 +364,7 @@ async fn migrate_rebuilds_a_schema_2_index() {
         let db = support::open_sled(
             &sled::Config::new()
                 .path(path.join("db"))
-                .use_compression(true),
+                .use_compression(false),
         );
         db.open_tree("meta")
             .unwrap()
