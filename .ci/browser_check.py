@@ -16,6 +16,7 @@ Exits 1 on failure, printing which vectors reached the canary.
 """
 
 import base64
+import hashlib
 import http.server
 import json
 import os
@@ -124,6 +125,12 @@ def hostile_page(canary):
 """
 
 
+def content_hash(title, published, body_text):
+    """What gazette computes and `import` checks: SHA-256 of the title, the published time as
+    RFC 3339 and the body text, a line each."""
+    return hashlib.sha256(f"{title}\n{published}\n{body_text}".encode()).hexdigest()
+
+
 def export_line(page):
     """One line of `gazette export --raw`: an article with one revision whose capture is `page`."""
     now = "2026-01-01T00:00:00+07:00"
@@ -142,7 +149,7 @@ def export_line(page):
         "body_text": "text",
         "images": [],
         "attachments": [],
-        "content_hash": "0" * 64,
+        "content_hash": content_hash("hostile capture", now, "text"),
     }
     revision = {
         "number": 1,

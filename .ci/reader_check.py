@@ -26,7 +26,7 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser_check import free_port, open_in_chromium, run, wait_until_up, write_config  # noqa: E402
+from browser_check import content_hash, free_port, open_in_chromium, run, wait_until_up, write_config  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHOTS = os.path.join(ROOT, "target", "reader-screenshots")
@@ -104,7 +104,7 @@ def export_line(source, revisions):
             "url": "http://127.0.0.1/article/1", "title": title, "published": "2026-01-01T08:00:00+07:00",
             "published_inferred": False, "category": None, "credit": None, "summary": "",
             "body_html": f"<p>{body}</p>", "body_text": body, "images": [], "attachments": [],
-            "content_hash": f"{number:064d}",
+            "content_hash": content_hash(title, "2026-01-01T08:00:00+07:00", body),
         }
         history.append({
             "number": number, "fetched_at": at, "article": article,

@@ -21,7 +21,7 @@
 mod support;
 
 use std::net::{IpAddr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,14 +37,6 @@ fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Paragraphs of about 3.6 MB in all; `edited` changes one in the middle.
 fn long_body(edited: bool) -> Vec<String> {
     (0..24_000)
@@ -58,17 +50,6 @@ fn long_body(edited: bool) -> Vec<String> {
 fn today() -> String {
     let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
     format!("(08:00 | {})", now.format("%d/%m/%Y"))
-}
-
-/// Resident memory of `pid`, MiB.
-fn resident_mib(pid: u32) -> Option<f64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
 }
 
 /// What the health prober and the memory sampler saw during one phase.
@@ -131,7 +112,7 @@ async fn watch(base: String, pid: u32, stop: Arc<AtomicBool>, into: Arc<Mutex<Wa
                 }
                 Err(()) => seen.failed += 1,
             }
-            if let Some(mib) = resident_mib(pid) {
+            if let Some(mib) = support::resident_mib(pid) {
                 seen.peak_mib = seen.peak_mib.max(mib);
             }
         }
@@ -359,7 +340,7 @@ fn main() {
     });
 
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let listen: SocketAddr = ([127, 0, 0, 1], port).into();
     let public = format!("http://{listen}");
     let mut edit = gazette::config::ConfigEdit::shipped();
@@ -377,7 +358,7 @@ fn main() {
     let config = dir.path().join("gazette.toml");
     std::fs::write(&config, edit.to_toml()).unwrap();
     let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut serve = Guard(
+    let mut serve = support::Guard(
         Command::new(&binary)
             .args(["serve", "--config"])
             .arg(&config)
@@ -495,13 +476,4 @@ fn main() {
         "serve log: {} lines; first errors: {errors:#?}",
         log.lines().count()
     );
-}
-
-/// Kills the child if the check stops early.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
 }

@@ -13,20 +13,12 @@ mod support;
 
 use gazette::archive::prelude::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gazette::archive::{Archive, SledArchive};
 use gazette::model::{ArticleId, Capture, Page};
 use url::Url;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn main() {
     let articles = support::setting("ARTICLES", 100_000);
@@ -40,7 +32,7 @@ fn main() {
         return;
     }
 
-    let port = free_port();
+    let port = support::free_port();
     let mut edit = gazette::config::ConfigEdit::shipped();
     let listen: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     edit.listen(listen)
@@ -85,7 +77,7 @@ fn main() {
     let static_dir = dir.path().join("static");
     std::fs::create_dir_all(&static_dir).unwrap();
     std::fs::write(static_dir.join("bqlkkt.rss"), &body).unwrap();
-    let nginx_port = free_port();
+    let nginx_port = support::free_port();
     let _nginx = start_nginx(dir.path(), &static_dir, nginx_port);
     let static_url = format!("http://127.0.0.1:{nginx_port}/bqlkkt.rss");
     let static_etag = header(&static_url, "etag");
@@ -127,13 +119,10 @@ fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Kills the child if the bench stops early.
-struct Guard(Child);
-
 /// Starts `gazette serve` and waits for its first feed: the process, how long, and the feed.
-fn start_serve(binary: &Path, config: &Path, feed: &str) -> (Guard, Duration, Vec<u8>) {
+fn start_serve(binary: &Path, config: &Path, feed: &str) -> (support::Guard, Duration, Vec<u8>) {
     let started = Instant::now();
-    let serve = Guard(
+    let serve = support::Guard(
         Command::new(binary)
             .args(["serve", "--config"])
             .arg(config)
@@ -156,17 +145,11 @@ fn start_serve(binary: &Path, config: &Path, feed: &str) -> (Guard, Duration, Ve
 }
 
 /// Stops `gazette serve` as a supervisor would (SIGTERM) and waits for it to exit.
-fn stop(mut serve: Guard) {
+fn stop(mut serve: support::Guard) {
     let _ = Command::new("kill")
         .args(["-TERM", &serve.0.id().to_string()])
         .status();
     let _ = serve.0.wait();
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
 }
 
 fn header(url: &str, name: &str) -> String {
@@ -212,7 +195,7 @@ fn wrk(url: &str, etag: Option<&str>, seconds: u64) -> (f64, String, String) {
     (rps, field("50%"), field("99%"))
 }
 
-fn start_nginx(dir: &Path, root_dir: &Path, port: u16) -> Guard {
+fn start_nginx(dir: &Path, root_dir: &Path, port: u16) -> support::Guard {
     let conf = dir.join("nginx.conf");
     std::fs::write(
         &conf,
@@ -252,7 +235,7 @@ fn start_nginx(dir: &Path, root_dir: &Path, port: u16) -> Guard {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    Guard(child)
+    support::Guard(child)
 }
 
 /// `articles` articles in one source, made from the recorded seed article with new ids, URLs and

@@ -8,18 +8,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gazette::replay::{Fault, Recording, ReplayServer, article_page};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 const ARTICLE: &str = "/Pages/chi-tiet-tin.aspx?ItemID=";
 /// The article the replay adds with a 200,000-deep body.
@@ -109,7 +101,7 @@ fn main() {
     arm(&replay, canary_port);
 
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let portal = replay.base_url();
     let mut edit = gazette::config::ConfigEdit::shipped();
     let listen: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
@@ -126,7 +118,7 @@ fn main() {
     let config = dir.path().join("gazette.toml");
     std::fs::write(&config, text).unwrap();
     let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut serve = Guard(
+    let mut serve = support::Guard(
         Command::new(&binary)
             .args(["serve", "--config"])
             .arg(&config)
@@ -180,7 +172,7 @@ fn main() {
         .expect("wrk runs (Debian package wrk)");
     let mut samples = Vec::new();
     while started.elapsed() < Duration::from_secs(seconds + 1) {
-        match resident_mib(pid) {
+        match support::resident_mib(pid) {
             Some(mib) => samples.push((started.elapsed().as_secs(), mib)),
             None => break,
         }
@@ -272,24 +264,5 @@ fn wait_until_served(url: &str) {
             "serve did not answer"
         );
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn resident_mib(pid: u32) -> Option<f64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-}
-
-/// Kills the child if the soak stops early.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
     }
 }

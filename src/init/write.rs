@@ -145,7 +145,7 @@ pub fn config(
     );
     let _ = writeln!(
         t,
-        "cache_capacity = {DEFAULT_CACHE_CAPACITY:<27}# bytes of page cache of the index, as stored (compressed)"
+        "cache_capacity = {DEFAULT_CACHE_CAPACITY:<27}# bytes of page cache of the index, as stored on disk"
     );
     let _ = writeln!(t);
     let _ = writeln!(t, "[crawler]");
