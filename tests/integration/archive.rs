@@ -464,3 +464,43 @@ fn an_archive_dropped_opens_again_at_once() {
         "programs were started meanwhile"
     );
 }
+
+/// A new index is made uncompressed (sled replays an uncompressed log at open without a zstd
+/// decoder per message), and one made compressed keeps its setting when opened again.
+#[test]
+fn a_new_index_is_uncompressed_and_an_old_one_keeps_its_setting() {
+    let conf = |dir: &std::path::Path| {
+        String::from_utf8_lossy(&std::fs::read(dir.join("db/conf")).unwrap()).into_owned()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    assert!(
+        conf(dir.path()).contains("use_compression: false"),
+        "{}",
+        conf(dir.path())
+    );
+
+    // An index made compressed (as gazette made them before): the same archive, its index
+    // made again by sled with compression, then opened by gazette.
+    let old = tempfile::tempdir().unwrap();
+    drop(open(old.path()));
+    let db = old.path().join("db");
+    let copied = {
+        let plain = crate::support::open_sled(&sled::Config::new().path(&db));
+        let export = plain.export();
+        drop(plain);
+        std::fs::remove_dir_all(&db).unwrap();
+        let compressed =
+            crate::support::open_sled(&sled::Config::new().path(&db).use_compression(true));
+        compressed.import(export);
+        compressed.flush().unwrap();
+        compressed.tree_names().len()
+    };
+    assert!(copied > 1, "the index had trees to copy");
+    drop(open(old.path()));
+    assert!(
+        conf(old.path()).contains("use_compression: true"),
+        "{}",
+        conf(old.path())
+    );
+}
