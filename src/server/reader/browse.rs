@@ -106,87 +106,85 @@ pub async fn index(
     if let Err(err) = Params::parse(q.as_deref(), &[]) {
         return failed(&state, &headers, err);
     }
-    let worker = state.clone();
-    let built = tokio::task::spawn_blocking(move || -> Result<Index, ApiError> {
-        let state = worker;
-        let status = state.status.snapshot();
-        let mut layout = Layout {
-            title: "Lưu trữ tin bài".into(),
-            ..Layout::default()
-        };
-        let mut sources = Vec::new();
-        for source in &state.config.sources {
-            let newest = state.archive.blocking().articles(&Query {
-                source: Some(source.id.to_string()),
-                limit: Some(NEWEST),
-                ..Query::default()
-            })?;
-            let status = status.get(source.id.as_str());
-            let last_run = status.and_then(|s| s.last_run.as_ref()).map_or_else(
-                || "chưa có".to_string(),
-                |run| {
-                    format!(
-                        "{}, {} bài mới, {} bài sửa, {} lỗi{}",
-                        run.finished
-                            .map_or_else(String::new, |t| portal_time(t, Some(source))),
-                        run.new,
-                        run.revised,
-                        run.failed,
-                        if run.complete { "" } else { " (chưa xong)" }
-                    )
-                },
-            );
-            let next_run = status.and_then(|s| s.next_run).map_or_else(
-                || "chưa lên lịch".to_string(),
-                |t| format!("lúc {}", portal_time(t, Some(source))),
-            );
-            let degraded = status
-                .and_then(|s| s.last_run.as_ref())
-                .and_then(|run| run.health.as_ref())
-                .filter(|health| health.degraded)
-                .map(|health| {
-                    let mut failing: Vec<String> = health
-                        .degraded_fields()
-                        .map(|f| match &f.selector {
-                            Some(selector) => format!("{} ({selector})", f.field),
-                            None => f.field.clone(),
-                        })
-                        .collect();
-                    if !health.empty_list_pages.is_empty() {
-                        failing.push(format!(
-                            "danh sách trống ở {} trang",
-                            health.empty_list_pages.len()
-                        ));
-                    }
-                    failing.join(", ")
+    let built = state
+        .blocking(|state| -> Result<Index, ApiError> {
+            let status = state.status.snapshot();
+            let mut layout = Layout {
+                title: "Lưu trữ tin bài".into(),
+                ..Layout::default()
+            };
+            let mut sources = Vec::new();
+            for source in &state.config.sources {
+                let newest = state.archive.blocking().articles(&Query {
+                    source: Some(source.id.to_string()),
+                    limit: Some(NEWEST),
+                    ..Query::default()
+                })?;
+                let status = status.get(source.id.as_str());
+                let last_run = status.and_then(|s| s.last_run.as_ref()).map_or_else(
+                    || "chưa có".to_string(),
+                    |run| {
+                        format!(
+                            "{}, {} bài mới, {} bài sửa, {} lỗi{}",
+                            run.finished
+                                .map_or_else(String::new, |t| portal_time(t, Some(source))),
+                            run.new,
+                            run.revised,
+                            run.failed,
+                            if run.complete { "" } else { " (chưa xong)" }
+                        )
+                    },
+                );
+                let next_run = status.and_then(|s| s.next_run).map_or_else(
+                    || "chưa lên lịch".to_string(),
+                    |t| format!("lúc {}", portal_time(t, Some(source))),
+                );
+                let degraded = status
+                    .and_then(|s| s.last_run.as_ref())
+                    .and_then(|run| run.health.as_ref())
+                    .filter(|health| health.degraded)
+                    .map(|health| {
+                        let mut failing: Vec<String> = health
+                            .degraded_fields()
+                            .map(|f| match &f.selector {
+                                Some(selector) => format!("{} ({selector})", f.field),
+                                None => f.field.clone(),
+                            })
+                            .collect();
+                        if !health.empty_list_pages.is_empty() {
+                            failing.push(format!(
+                                "danh sách trống ở {} trang",
+                                health.empty_list_pages.len()
+                            ));
+                        }
+                        failing.join(", ")
+                    });
+                let feeds = source_feeds(state, source);
+                layout.feeds.extend(feeds.iter().cloned());
+                sources.push(SourceBlock {
+                    name: source.name.clone(),
+                    href: format!("/sources/{}", source.id),
+                    original: source.base_url().to_string(),
+                    last_run,
+                    next_run,
+                    degraded,
+                    feeds: feeds
+                        .into_iter()
+                        .take(crate::feed::Format::ALL.len())
+                        .collect(),
+                    items: newest
+                        .iter()
+                        .map(|a| Item::of(state, a, String::new()))
+                        .collect(),
+                    months: months_of(state.archive.blocking().as_ref(), source)?,
                 });
-            let feeds = source_feeds(&state, source);
-            layout.feeds.extend(feeds.iter().cloned());
-            sources.push(SourceBlock {
-                name: source.name.clone(),
-                href: format!("/sources/{}", source.id),
-                original: source.base_url().to_string(),
-                last_run,
-                next_run,
-                degraded,
-                feeds: feeds
-                    .into_iter()
-                    .take(crate::feed::Format::ALL.len())
-                    .collect(),
-                items: newest
-                    .iter()
-                    .map(|a| Item::of(&state, a, String::new()))
-                    .collect(),
-                months: months_of(state.archive.blocking().as_ref(), source)?,
-            });
-        }
-        Ok(Index { layout, sources })
-    })
-    .await;
+            }
+            Ok(Index { layout, sources })
+        })
+        .await;
     match built {
-        Ok(Ok(page)) => render(&headers, StatusCode::OK, &page),
-        Ok(Err(err)) => failed(&state, &headers, err),
-        Err(err) => failed(&state, &headers, ApiError::Internal(err)),
+        Ok(page) => render(&headers, StatusCode::OK, &page),
+        Err(err) => failed(&state, &headers, err),
     }
 }
 
@@ -265,19 +263,16 @@ async fn listing(
             until: bounds.map(|(_, until)| until),
             limit: None,
         };
-        let worker = state.clone();
         let source_for_months = source.clone();
-        let (articles, next, all_months) = tokio::task::spawn_blocking(move || {
-            let (articles, next) = query::page(
-                worker.archive.blocking().as_ref(),
-                archive_query,
-                cursor.as_ref(),
-                PAGE,
-            )?;
-            let all_months = months_of(worker.archive.blocking().as_ref(), &source_for_months)?;
-            Ok::<_, ApiError>((articles, next, all_months))
-        })
-        .await??;
+        let (articles, next, all_months) = state
+            .blocking(move |state| {
+                let archive = state.archive.blocking();
+                let (articles, next) =
+                    query::page(archive.as_ref(), archive_query, cursor.as_ref(), PAGE)?;
+                let all_months = months_of(archive.as_ref(), &source_for_months)?;
+                Ok((articles, next, all_months))
+            })
+            .await?;
         let base = match month {
             Some(m) => format!("/sources/{}/{}", source.id, m.format("%Y-%m")),
             None => format!("/sources/{}", source.id),
