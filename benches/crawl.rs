@@ -144,7 +144,8 @@ async fn run(articles: usize) {
         1000.0 * cpu / pages as f64,
         peak_kib / 1024.0
     );
-    let per_article = |path: &std::path::Path| bytes_under(path) as f64 / articles as f64 / 1024.0;
+    let per_article =
+        |path: &std::path::Path| support::bytes_under(path) as f64 / articles as f64 / 1024.0;
     let (index, warc) = (
         per_article(&archive_path.join("db")),
         per_article(&archive_path.join("warc")),
@@ -160,22 +161,6 @@ async fn run(articles: usize) {
         std::fs::rename(&archive_path, &keep).unwrap();
         println!("kept the crawl's archive at {keep}");
     }
-}
-
-/// Bytes of every file under `dir`.
-fn bytes_under(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| match entry.metadata() {
-                    Ok(meta) if meta.is_dir() => bytes_under(&entry.path()),
-                    Ok(meta) => meta.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// Articles per second into sled, and bytes on disk, with the articles extracted beforehand.

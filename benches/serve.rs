@@ -55,7 +55,7 @@ fn main() {
     stop(first);
     let stopped_in = stopping.elapsed();
     let (serve, ordinary, body) = start_serve(&binary, &config, &feed);
-    let index_bytes = dir_bytes(&archive_path.join("db"));
+    let index_bytes = support::bytes_under(&archive_path.join("db"));
     println!(
         "index on disk: {:.1} MiB ({:.0} B an article)",
         index_bytes as f64 / 1048576.0,
@@ -93,30 +93,9 @@ fn main() {
         let (rps, p50, p99) = wrk(url, tag, seconds);
         println!("| {name} | {rps:.0} | {p50} | {p99} |");
     }
-    let rss = std::fs::read_to_string(format!("/proc/{}/status", serve.0.id()))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0)
-        .unwrap();
+    let rss = support::resident_mib(serve.0.id()).expect("serve is running");
     println!("gazette serve resident memory after the runs: {rss:.1} MiB");
     stop(serve);
-}
-
-/// Bytes of the files under `dir`.
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// Starts `gazette serve` and waits for its first feed: the process, how long, and the feed.
