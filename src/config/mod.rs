@@ -1,6 +1,7 @@
 //! The config file: typed, strict (`deny_unknown_fields`), defaults as named constants, and errors
 //! that name the file, line and key.
 
+mod cluster;
 mod edit;
 mod error;
 mod hosts;
@@ -12,6 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+pub use cluster::{
+    ClusterConfig, NATS_CREDS_ENV, NATS_PASSWORD_ENV, NATS_TOKEN_ENV, NATS_USER_ENV,
+    NatsCredentials, NatsUrl, ObjectStoreConfig, S3Url,
+};
 pub use edit::{ConfigEdit, SHIPPED};
 pub use error::ConfigError;
 pub use hosts::{AllowedHost, AllowedHosts, host_and_port};
@@ -84,6 +89,9 @@ pub struct Config {
     pub crawler: CrawlerConfig,
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// Many nodes on NATS JetStream; absent for a single node.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// `[server]`: where `gazette serve` listens and the base of the URLs it writes.
@@ -200,6 +208,12 @@ pub struct StorageConfig {
     /// config files written for earlier versions load, with a warning.
     #[serde(default)]
     pub flush_every_ms: Option<u64>,
+    /// Where closed WARC files are uploaded; absent to keep them on the local disk only.
+    #[serde(default)]
+    pub object_store: Option<ObjectStoreConfig>,
+    /// This node's id in a cluster (`cluster.node_id`), carried in WARC file names.
+    #[serde(skip)]
+    pub node_id: Option<String>,
     /// The config file this came from, when loaded from one: messages name it.
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
@@ -213,6 +227,8 @@ impl Default for StorageConfig {
             warc_max_bytes: DEFAULT_WARC_MAX_BYTES,
             stall_timeout_secs: DEFAULT_STALL_TIMEOUT_SECS,
             flush_every_ms: None,
+            object_store: None,
+            node_id: None,
             config_file: None,
         }
     }
@@ -451,6 +467,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let span = error::span_of(text, &key);
         invalid(key, span, message)
     })?;
+    let mut config = config;
+    config.storage.node_id = config.cluster.as_ref().map(|c| c.node_id.to_string());
     Ok(config)
 }
 
@@ -551,6 +569,10 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
     }
     validate_websub(&config.server)?;
     validate_connections(&config.server)?;
+    cluster::validate(
+        config.cluster.as_ref(),
+        config.storage.object_store.as_ref(),
+    )?;
     let crawler = &config.crawler;
     if crawler.max_concurrency_per_host == 0 {
         return Err((
