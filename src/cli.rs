@@ -82,11 +82,39 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// The cluster the config's `[cluster]` section names: its status, or a run sent as a job.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Try gazette without the real portal: replay the recorded portal locally, crawl it, serve it.
     Demo {
         /// Where to serve.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// The nodes seen, the jobs waiting and running, each node's lag behind the archived
+    /// stream and its WARC files waiting for upload.
+    Status {
+        /// The config file (its `[cluster]` section).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a run of one source to the cluster's work queue: a node's worker takes it.
+    Run {
+        /// The config file (its `[cluster]` section).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The source's id.
+        source: String,
+        /// Follow every list to its end (resuming from the cursor), not only its new pages.
+        #[arg(long)]
+        backfill: bool,
     },
 }
 

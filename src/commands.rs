@@ -1,6 +1,7 @@
 //! What each subcommand does: load the config, call the library, print the result.
 
 mod backup;
+pub mod cluster;
 mod health;
 mod init;
 mod reparse;
@@ -115,6 +116,9 @@ pub fn check(path: &Path, health: bool) -> anyhow::Result<()> {
         let fires = gazette::schedule::next_fires(source, chrono::Utc::now(), 3);
         let fires: Vec<String> = fires.iter().map(|t| t.to_rfc3339()).collect();
         out.push_str(&format!("  next runs: {}\n", fires.join(", ")));
+    }
+    if let Some(cluster) = &config.cluster {
+        out.push_str(&cluster::describe(cluster)?);
     }
     if health {
         let archive = archive::open_existing(&config.storage).map_err(|err| match err {

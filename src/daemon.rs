@@ -10,6 +10,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::archive::{self, Archive, ArchiveError};
+use crate::cluster::jobs::RunJob;
+use crate::cluster::node::Node;
 use crate::config::Config;
 use crate::crawl::{CrawlOptions, crawl_source};
 use crate::fetch::{Fetcher, Origins};
@@ -172,20 +174,33 @@ pub async fn run(
             "admin_token_env names a variable that is unset or blank; the admin endpoint is off"
         );
     }
-    let archive: Arc<dyn Archive> = Arc::new(archive::open(&config.storage)?);
+    let local: Arc<dyn Archive> = Arc::new(archive::open(&config.storage)?);
     // One write at start: a disk that cannot take one is found before serving.
-    archive.flush()?;
+    local.flush()?;
+    // In a cluster, crawls and the server get the node's archive: writes go through the stream.
+    let node = config
+        .cluster
+        .as_ref()
+        .map(|cluster| Node::new(cluster, local.clone()));
+    let archive: Arc<dyn Archive> = node
+        .as_ref()
+        .map_or_else(|| local.clone(), |node| node.archive.clone());
     // Bind before anything slow, so a taken port is reported at once.
     let addr = config.server.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|cause| DaemonError::Listen { addr, cause })?;
-    let local = listener.local_addr().unwrap_or(addr);
+    let local_addr = listener.local_addr().unwrap_or(addr);
     let open_files = connections::raise_open_file_limit();
     let limits = connections::Limits::new(&config.server, open_files);
-    let pid_file = PidFile::write(&config.storage.path, local)?;
+    let pid_file = PidFile::write(&config.storage.path, local_addr)?;
     let mut first_runs = Vec::new();
-    if startup.crawl_first {
+    if startup.crawl_first && node.is_some() {
+        tracing::warn!(
+            "a first crawl is not run in a cluster: runs are jobs (gazette cluster run)"
+        );
+    }
+    if startup.crawl_first && node.is_none() {
         let fetcher = Fetcher::new(&config.crawler)?.reaching(&startup.origins);
         let options = CrawlOptions {
             backfill: true,
@@ -205,11 +220,14 @@ pub async fn run(
             first_runs.push(report);
         }
     }
-    let scheduler = Arc::new(
-        Scheduler::new(config.clone(), archive.clone(), JITTER, SHUTDOWN_GRACE)
-            .reaching(startup.origins.clone()),
-    );
+    let mut scheduler = Scheduler::new(config.clone(), archive.clone(), JITTER, SHUTDOWN_GRACE)
+        .reaching(startup.origins.clone());
+    if let Some(node) = &node {
+        scheduler = scheduler.dispatching(node.dispatch());
+    }
+    let scheduler = Arc::new(scheduler);
     let mut state = AppState::new(config.clone(), archive.clone(), scheduler.status());
+    state.cluster = node.clone();
     // The index is opened (checked, or rebuilt) while feeds are already answered; runs that end
     // before it is open wait in `pending` and are caught up once it is.
     let pending: Arc<Mutex<Vec<RunReport>>> = Arc::new(Mutex::new(first_runs));
@@ -242,42 +260,61 @@ pub async fn run(
     let (router, announce) = with_websub(&config, &archive, &state, &shutdown)?;
     tokio::spawn(signals(shutdown.clone()));
     let stall = tokio::spawn(watch_stall(archive.clone(), shutdown.clone()));
+    // After each run here, and each group applied from the cluster's stream: cached feeds are
+    // dropped, the search index catches up, WebSub is told.
+    let after_run: Arc<dyn Fn(&RunReport) + Send + Sync> = Arc::new(move |report: &RunReport| {
+        cache.clear();
+        let (slot, pending, archive) = &searching;
+        let (slot, pending, archive, cache) = (
+            slot.clone(),
+            pending.clone(),
+            archive.clone(),
+            cache.clone(),
+        );
+        let run = report.clone();
+        tokio::task::spawn_blocking(move || {
+            // Under the lock the opener drains and sets: a run is caught up once.
+            let mut waiting = pending.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.get() {
+                Some(search) => {
+                    drop(waiting);
+                    search.after_run(&*archive, &run);
+                    cache.clear();
+                }
+                None => waiting.push(run),
+            }
+        });
+        if let Some(announce) = &announce {
+            announce.run_finished(report);
+        }
+    });
+    if let Some(node) = &node {
+        let jobs = scheduler.clone();
+        let run: RunJob = Arc::new(move |job| {
+            let jobs = jobs.clone();
+            Box::pin(async move { jobs.run_job(job).await })
+        });
+        let applied = after_run.clone();
+        node.start(
+            local.clone(),
+            run,
+            Arc::new(move |reports: &[RunReport]| reports.iter().for_each(|r| applied(r))),
+            local_addr.to_string(),
+            Arc::new(|| None),
+            shutdown.clone(),
+        );
+    }
     let scheduling = tokio::spawn({
         let scheduler = scheduler.clone();
         let shutdown = shutdown.clone();
         async move {
             scheduler
-                .run(shutdown, move |report| {
-                    cache.clear();
-                    let (slot, pending, archive) = &searching;
-                    let (slot, pending, archive, cache) = (
-                        slot.clone(),
-                        pending.clone(),
-                        archive.clone(),
-                        cache.clone(),
-                    );
-                    let run = report.clone();
-                    tokio::task::spawn_blocking(move || {
-                        // Under the lock the opener drains and sets: a run is caught up once.
-                        let mut waiting = pending.lock().unwrap_or_else(|e| e.into_inner());
-                        match slot.get() {
-                            Some(search) => {
-                                drop(waiting);
-                                search.after_run(&*archive, &run);
-                                cache.clear();
-                            }
-                            None => waiting.push(run),
-                        }
-                    });
-                    if let Some(announce) = &announce {
-                        announce.run_finished(report);
-                    }
-                })
+                .run(shutdown, move |report| after_run(report))
                 .await
         }
     });
-    ready(local);
-    tracing::info!(%local, "serving");
+    ready(local_addr);
+    tracing::info!(local = %local_addr, "serving");
     connections::serve(listener, router, limits, shutdown.clone()).await;
     shutdown.cancel();
     if let Err(err) = scheduling.await {
@@ -288,8 +325,8 @@ pub async fn run(
         return Err(DaemonError::Stalled { reason });
     }
     archive.flush()?;
-    drop((scheduler, state));
-    settle(archive, &config.storage).await;
+    drop((scheduler, state, node, archive));
+    settle(local, &config.storage).await;
     drop(pid_file);
     tracing::info!("stopped");
     Ok(())

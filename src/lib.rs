@@ -15,6 +15,7 @@
 //! The binary (`src/main.rs`) adds `cli`, `commands` and `maintenance`.
 
 pub mod archive;
+pub mod cluster;
 pub mod config;
 pub mod crawl;
 pub mod daemon;

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Command::Search(args) => commands::search::search(args),
         Command::Reindex { config } => commands::search::reindex(config),
         Command::Demo { listen } => commands::demo(*listen),
+        Command::Cluster(command) => commands::cluster::cluster(command),
         Command::Rebuild(args) => maintenance::rebuild(args),
         Command::Reparse(args) => commands::reparse(args),
         Command::Verify { config } => maintenance::verify(config),

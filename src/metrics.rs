@@ -30,6 +30,9 @@ pub struct Metrics {
     field_fill: Family<Labels, Gauge<f64, AtomicU64>>,
     source_degraded: Family<Labels, Gauge>,
     connections_refused: Family<Labels, Counter>,
+    cluster_jobs: Family<Labels, Counter>,
+    cluster_connected: Gauge,
+    cluster_applied: Gauge,
 }
 
 /// The one registry of the process.
@@ -58,6 +61,24 @@ impl Metrics {
         let field_fill = Family::<Labels, Gauge<f64, AtomicU64>>::default();
         let source_degraded = Family::<Labels, Gauge>::default();
         let connections_refused = Family::<Labels, Counter>::default();
+        let cluster_jobs = Family::<Labels, Counter>::default();
+        let cluster_connected = Gauge::default();
+        let cluster_applied = Gauge::default();
+        registry.register(
+            "cluster_jobs",
+            "Jobs this node took from the cluster's work queue, by outcome (done, failed, dropped, skipped)",
+            cluster_jobs.clone(),
+        );
+        registry.register(
+            "cluster_connected",
+            "1 while this node is connected to NATS, 0 otherwise (only in a cluster)",
+            cluster_connected.clone(),
+        );
+        registry.register(
+            "cluster_applied_sequence",
+            "The last sequence of the archived stream this node has applied to its archive",
+            cluster_applied.clone(),
+        );
         registry.register(
             "connections_refused",
             "Connections not served, by reason (per_client: the client held its share; accept_failed: out of files or another accept error)",
@@ -138,7 +159,24 @@ impl Metrics {
             field_fill,
             source_degraded,
             connections_refused,
+            cluster_jobs,
+            cluster_connected,
+            cluster_applied,
         }
+    }
+
+    /// A job of the cluster's work queue handled here: `done`, `failed`, `dropped` or `skipped`.
+    pub fn job(&self, outcome: &'static str) {
+        self.cluster_jobs
+            .get_or_create(&label(&[("outcome", outcome)]))
+            .inc();
+    }
+
+    /// Whether this node is connected to NATS, and how far it has applied the archived stream.
+    pub fn cluster(&self, connected: bool, applied: u64) {
+        self.cluster_connected.set(i64::from(connected));
+        self.cluster_applied
+            .set(i64::try_from(applied).unwrap_or(i64::MAX));
     }
 
     /// A connection closed unserved, or an accept that failed.

@@ -14,8 +14,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::archive::Archive;
+use crate::cluster::jobs::{Job, Ran};
 use crate::config::{Config, Source};
-use crate::crawl::{CrawlOptions, crawl_source};
+use crate::crawl::{CrawlOptions, run_source};
 use crate::fetch::{Fetcher, Origins};
 use crate::model::RunReport;
 
@@ -104,6 +105,10 @@ impl Status {
 /// The caller's hook, called after each run.
 type OnRun = Arc<dyn Fn(&RunReport) + Send + Sync>;
 
+/// Where due runs go in a cluster: published as jobs that any node's worker takes, instead of
+/// run here ([`crate::cluster::jobs`]).
+pub type Dispatch = Arc<dyn Fn(Job) + Send + Sync>;
+
 /// The runs in flight, and whether the scheduler has stopped taking new ones.
 #[derive(Default)]
 struct Runs {
@@ -133,6 +138,8 @@ pub struct Scheduler {
     origins: Origins,
     /// When fire times come.
     clock: Arc<dyn Clock>,
+    /// In a cluster, where due runs are sent.
+    dispatch: Option<Dispatch>,
 }
 
 impl Scheduler {
@@ -173,7 +180,15 @@ impl Scheduler {
             runs: Mutex::new(Runs::default()),
             origins: Origins::default(),
             clock: Arc::new(SystemClock),
+            dispatch: None,
         }
+    }
+
+    /// Due runs and requested ones go to `dispatch` (a cluster's job queue) instead of starting
+    /// here; a job comes back through [`Scheduler::run_job`] on whichever node takes it.
+    pub fn dispatching(mut self, dispatch: Dispatch) -> Scheduler {
+        self.dispatch = Some(dispatch);
+        self
     }
 
     /// Fire times come by `clock` instead of the system clock.
@@ -219,6 +234,18 @@ impl Scheduler {
     /// a task of the current tokio runtime, reports through the `on_run` given to
     /// [`Scheduler::run`] (when `run` has been called), and is covered by its shutdown.
     pub fn crawl_now(&self, source: &str) -> bool {
+        if let Some(dispatch) = &self.dispatch {
+            if self.config.source(source).is_none() || self.lock_runs().stopped {
+                return false;
+            }
+            dispatch(Job {
+                source: source.to_string(),
+                scheduled_at: Utc::now().fixed_offset(),
+                backfill: false,
+            });
+            tracing::info!(source, "crawl requested; sent to the cluster");
+            return true;
+        }
         let start = self.start(source);
         tracing::info!(source, ?start, "crawl requested");
         start == Start::Started
@@ -248,6 +275,15 @@ impl Scheduler {
                 () = shutdown.cancelled() => return,
                 () = self.clock.sleep_until(due.with_timezone(&Utc)) => {}
             }
+            if let Some(dispatch) = &self.dispatch {
+                // The fire time, not the jittered one: every node names the tick alike.
+                dispatch(Job {
+                    source: id.to_string(),
+                    scheduled_at: fire.fixed_offset(),
+                    backfill: false,
+                });
+                continue;
+            }
             match self.start(id) {
                 Start::Started => {}
                 Start::Busy => {
@@ -265,6 +301,50 @@ impl Scheduler {
             .unwrap_or_default()
     }
 
+    /// Runs a job a cluster worker took, here and now, as a scheduled run would run; `Busy`
+    /// when this node runs the source already.
+    pub async fn run_job(&self, job: Job) -> Ran {
+        let claim = {
+            let runs = self.lock_runs();
+            if runs.stopped {
+                return Ran::Failed(RunReport {
+                    source: job.source.clone(),
+                    errors: vec!["the node is stopping".into()],
+                    ..RunReport::default()
+                });
+            }
+            match self.claim(&job.source) {
+                Ok(claim) => claim,
+                Err(Start::Busy) => return Ran::Busy,
+                Err(_) => {
+                    return Ran::Failed(RunReport {
+                        source: job.source.clone(),
+                        errors: vec![format!("no source {:?} in this node's config", job.source)],
+                        ..RunReport::default()
+                    });
+                }
+            }
+        };
+        let options = CrawlOptions {
+            backfill: job.backfill,
+            max_pages: None,
+        };
+        match run_once(
+            self.config.clone(),
+            self.archive.clone(),
+            job.source.clone(),
+            options,
+            claim,
+            self.on_run.clone(),
+            self.origins.clone(),
+        )
+        .await
+        {
+            Ok(report) => Ran::Done(report),
+            Err(report) => Ran::Failed(report),
+        }
+    }
+
     /// Claims the source's running flag and spawns its run; the one place runs start.
     fn start(&self, id: &str) -> Start {
         // Holding `runs` makes the stop check and the spawn one step with respect to `stop`.
@@ -272,36 +352,48 @@ impl Scheduler {
         if runs.stopped {
             return Start::Stopped;
         }
-        let Some(source) = self.config.source(id) else {
-            return Start::Unknown;
+        let claim = match self.claim(id) {
+            Ok(claim) => claim,
+            Err(start) => return start,
         };
+        // Reap finished runs so the set does not grow for the daemon's lifetime.
+        while runs.tasks.try_join_next().is_some() {}
+        let run = run_once(
+            self.config.clone(),
+            self.archive.clone(),
+            id.to_string(),
+            CrawlOptions::default(),
+            claim,
+            self.on_run.clone(),
+            self.origins.clone(),
+        );
+        runs.tasks.spawn(async move {
+            let _ = run.await;
+        });
+        Start::Started
+    }
+
+    /// Sets the source's running flag, unless it is set or the source is unknown.
+    fn claim(&self, id: &str) -> Result<Claim, Start> {
+        if self.config.source(id).is_none() {
+            return Err(Start::Unknown);
+        }
         {
             let mut sources = self.status.write();
             let Some(status) = sources.get_mut(id) else {
-                return Start::Unknown;
+                return Err(Start::Unknown);
             };
             if status.running {
-                return Start::Busy;
+                return Err(Start::Busy);
             }
             status.running = true;
         }
         self.status.changed();
-        let claim = Claim {
+        Ok(Claim {
             status: self.status.clone(),
             source: id.to_string(),
             released: false,
-        };
-        // Reap finished runs so the set does not grow for the daemon's lifetime.
-        while runs.tasks.try_join_next().is_some() {}
-        runs.tasks.spawn(run_once(
-            self.config.clone(),
-            self.archive.clone(),
-            source.id.to_string(),
-            claim,
-            self.on_run.clone(),
-            self.origins.clone(),
-        ));
-        Start::Started
+        })
     }
 
     /// Stops taking runs, lets those in flight finish within the grace period, cancels the
@@ -378,33 +470,42 @@ impl Drop for Claim {
     }
 }
 
-/// One crawl of one source with a fresh fetcher; crawl_source records it in the archive.
+/// One crawl of one source with a fresh fetcher; the crawl records it in the archive. `Err`
+/// when it could not start or its archive stopped it.
 async fn run_once(
     config: Arc<Config>,
     archive: Arc<dyn Archive>,
     id: String,
+    options: CrawlOptions,
     claim: Claim,
     on_run: Arc<RwLock<Option<OnRun>>>,
     origins: Origins,
-) {
+) -> Result<RunReport, RunReport> {
     let Some(source) = config.source(&id) else {
-        return;
+        return Err(RunReport::default());
     };
-    tracing::info!(source = %id, "run started");
+    tracing::info!(source = %id, backfill = options.backfill, "run started");
     let archive = crate::archive::Handle::new(archive);
-    let report = match Fetcher::new(&config.crawler).map(|f| f.reaching(&origins)) {
+    let (report, went) = match Fetcher::new(&config.crawler).map(|f| f.reaching(&origins)) {
         Ok(fetcher) => {
-            crawl_source(
+            match run_source(
                 &fetcher,
                 &archive,
                 source,
                 &config.crawler,
-                CrawlOptions::default(),
+                options,
                 &crate::crawl::quiet,
             )
             .await
+            {
+                Ok(report) => (report, true),
+                Err(stopped) => (stopped.report, false),
+            }
         }
-        Err(error) => unstarted(&archive, &id, &crate::describe(&error)).await,
+        Err(error) => (
+            unstarted(&archive, &id, &crate::describe(&error)).await,
+            false,
+        ),
     };
     if report.complete {
         tracing::info!(
@@ -432,6 +533,7 @@ async fn run_once(
     if let Some(on_run) = on_run {
         on_run(&report);
     }
+    if went { Ok(report) } else { Err(report) }
 }
 
 /// The report of a run that could not start (its HTTP client could not be made: out of files,

@@ -122,6 +122,10 @@ pub enum ArchiveError {
     Locked { path: String },
     #[error("cannot write the export")]
     Output(#[source] std::io::Error),
+    /// In a cluster, the write was not taken by the stream every node applies (NATS unreachable,
+    /// say): nothing was stored; the run that made it stops and is retried.
+    #[error("the cluster did not take the write")]
+    Replication(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Work sent to a blocking thread through [`Handle::run`] panicked or was cancelled.
     #[error("an archive task ended abnormally")]
     Task(#[source] tokio::task::JoinError),

@@ -77,6 +77,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
         (true, true) => (StatusCode::OK, "ok"),
         (true, false) => (StatusCode::OK, "degraded"),
     };
-    let body = json!({"status": text, "archive": if archive_open { "open" } else { "error" }, "degraded": degraded, "sources": sources});
+    let mut body = json!({"status": text, "archive": if archive_open { "open" } else { "error" }, "degraded": degraded, "sources": sources});
+    // A node cut off from NATS still serves what it holds: 200, and it says so.
+    if let Some(node) = &state.cluster {
+        body["cluster"] = node.health();
+        if !node.connected() && text == "ok" {
+            body["status"] = json!("degraded");
+        }
+    }
     (status, Json(body)).into_response()
 }

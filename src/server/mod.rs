@@ -76,6 +76,8 @@ pub struct AppState {
     pub search: Arc<std::sync::OnceLock<Arc<crate::search::SearchIndex>>>,
     /// Turns to read a captured file whole ([`MAX_DOWNLOADS`] at once).
     pub downloads: Arc<tokio::sync::Semaphore>,
+    /// This process as a node of a cluster; `None` for a single node.
+    pub cluster: Option<Arc<crate::cluster::node::Node>>,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
             hubs: Vec::new(),
             search: Arc::default(),
             downloads: Arc::new(tokio::sync::Semaphore::new(MAX_DOWNLOADS)),
+            cluster: None,
         }
     }
 

@@ -5,6 +5,7 @@ mod archive;
 mod assets;
 mod async_archive;
 mod cli;
+mod cluster;
 mod config;
 mod connections;
 mod crawl;

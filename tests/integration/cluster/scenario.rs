@@ -1,0 +1,309 @@
+//! The cluster scenario: three NATS servers, three gazette nodes, the synthetic portal with 500
+//! articles. A backfill; the node holding it killed; another resumes; every node ends with the
+//! same archive and the same feed bytes; one NATS server stopped; a fourth, empty node
+//! converges. And the duplicates: one tick published by three schedulers is one job, a
+//! revision published twice is one revision.
+
+use std::time::{Duration, Instant};
+
+use gazette::cluster::jobs::{self, Job};
+use gazette::cluster::{Cluster, JOBS_STREAM};
+use gazette::config::ClusterConfig;
+use gazette::replay::{Recording, ReplayServer};
+
+use super::{Node, NodeSettings, eventually, get, get_json, nats_cluster};
+
+const ARTICLES: usize = 500;
+const SOURCE: &str = "bqlkkt";
+const ACK_WAIT_SECS: i64 = 6;
+
+fn cluster_config(nats: &[String], node: &str) -> ClusterConfig {
+    let urls: Vec<String> = nats.iter().map(|u| format!("{u:?}")).collect();
+    let text = format!(
+        "nats_url = [{}]\nnode_id = \"{node}\"\nreplicas = 3\n",
+        urls.join(", ")
+    );
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// Articles the node lists, every page of the API followed.
+async fn article_count(node: &Node) -> Option<usize> {
+    let mut count = 0;
+    let mut cursor = String::new();
+    loop {
+        let url = format!(
+            "{}/api/articles?source={SOURCE}&limit=500{cursor}",
+            node.base()
+        );
+        let value = get_json(&url).await.ok()?;
+        count += value["articles"].as_array()?.len();
+        match value["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return Some(count),
+        }
+    }
+}
+
+async fn connected(node: &Node) -> bool {
+    get_json(&format!("{}/healthz", node.base()))
+        .await
+        .is_ok_and(|h| h["cluster"]["nats"] == "connected")
+}
+
+/// Who holds the source's lease now, as the bucket says.
+async fn lease_holder(cluster: &Cluster) -> Option<String> {
+    let bytes = cluster.leases.get(SOURCE).await.ok()??;
+    let holder: gazette::cluster::lease::Holder = serde_json::from_slice(&bytes).ok()?;
+    (holder.expires_at > chrono::Utc::now()).then_some(holder.node)
+}
+
+/// Every article of a node, as the API lists them (ids, revisions, content hashes, dates).
+async fn listing(node: &Node) -> serde_json::Value {
+    get_json(&format!(
+        "{}/api/articles?source={SOURCE}&limit=500",
+        node.base()
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e}", node.id))
+}
+
+async fn feeds(node: &Node) -> Vec<(String, Option<String>, Vec<u8>)> {
+    let mut out = Vec::new();
+    for format in ["rss", "atom", "json"] {
+        let url = format!("{}/feeds/{SOURCE}.{format}?limit=500", node.base());
+        let (status, etag, body) = get(&url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(status, 200, "{url}");
+        out.push((format.to_string(), etag, body));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs nats-server (GAZETTE_NATS_SERVER); .ci/run installs it and runs this"]
+async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
+    // Logs of every server and node stay there when GAZETTE_KEEP_CLUSTER_DIR is set.
+    let dir = tempfile::Builder::new()
+        .disable_cleanup(std::env::var_os("GAZETTE_KEEP_CLUSTER_DIR").is_some())
+        .tempdir()
+        .unwrap();
+    eprintln!("cluster scenario in {}", dir.path().display());
+    let mut nats = nats_cluster(dir.path(), 3);
+    let nats_urls: Vec<String> = nats.iter().map(|s| s.url()).collect();
+    let portal = ReplayServer::start(Recording::synthetic(ARTICLES))
+        .await
+        .unwrap();
+    let base = portal.base_url();
+    // Slow enough that the backfill is still going when its node is killed.
+    let crawler: &[(&str, &str)] = &[
+        ("min_delay_ms", "15"),
+        ("retries", "2"),
+        ("retry_base_ms", "10"),
+        ("timeout_secs", "5"),
+        ("recheck_days", "0"),
+    ];
+    let settings = NodeSettings {
+        portal: &base,
+        nats: nats_urls.clone(),
+        crawler,
+        ack_wait_secs: ACK_WAIT_SECS,
+        object_store: None,
+    };
+    let mut nodes: Vec<Node> = ["node-a", "node-b", "node-c"]
+        .iter()
+        .map(|id| Node::start(dir.path(), id, &settings))
+        .collect();
+    for node in &nodes {
+        eventually(
+            Duration::from_secs(60),
+            &format!("{} joins", node.id),
+            || async { connected(node).await.then_some(()) },
+        )
+        .await;
+    }
+    let observer = Cluster::connect(&cluster_config(&nats_urls, "observer"))
+        .await
+        .expect("the test connects");
+
+    // The backfill, as an operator sends it.
+    let out = super::super::support::gazette_async(&[
+        "cluster",
+        "run",
+        "--config",
+        nodes[0].config_path.to_str().unwrap(),
+        SOURCE,
+        "--backfill",
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Kill the node holding the job once it has stored some articles.
+    let holder = eventually(Duration::from_secs(30), "a node takes the job", || async {
+        lease_holder(&observer).await
+    })
+    .await;
+    let victim = nodes.iter().position(|n| n.id == holder).unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the backfill stores articles",
+        || async { article_count(&nodes[victim]).await.filter(|n| *n >= 60) },
+    )
+    .await;
+    let before_kill = article_count(&nodes[victim]).await.unwrap();
+    assert!(
+        before_kill < ARTICLES,
+        "the backfill ended before the kill ({before_kill} articles): the test would prove nothing"
+    );
+    nodes[victim].kill();
+    let killed_at = Instant::now();
+    let successor = eventually(
+        Duration::from_secs(ACK_WAIT_SECS as u64 * 2 + 20),
+        "another node resumes the job",
+        || async { lease_holder(&observer).await.filter(|h| *h != holder) },
+    )
+    .await;
+    let failover = killed_at.elapsed();
+    eprintln!(
+        "failover: {holder} killed with {before_kill} articles, {successor} resumed after {failover:?}"
+    );
+    assert!(
+        failover <= Duration::from_secs(ACK_WAIT_SECS as u64 * 2 + 10),
+        "resumed after {failover:?}"
+    );
+    for node in nodes.iter().filter(|n| n.id != holder) {
+        eventually(
+            Duration::from_secs(180),
+            &format!("{} holds every article", node.id),
+            || async { article_count(node).await.filter(|n| *n == ARTICLES) },
+        )
+        .await;
+    }
+    // The killed node comes back and catches up from its own position.
+    nodes[victim].spawn();
+    eventually(
+        Duration::from_secs(60),
+        "the killed node catches up",
+        || async {
+            article_count(&nodes[victim])
+                .await
+                .filter(|n| *n == ARTICLES)
+        },
+    )
+    .await;
+
+    // Nothing stored was fetched again: at most the pages in flight at the kill twice.
+    let article_hits: usize = portal
+        .requests()
+        .iter()
+        .filter(|r| r.path_and_query.contains("chi-tiet-tin.aspx"))
+        .count();
+    assert!(
+        article_hits <= ARTICLES + 8,
+        "{article_hits} article fetches for {ARTICLES} articles"
+    );
+
+    // Every node: the same articles, revisions and hashes, the same feed bytes and ETags.
+    let reference = listing(&nodes[0]).await;
+    let reference_feeds = feeds(&nodes[0]).await;
+    for node in &nodes[1..] {
+        assert_eq!(
+            listing(node).await,
+            reference,
+            "{} lists differently",
+            node.id
+        );
+        assert_eq!(
+            feeds(node).await,
+            reference_feeds,
+            "{} serves other feed bytes",
+            node.id
+        );
+    }
+
+    // One NATS server stops: a new article is still crawled and served everywhere.
+    nats[2].kill();
+    portal.add_article(
+        999_001,
+        "Tin mới sau khi một máy chủ dừng",
+        "(08:00 | 02/01/2021)",
+        &["Đoạn một.", "Đoạn hai."],
+    );
+    let out = super::super::support::gazette_async(&[
+        "cluster",
+        "run",
+        "--config",
+        nodes[0].config_path.to_str().unwrap(),
+        SOURCE,
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for node in &nodes {
+        eventually(
+            Duration::from_secs(60),
+            &format!("{} has the new article", node.id),
+            || async { article_count(node).await.filter(|n| *n == ARTICLES + 1) },
+        )
+        .await;
+    }
+
+    // A fourth, empty node converges to the same archive.
+    let newcomer = Node::start(dir.path(), "node-d", &settings);
+    eventually(
+        Duration::from_secs(120),
+        "the new node converges",
+        || async {
+            article_count(&newcomer)
+                .await
+                .filter(|n| *n == ARTICLES + 1)
+        },
+    )
+    .await;
+    let reference = listing(&nodes[0]).await;
+    let reference_feeds = feeds(&nodes[0]).await;
+    assert_eq!(listing(&newcomer).await, reference);
+    assert_eq!(feeds(&newcomer).await, reference_feeds);
+    for node in &nodes[1..] {
+        assert_eq!(feeds(node).await, reference_feeds, "{}", node.id);
+    }
+    drop(nats);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server (GAZETTE_NATS_SERVER); .ci/run installs it and runs this"]
+async fn one_tick_from_three_schedulers_is_one_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = nats_cluster(dir.path(), 1);
+    let urls = vec![nats[0].url()];
+    let mut config = cluster_config(&urls, "node-a");
+    config.replicas = 1;
+    let job = Job {
+        source: SOURCE.into(),
+        scheduled_at: "2026-12-07T10:30:00+07:00".parse().unwrap(),
+        backfill: false,
+    };
+    let mut published = Vec::new();
+    for node in ["node-a", "node-b", "node-c"] {
+        let mut config = config.clone();
+        config.node_id = node.to_string().try_into().unwrap();
+        let cluster = Cluster::connect(&config).await.expect("connects");
+        published.push(jobs::publish(&cluster, &job).await.expect("publishes"));
+    }
+    assert_eq!(published, [true, false, false]);
+    let cluster = Cluster::connect(&config).await.unwrap();
+    let mut stream = cluster.js.get_stream(JOBS_STREAM).await.unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 1);
+    // The next tick is a job of its own.
+    let next = Job {
+        scheduled_at: "2026-12-07T11:00:00+07:00".parse().unwrap(),
+        ..job
+    };
+    assert!(jobs::publish(&cluster, &next).await.unwrap());
+    assert_eq!(stream.info().await.unwrap().state.messages, 2);
+}
