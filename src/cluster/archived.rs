@@ -605,3 +605,55 @@ pub fn position(local: &dyn Archive) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(body: &[u8]) -> Capture {
+        Capture {
+            url: "http://portal.test/a?ItemID=1".into(),
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn an_event_keeps_its_captured_bytes_through_a_message() {
+        // Bytes that are not UTF-8 and hold newlines: only the first newline ends the JSON.
+        let body = b"<html>\n\xff\xfe\n</html>".to_vec();
+        let event = Event::Asset {
+            url: "http://portal.test/a.pdf".into(),
+            capture: capture(&body),
+            fetched_at: "2026-12-07T10:00:00+07:00".parse().unwrap(),
+            user_agent: "gazette".into(),
+            validators: Validators::default(),
+        };
+        let decoded = Event::decode(&event.encode()).unwrap();
+        match decoded {
+            Event::Asset { capture, url, .. } => {
+                assert_eq!(capture.body, body);
+                assert_eq!(url, "http://portal.test/a.pdf");
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+        assert!(Event::decode(b"{\"event\":\"gone\"}").is_err());
+        assert!(Event::decode(b"not json\n").is_err());
+    }
+
+    #[test]
+    fn a_revision_is_named_by_article_number_and_hash() {
+        let id = ArticleId("bqlkkt:42".into());
+        assert_eq!(
+            revision_id(&id, 2, "sha256:ab", None),
+            "bqlkkt:42:2:sha256:ab"
+        );
+        assert_ne!(
+            revision_id(&id, 2, "sha256:ab", Some("1")),
+            revision_id(&id, 2, "sha256:ab", Some("2"))
+        );
+        assert_eq!(short_digest(&("a", 1)), short_digest(&("a", 1)));
+        assert_ne!(short_digest(&("a", 1)), short_digest(&("a", 2)));
+    }
+}

@@ -286,3 +286,69 @@ fn default_region() -> String {
 fn default_local_cache_bytes() -> u64 {
     DEFAULT_LOCAL_CACHE_BYTES
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(text: &str) -> Result<ClusterConfig, String> {
+        toml::from_str::<ClusterConfig>(text).map_err(|e| e.message().to_string())
+    }
+
+    #[test]
+    fn one_server_or_many() {
+        let one = cluster("nats_url = \"nats://127.0.0.1:4222\"\nnode_id = \"a\"").unwrap();
+        assert_eq!(one.servers(), "nats://127.0.0.1:4222");
+        let many = cluster(
+            "nats_url = [\"nats://127.0.0.1:4222\", \"nats://127.0.0.1:4223\"]\nnode_id = \"b\"",
+        )
+        .unwrap();
+        assert_eq!(many.nats_url.len(), 2);
+        assert_eq!(many.ack_wait_secs, DEFAULT_ACK_WAIT_SECS);
+    }
+
+    #[test]
+    fn credentials_never_come_from_the_file() {
+        let err = cluster("nats_url = \"nats://user:secret@127.0.0.1:4222\"\nnode_id = \"a\"")
+            .unwrap_err();
+        assert!(err.contains(NATS_USER_ENV), "{err}");
+        let err = cluster("nats_url = \"http://127.0.0.1:4222\"\nnode_id = \"a\"").unwrap_err();
+        assert!(err.contains("nats://"), "{err}");
+        let err =
+            cluster("nats_url = \"nats://127.0.0.1:4222\"\nnode_id = \"Node A\"").unwrap_err();
+        assert!(err.contains("[a-z0-9-]"), "{err}");
+    }
+
+    #[test]
+    fn an_s3_url_names_a_bucket_and_a_prefix() {
+        let url = S3Url::try_from("s3://gazette/archive/kg/".to_string()).unwrap();
+        assert_eq!(
+            (url.bucket.as_str(), url.prefix.as_str()),
+            ("gazette", "archive/kg")
+        );
+        let url = S3Url::try_from("s3://gazette".to_string()).unwrap();
+        assert_eq!(url.prefix, "");
+        for bad in [
+            "gazette/archive",
+            "s3://Gazette/x",
+            "s3://ab/x",
+            "s3://gazette/../x",
+        ] {
+            assert!(S3Url::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_plain_http_endpoint_needs_allow_http() {
+        let store = |allow: bool| ObjectStoreConfig {
+            url: S3Url::try_from("s3://gazette/archive".to_string()).unwrap(),
+            endpoint: Some(Url::parse("http://127.0.0.1:9000").unwrap()),
+            region: DEFAULT_REGION.into(),
+            allow_http: allow,
+            local_cache_bytes: 0,
+        };
+        let refused = validate(None, Some(&store(false))).unwrap_err();
+        assert_eq!(refused.0, "storage.object_store.endpoint");
+        assert!(validate(None, Some(&store(true))).is_ok());
+    }
+}
