@@ -296,3 +296,35 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A node whose NATS is out of reach keeps serving what it holds, and says so. No NATS server
+/// is needed: the address given is a closed port on loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_nats_serves_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = gazette::replay::ReplayServer::start(gazette::replay::Recording::synthetic(3))
+        .await
+        .unwrap();
+    let settings = NodeSettings {
+        portal: &portal.base_url(),
+        nats: vec![format!("nats://127.0.0.1:{}", free_port())],
+        crawler: crate::support::FAST_CRAWL,
+        ack_wait_secs: 6,
+        object_store: None,
+    };
+    let node = Node::start(dir.path(), "node-a", &settings);
+    let health = eventually(Duration::from_secs(30), "serve answers", || async {
+        get_json(&format!("{}/healthz", node.base())).await.ok()
+    })
+    .await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["cluster"]["nats"], "unreachable", "{health}");
+    assert!(
+        health["cluster"]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{health}"
+    );
+    let (status, _, _) = get(&format!("{}/feeds/bqlkkt.atom", node.base()))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+}

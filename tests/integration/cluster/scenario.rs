@@ -347,3 +347,78 @@ async fn one_tick_from_three_schedulers_is_one_job() {
     assert!(jobs::publish(&cluster, &next).await.unwrap());
     assert_eq!(stream.info().await.unwrap().state.messages, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server (GAZETTE_NATS_SERVER); .ci/run installs it and runs this"]
+async fn a_publish_retried_after_a_lost_ack_is_one_revision() {
+    use gazette::archive::prelude::*;
+    use gazette::cluster::archived::{self, Event};
+    use gazette::cluster::jobs::{Ran, RunJob};
+    use gazette::cluster::node::Node;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let nats = nats_cluster(dir.path(), 1);
+    let mut config = cluster_config(&[nats[0].url()], "node-a");
+    config.replicas = 1;
+    let portal = crate::support::TestPortal::recorded().await;
+    let local: Arc<dyn Archive> = portal.open_archive();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let node = Node::new(&config, local.clone());
+    let idle: RunJob = Arc::new(|_| Box::pin(async { Ran::Busy }));
+    node.start(
+        local.clone(),
+        idle,
+        Arc::new(|_: &[gazette::model::RunReport]| {}),
+        "127.0.0.1:0".into(),
+        Arc::new(|| None),
+        shutdown.clone(),
+    );
+    eventually(Duration::from_secs(30), "the node joins", || async {
+        node.connected().then_some(())
+    })
+    .await;
+    // One article, crawled into the node's archive through the stream.
+    let handle = gazette::archive::Handle::new(node.archive.clone());
+    let fetcher = gazette::fetch::Fetcher::new(&portal.config.crawler).unwrap();
+    let report = gazette::crawl::crawl_source(
+        &fetcher,
+        &handle,
+        portal.source(),
+        &portal.config.crawler,
+        gazette::crawl::CrawlOptions::default(),
+        &gazette::crawl::quiet,
+    )
+    .await;
+    assert!(report.new > 0, "{report:?}");
+    let archived = local.all().unwrap();
+    let first = archived[0].clone();
+    assert_eq!(first.revisions, 1);
+    let capture = local.capture(&first.article.id, 1).unwrap().unwrap();
+    let event = Event::Revision {
+        article: Box::new(first.article.clone()),
+        capture,
+        fetched_at: first.updated,
+        profile: None,
+        user_agent: "gazette".into(),
+        validators: None,
+    };
+    let cluster = Cluster::connect(&config).await.unwrap();
+    let id = archived::revision_id(&first.article.id, 1, &first.article.content_hash, None);
+    // The ack was lost: the same message again, within the duplicate window.
+    let (_, duplicate) = archived::publish(&cluster, &event, &id).await.unwrap();
+    assert!(duplicate, "the stream took the same revision twice");
+    // Past the window, under another id: applied, and nothing changes.
+    let (sequence, duplicate) = archived::publish(&cluster, &event, &format!("{id}:late"))
+        .await
+        .unwrap();
+    assert!(!duplicate);
+    eventually(Duration::from_secs(10), "the late copy is applied", || async {
+        (archived::position(&*local) >= sequence).then_some(())
+    })
+    .await;
+    let after = local.article(&first.article.id).unwrap().unwrap();
+    assert_eq!(after.revisions, 1, "a retried publish made a second revision");
+    assert_eq!(local.all().unwrap().len(), archived.len());
+    shutdown.cancel();
+}
