@@ -37,7 +37,8 @@ if [ -x "$s3s_fs" ]; then
   echo "cluster-tools: s3s-fs already in $tools" >&2
 else
   echo "cluster-tools: building s3s-fs $s3s_fs_version into $tools (a few minutes)" >&2
-  cargo install s3s-fs --version "$s3s_fs_version" --features binary --locked --root "$tools" >&2 \
+  # A debug build: minutes instead of ten, and a test server needs no speed.
+  cargo install s3s-fs --debug --version "$s3s_fs_version" --features binary --locked --root "$tools" >&2 \
     || fail "cargo install s3s-fs --version $s3s_fs_version failed"
   [ -x "$s3s_fs" ] || fail "cargo install finished but $s3s_fs is missing"
 fi
