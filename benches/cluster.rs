@@ -47,7 +47,14 @@ fn start_servers(binary: &str, dir: &std::path::Path, count: usize) -> (Servers,
         command
             .args(["-js", "-sd"])
             .arg(dir.join(format!("nats-{i}")))
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-n", &format!("nats-{i}")]);
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-n",
+                &format!("nats-{i}"),
+            ]);
         if count > 1 {
             let routes: Vec<String> = ports
                 .iter()
@@ -96,7 +103,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let Ok(binary) = std::env::var("GAZETTE_NATS_SERVER") else {
-        eprintln!("GAZETTE_NATS_SERVER is unset: it names the nats-server binary this bench starts");
+        eprintln!(
+            "GAZETTE_NATS_SERVER is unset: it names the nats-server binary this bench starts"
+        );
         std::process::exit(2);
     };
     let articles = support::setting("ARTICLES", 1000);
@@ -155,7 +164,10 @@ fn main() {
         let (b, local_b) = start("node-b");
         let waited = Instant::now();
         while !(a.connected() && b.connected()) {
-            assert!(waited.elapsed() < Duration::from_secs(120), "the nodes did not join");
+            assert!(
+                waited.elapsed() < Duration::from_secs(120),
+                "the nodes did not join"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         (a, b, local_b)

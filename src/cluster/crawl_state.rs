@@ -63,7 +63,7 @@ pub async fn set_state(
     key: &str,
     value: Option<&str>,
 ) -> Result<(), ClusterError> {
-    let result = match value {
+    match value {
         Some(value) => store
             .put(state_key(key), Bytes::from(value.to_string()))
             .await
@@ -73,8 +73,7 @@ pub async fn set_state(
             .delete(state_key(key))
             .await
             .map_err(failed(format!("keeping crawl state {key}"))),
-    };
-    result
+    }
 }
 
 /// Adds a run to its source's log, newest first, keeping [`RUNS_KEPT`]; compare-and-set, so two

@@ -219,10 +219,6 @@ impl Node {
             let _ = child.wait();
         }
     }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
 }
 
 impl Drop for Node {
@@ -320,7 +316,9 @@ async fn a_node_without_nats_serves_and_says_so() {
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["cluster"]["nats"], "unreachable", "{health}");
     assert!(
-        health["cluster"]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        health["cluster"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
         "{health}"
     );
     let (status, _, _) = get(&format!("{}/feeds/bqlkkt.atom", node.base()))

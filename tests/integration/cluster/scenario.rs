@@ -294,7 +294,7 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
     }
 
     // A fourth, empty node converges to the same archive.
-    let newcomer = Node::start(dir.path(), "node-d", &settings);
+    let mut newcomer = Node::start(dir.path(), "node-d", &settings);
     eventually(
         Duration::from_secs(120),
         "the new node converges",
@@ -311,6 +311,18 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
     assert_eq!(feeds(&newcomer).await, reference_feeds);
     for node in &nodes[1..] {
         assert_eq!(feeds(node).await, reference_feeds, "{}", node.id);
+    }
+    // Every node's archive, stopped, verifies clean.
+    for node in nodes.iter_mut().chain([&mut newcomer]) {
+        node.stop();
+        let config = node.config_path.to_str().unwrap().to_string();
+        let out = super::super::support::gazette_async(&["verify", "--config", &config]).await;
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            node.id,
+            super::super::support::explain(&["verify", "--config", &config], &out)
+        );
     }
     drop(nats);
 }
@@ -413,12 +425,17 @@ async fn a_publish_retried_after_a_lost_ack_is_one_revision() {
         .await
         .unwrap();
     assert!(!duplicate);
-    eventually(Duration::from_secs(10), "the late copy is applied", || async {
-        (archived::position(&*local) >= sequence).then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the late copy is applied",
+        || async { (archived::position(&*local) >= sequence).then_some(()) },
+    )
     .await;
     let after = local.article(&first.article.id).unwrap().unwrap();
-    assert_eq!(after.revisions, 1, "a retried publish made a second revision");
+    assert_eq!(
+        after.revisions, 1,
+        "a retried publish made a second revision"
+    );
     assert_eq!(local.all().unwrap().len(), archived.len());
     shutdown.cancel();
 }
