@@ -14,9 +14,10 @@ use super::assets::{self, AssetIngest};
 use super::index::{self, Entry, RevisionEntry, Span, Trees};
 use super::layout::{check_conf, check_directory, config_shown, index_config};
 use super::notes::{Note, RevisionNote};
+use super::remote::Records;
 use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
-use super::{Archive, ArchiveError, ExportEntry, Ids, Ingest, Query, Reextracted, Stored, warc};
+use super::{Archive, ArchiveError, ExportEntry, Ids, Ingest, Query, Reextracted, Stored};
 use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
 
@@ -72,6 +73,8 @@ impl<V: Clone> Hot<V> {
 pub struct SledArchive {
     root: PathBuf,
     warc_dir: PathBuf,
+    /// Reads records from the WARC directory, or the object store for files no longer in it.
+    records: Records,
     db: Db,
     trees: Trees,
     hot: Mutex<Hot>,
@@ -169,16 +172,15 @@ impl SledArchive {
             }
         }
         let trees = Trees::open(&db).map_err(index_error)?;
-        let writer = Writer::new(
-            &root,
-            &warc_dir,
-            storage.warc_max_bytes,
-            db.clone(),
-            trees.clone(),
-        );
+        let records = Records::open(storage).map_err(|err| ArchiveError::OpenFailed {
+            path: shown.clone(),
+            source: Box::new(err),
+        })?;
+        let writer = Writer::new(&root, storage, records.clone(), db.clone(), trees.clone());
         Ok(SledArchive {
             root,
             warc_dir,
+            records,
             db,
             trees,
             hot: Mutex::new(Hot::default()),
@@ -203,6 +205,10 @@ impl SledArchive {
 
     pub(super) fn warc_dir(&self) -> &Path {
         &self.warc_dir
+    }
+
+    pub(super) fn records(&self) -> &Records {
+        &self.records
     }
 
     pub(super) fn trees(&self) -> &Trees {
@@ -277,7 +283,7 @@ impl SledArchive {
         if let Some(hit) = self.hot.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(hit);
         }
-        let record = warc::read(&self.warc_dir, &span.location())?;
+        let record = self.records.read(&span.location())?;
         let corrupt = |detail: String| ArchiveError::Corrupt {
             key: format!("{} at byte {}", span.0, span.1),
             detail,
@@ -389,7 +395,7 @@ impl ArticleStore for SledArchive {
             return Ok(None);
         };
         let note = self.note(&entry.metadata)?;
-        let record = warc::read(&self.warc_dir, &response.location())?;
+        let record = self.records.read(&response.location())?;
         let capture = record.capture().ok_or_else(|| ArchiveError::Corrupt {
             key: format!("{} at byte {}", response.0, response.1),
             detail: "the response record holds no HTTP response".into(),
@@ -601,7 +607,7 @@ impl AssetStore for SledArchive {
 
     fn asset_capture(&self, url: &str) -> Result<Option<Capture>, ArchiveError> {
         match self.asset_entry(url)? {
-            Some(entry) => assets::read_capture(&self.warc_dir, &entry.info).map(Some),
+            Some(entry) => assets::read_capture(&self.records, &entry.info).map(Some),
             None => Ok(None),
         }
     }
