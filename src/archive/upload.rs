@@ -154,7 +154,11 @@ pub async fn serve(
     tracing::info!(bucket = %bucket.url(), "uploading closed WARC files");
     let mut retry = FIRST_RETRY;
     loop {
-        let wait = match pass(&archive, &bucket, &storage, &status).await {
+        let passed = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            passed = pass(&archive, &bucket, &storage, &status) => passed,
+        };
+        let wait = match passed {
             Ok(()) => {
                 retry = FIRST_RETRY;
                 POLL

@@ -76,6 +76,8 @@ pub struct AppState {
     pub search: Arc<std::sync::OnceLock<Arc<crate::search::SearchIndex>>>,
     /// Turns to read a captured file whole ([`MAX_DOWNLOADS`] at once).
     pub downloads: Arc<tokio::sync::Semaphore>,
+    /// The WARC uploader's progress, when `[storage.object_store]` is set.
+    pub uploads: Option<Arc<crate::archive::upload::UploadStatus>>,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
             hubs: Vec::new(),
             search: Arc::default(),
             downloads: Arc::new(tokio::sync::Semaphore::new(MAX_DOWNLOADS)),
+            uploads: None,
         }
     }
 
