@@ -298,14 +298,14 @@ impl Remote {
         warc::decode_member(&member, at)
     }
 
-    /// The WARC files under the prefix that belong to this node (its node id in their name, or
-    /// none when it has none), with their sizes.
+    /// The WARC files under the prefix that belong to this node, with their sizes: those named
+    /// with its node id, or every one when it has none (a single node owns its prefix).
     pub fn list_own(&self, node_id: Option<&str>) -> Result<Vec<(String, u64)>, RemoteError> {
         let node = node_id.map(str::to_string);
         let listed = self.run(|bucket| async move { bucket.list().await })?;
         Ok(listed
             .into_iter()
-            .filter(|(name, _)| warc::node_of(name) == node.as_deref())
+            .filter(|(name, _)| node.is_none() || warc::node_of(name) == node.as_deref())
             .collect())
     }
 }

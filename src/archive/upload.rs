@@ -252,9 +252,9 @@ async fn closed_files(archive: &Handle, dir: &Path) -> Result<Vec<Closed>, Uploa
         .map_err(UploadError::from)
 }
 
-/// Uploads one file (unless the bucket holds it already, at its size) and its CDXJ index, and
-/// confirms the upload with a HEAD.
-async fn upload(bucket: &Bucket, dir: &Path, name: &str, size: u64) -> Result<(), UploadError> {
+/// Uploads one closed file of `dir` (unless the bucket holds it already, at its size) and its
+/// CDXJ index, and confirms the upload with a HEAD.
+pub async fn upload(bucket: &Bucket, dir: &Path, name: &str, size: u64) -> Result<(), UploadError> {
     if bucket.size(name).await? != Some(size) {
         put_file(bucket, &dir.join(name), name).await?;
     }
