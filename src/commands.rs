@@ -153,10 +153,19 @@ fn object_store_check(store: &gazette::config::ObjectStoreConfig) -> String {
         store.url.bucket,
         store.url.prefix,
         store.region,
-        if set.is_empty() { "none".to_string() } else { set.join(", ") },
-        if unset.is_empty() { "none".to_string() } else { unset.join(", ") },
+        if set.is_empty() {
+            "none".to_string()
+        } else {
+            set.join(", ")
+        },
+        if unset.is_empty() {
+            "none".to_string()
+        } else {
+            unset.join(", ")
+        },
     );
-    let listed = Remote::open(store).and_then(|remote| remote.run(|b| async move { b.list().await }));
+    let listed =
+        Remote::open(store).and_then(|remote| remote.run(|b| async move { b.list().await }));
     out.push_str(&match listed {
         Ok(files) => format!(
             "object store: list ok, {} WARC file(s) under {}\n",

@@ -17,7 +17,10 @@ pub fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
         // The index is made from every file, uploaded ones included.
         let (files, bytes) = archive::remote::download_missing(&config.storage)?;
         if files > 0 {
-            println!("copied {files} WARC files ({bytes} bytes) from {}", store.url);
+            println!(
+                "copied {files} WARC files ({bytes} bytes) from {}",
+                store.url
+            );
         }
     }
     let reparse = |capture: &Capture, before: &Article| reparse(&config, capture, before);

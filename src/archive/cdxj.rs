@@ -31,7 +31,10 @@ pub fn index(dir: &Path, name: &str) -> Result<String, WarcError> {
         let kind = record.kind();
         if !matches!(
             kind,
-            RecordType::Response | RecordType::Revisit | RecordType::Resource | RecordType::Metadata
+            RecordType::Response
+                | RecordType::Revisit
+                | RecordType::Resource
+                | RecordType::Metadata
         ) {
             continue;
         }
@@ -117,10 +120,7 @@ mod tests {
             let capture = Capture {
                 url: url.to_string(),
                 status: 200,
-                headers: vec![(
-                    "Content-Type".into(),
-                    "text/html; charset=utf-8".into(),
-                )],
+                headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
                 body: format!("<p>{url}</p>").into_bytes(),
             };
             let response = Record::response(&capture, date);
@@ -136,7 +136,8 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(lines, sorted);
         assert!(
-            lines[0].starts_with("test,portal)/a 20260127093000 {\"url\":\"https://portal.test/a\""),
+            lines[0]
+                .starts_with("test,portal)/a 20260127093000 {\"url\":\"https://portal.test/a\""),
             "{}",
             lines[0]
         );

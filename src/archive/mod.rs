@@ -101,7 +101,7 @@ pub enum ArchiveError {
     #[error("the WARC files")]
     Warc(#[from] warc::WarcError),
     #[error("the object store")]
-    Remote(#[from] remote::RemoteError),
+    Remote(#[source] Box<remote::RemoteError>),
     #[error("no space left on device at {}", path.display())]
     NoSpace { path: PathBuf },
     #[error("archive record {key:?} is unreadable: {detail}")]
@@ -130,6 +130,12 @@ pub enum ArchiveError {
     /// Work sent to a blocking thread through [`Handle::run`] panicked or was cancelled.
     #[error("an archive task ended abnormally")]
     Task(#[source] tokio::task::JoinError),
+}
+
+impl From<remote::RemoteError> for ArchiveError {
+    fn from(err: remote::RemoteError) -> Self {
+        ArchiveError::Remote(Box::new(err))
+    }
 }
 
 impl ArchiveError {

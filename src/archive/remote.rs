@@ -36,7 +36,7 @@ pub enum RemoteError {
     Config {
         url: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("cannot start the object store's client")]
     Runtime(#[source] std::io::Error),
@@ -46,7 +46,7 @@ pub enum RemoteError {
         action: &'static str,
         key: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("cannot write {}", path.display())]
     Local {
@@ -61,13 +61,8 @@ pub enum RemoteError {
 impl RemoteError {
     /// True when the object asked for is not in the bucket.
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            RemoteError::Store {
-                source: object_store::Error::NotFound { .. },
-                ..
-            }
-        )
+        matches!(self, RemoteError::Store { source, .. }
+            if matches!(**source, object_store::Error::NotFound { .. }))
     }
 }
 
@@ -106,12 +101,10 @@ impl Bucket {
                 .with_endpoint(endpoint.as_str().trim_end_matches('/'))
                 .with_virtual_hosted_style_request(false);
         }
-        let store = builder
-            .build()
-            .map_err(|source| RemoteError::Config {
-                url: url.clone(),
-                source,
-            })?;
+        let store = builder.build().map_err(|source| RemoteError::Config {
+            url: url.clone(),
+            source: Box::new(source),
+        })?;
         Ok(Bucket {
             store: Arc::new(store),
             prefix: config.url.prefix.clone(),
@@ -147,7 +140,7 @@ impl Bucket {
             url,
             action,
             key,
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -231,6 +224,8 @@ impl Bucket {
 pub struct Remote {
     bucket: Bucket,
     runtime: Background,
+    /// `storage.node_id`: the files of the bucket that are this archive's carry it.
+    node_id: Option<String>,
 }
 
 impl Remote {
@@ -253,6 +248,7 @@ impl Remote {
         Ok(Remote {
             bucket: Bucket::new(config, timeout)?,
             runtime: Background(Some(runtime)),
+            node_id: None,
         })
     }
 
@@ -289,10 +285,10 @@ impl Remote {
                 },
                 other => WarcError::Remote {
                     file: at.file.clone(),
-                    source: object_store::Error::Generic {
+                    source: Box::new(object_store::Error::Generic {
                         store: "S3",
                         source: Box::new(other),
-                    },
+                    }),
                 },
             })?;
         warc::decode_member(&member, at)
@@ -300,8 +296,8 @@ impl Remote {
 
     /// The WARC files under the prefix that belong to this node, with their sizes: those named
     /// with its node id, or every one when it has none (a single node owns its prefix).
-    pub fn list_own(&self, node_id: Option<&str>) -> Result<Vec<(String, u64)>, RemoteError> {
-        let node = node_id.map(str::to_string);
+    pub fn list_own(&self) -> Result<Vec<(String, u64)>, RemoteError> {
+        let node = self.node_id.clone();
         let listed = self.run(|bucket| async move { bucket.list().await })?;
         Ok(listed
             .into_iter()
@@ -343,26 +339,22 @@ impl Drop for Background {
 pub struct Records {
     dir: PathBuf,
     remote: Option<Arc<Remote>>,
-    /// `storage.node_id`: the files of the bucket that are this archive's carry it.
-    node_id: Option<String>,
 }
 
 impl Records {
     /// The records of `storage`'s archive, with its object store when it has one.
     pub fn open(storage: &StorageConfig) -> Result<Records, RemoteError> {
         let remote = match &storage.object_store {
-            Some(config) => Some(Arc::new(Remote::open(config)?)),
+            Some(config) => Some(Arc::new(Remote {
+                node_id: storage.node_id.clone(),
+                ..Remote::open(config)?
+            })),
             None => None,
         };
         Ok(Records {
             dir: storage.path.join("warc"),
             remote,
-            node_id: storage.node_id.clone(),
         })
-    }
-
-    pub fn node_id(&self) -> Option<&str> {
-        self.node_id.as_deref()
     }
 
     /// The WARC directory.
@@ -393,19 +385,23 @@ pub fn download_missing(storage: &StorageConfig) -> Result<(usize, u64), RemoteE
     let Some(config) = &storage.object_store else {
         return Ok((0, 0));
     };
-    let remote = Remote::for_transfers(config)?;
+    let remote = Remote {
+        node_id: storage.node_id.clone(),
+        ..Remote::for_transfers(config)?
+    };
     let dir = storage.path.join("warc");
     std::fs::create_dir_all(&dir).map_err(|source| RemoteError::Local {
         path: dir.clone(),
         source,
     })?;
     let mut copied = (0, 0);
-    for (name, _) in remote.list_own(storage.node_id.as_deref())? {
+    for (name, _) in remote.list_own()? {
         if dir.join(&name).exists() {
             continue;
         }
         let target = dir.clone();
-        let size = remote.run(move |bucket| async move { bucket.download(&name, &target).await })?;
+        let size =
+            remote.run(move |bucket| async move { bucket.download(&name, &target).await })?;
         copied.0 += 1;
         copied.1 += size;
     }

@@ -72,7 +72,6 @@ impl<V: Clone> Hot<V> {
 /// The archive: WARC files and the sled index over them.
 pub struct SledArchive {
     root: PathBuf,
-    warc_dir: PathBuf,
     /// Reads records from the WARC directory, or the object store for files no longer in it.
     records: Records,
     db: Db,
@@ -136,7 +135,6 @@ impl SledArchive {
             err => err,
         })?;
         let db_dir = root.join("db");
-        let warc_dir = root.join("warc");
         if !fresh {
             check_conf(&db_dir, &shown)?;
         }
@@ -179,7 +177,6 @@ impl SledArchive {
         let writer = Writer::new(&root, storage, records.clone(), db.clone(), trees.clone());
         Ok(SledArchive {
             root,
-            warc_dir,
             records,
             db,
             trees,
@@ -195,7 +192,7 @@ impl SledArchive {
             .size_on_disk()
             .map_err(|err| self.index_error(err))?;
         let mut warc = 0;
-        if let Ok(entries) = std::fs::read_dir(&self.warc_dir) {
+        if let Ok(entries) = std::fs::read_dir(self.warc_dir()) {
             for entry in entries.flatten() {
                 warc += entry.metadata().map(|m| m.len()).unwrap_or(0);
             }
@@ -204,7 +201,7 @@ impl SledArchive {
     }
 
     pub(super) fn warc_dir(&self) -> &Path {
-        &self.warc_dir
+        self.records.dir()
     }
 
     pub(super) fn records(&self) -> &Records {

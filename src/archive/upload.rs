@@ -50,7 +50,9 @@ pub enum UploadError {
         #[source]
         source: WarcError,
     },
-    #[error("{file}: the object store holds {remote:?} bytes after the upload, the local file {local}")]
+    #[error(
+        "{file}: the object store holds {remote:?} bytes after the upload, the local file {local}"
+    )]
     Unconfirmed {
         file: String,
         local: u64,
@@ -76,32 +78,39 @@ pub struct Progress {
 
 /// The uploader's [`Progress`], shared with the server.
 #[derive(Debug, Default)]
-pub struct UploadStatus(Mutex<Progress>);
+pub struct UploadStatus(Mutex<(Progress, Option<SystemTime>)>);
 
 impl UploadStatus {
+    /// The progress now: the oldest waiting file's age is counted to this moment, also while
+    /// the uploader waits out a backoff.
     pub fn progress(&self) -> Progress {
-        self.lock().clone()
+        let (progress, oldest) = &*self.lock();
+        Progress {
+            oldest_waiting_secs: age(*oldest),
+            ..progress.clone()
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Progress, Option<SystemTime>)> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn waiting(&self, files: &[Waiting]) {
-        let now = SystemTime::now();
-        let oldest = files
-            .iter()
-            .map(|f| now.duration_since(f.modified).unwrap_or_default().as_secs())
-            .max()
-            .unwrap_or(0);
-        let mut progress = self.lock();
-        progress.waiting_files = files.len();
-        progress.oldest_waiting_secs = oldest;
-        METRICS.uploads_waiting(files.len(), oldest);
+        let oldest = files.iter().map(|f| f.modified).min();
+        let mut status = self.lock();
+        status.0.waiting_files = files.len();
+        status.1 = oldest;
+        METRICS.uploads_waiting(files.len(), age(oldest));
+    }
+
+    /// Brings the gauges up to date while nothing else changes.
+    fn tick(&self) {
+        let status = self.lock();
+        METRICS.uploads_waiting(status.0.waiting_files, age(status.1));
     }
 
     fn uploaded(&self, bytes: u64) {
-        let mut progress = self.lock();
+        let progress = &mut self.lock().0;
         progress.uploaded_files += 1;
         progress.uploaded_bytes += bytes;
         progress.last_error = None;
@@ -109,11 +118,21 @@ impl UploadStatus {
     }
 
     fn failed(&self, err: &UploadError) {
-        let mut progress = self.lock();
+        let progress = &mut self.lock().0;
         progress.failures += 1;
         progress.last_error = Some(crate::describe(err));
         METRICS.upload_failed();
     }
+}
+
+/// Whole seconds since `since`; 0 for none.
+fn age(since: Option<SystemTime>) -> u64 {
+    since.map_or(0, |since| {
+        SystemTime::now()
+            .duration_since(since)
+            .unwrap_or_default()
+            .as_secs()
+    })
 }
 
 /// A closed file not yet uploaded.
@@ -171,9 +190,13 @@ pub async fn serve(
                 wait
             }
         };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
+        let until = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < until {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(until.min(tokio::time::Instant::now() + POLL)) => {}
+            }
+            status.tick();
         }
     }
 }
@@ -199,7 +222,10 @@ async fn pass(
     status.waiting(&waiting);
     while let Some(file) = waiting.first() {
         upload(bucket, &dir, &file.name, file.size).await?;
-        let (key, size) = (format!("{STATE_PREFIX}{}", file.name), file.size.to_string());
+        let (key, size) = (
+            format!("{STATE_PREFIX}{}", file.name),
+            file.size.to_string(),
+        );
         archive
             .run(move |archive| archive.set_state(&key, Some(&size)))
             .await?;
@@ -340,7 +366,9 @@ async fn trim(dir: &Path, closed: Vec<Closed>, limit: u64) -> Result<(), UploadE
         }
         let path = dir.join(&file.name);
         match tokio::fs::remove_file(&path).await {
-            Ok(()) => tracing::debug!(file = %file.name, "uploaded WARC file removed from the local cache"),
+            Ok(()) => {
+                tracing::debug!(file = %file.name, "uploaded WARC file removed from the local cache")
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(UploadError::Local { path, source }),
         }

@@ -69,7 +69,7 @@ impl SledArchive {
         if let Some(remote) = self.records().remote() {
             let local = warc::files(self.warc_dir()).unwrap_or_default();
             let scratch = scratch_dir(self.path());
-            for (name, _) in remote.list_own(self.records().node_id())? {
+            for (name, _) in remote.list_own()? {
                 if local.contains(&name) {
                     continue;
                 }

@@ -86,7 +86,13 @@ struct Group {
 }
 
 impl Writer {
-    pub fn new(root: &Path, storage: &StorageConfig, records: Records, db: Db, trees: Trees) -> Writer {
+    pub fn new(
+        root: &Path,
+        storage: &StorageConfig,
+        records: Records,
+        db: Db,
+        trees: Trees,
+    ) -> Writer {
         Writer {
             root: root.to_path_buf(),
             warc_dir: records.dir().to_path_buf(),
@@ -661,7 +667,7 @@ impl Writer {
                     self.warc_max_bytes,
                     self.node_id.as_deref(),
                 )
-                    .map_err(|err| warc_error(&self.root, err))?;
+                .map_err(|err| warc_error(&self.root, err))?;
                 self.warc.insert(opened)
             }
         };

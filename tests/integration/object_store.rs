@@ -228,8 +228,8 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
             .set(&["storage", "object_store", "allow_http"], true)
             .set(&["storage", "object_store", "local_cache_bytes"], 0);
     };
-    let portal = support::TestPortal::start_edited(recording, support::FAST_CRAWL, object_store)
-        .await;
+    let portal =
+        support::TestPortal::start_edited(recording, support::FAST_CRAWL, object_store).await;
     let config = portal.config_path.to_str().unwrap().to_string();
     tokio::task::block_in_place(|| run(&["crawl", "--config", &config]));
     let warc_dir = portal.config.storage.path.join("warc");
@@ -248,28 +248,45 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
         .unwrap()
         .set_modified(SystemTime::now() - Duration::from_secs(3600))
         .unwrap();
-    let exported = tokio::task::block_in_place(|| run(&["export", "--config", &config, "--raw"]))
-        .stdout;
+    let exported =
+        tokio::task::block_in_place(|| run(&["export", "--config", &config, "--raw"])).stdout;
     assert!(!exported.is_empty());
 
     // The object store is down: every closed file waits, and /healthz and /metrics say so.
     let mut serve = Serve::start(&config);
-    let waiting = healthz_until(&serve, Duration::from_secs(30), "uploads do not wait", |b| {
-        b["uploads"]["waiting_files"] == closed.len() && b["uploads"]["failures"].as_u64() >= Some(1)
-    })
+    let waiting = healthz_until(
+        &serve,
+        Duration::from_secs(30),
+        "uploads do not wait",
+        |b| {
+            b["uploads"]["waiting_files"] == closed.len()
+                && b["uploads"]["failures"].as_u64() >= Some(1)
+        },
+    )
     .await;
     assert_eq!(waiting["status"], "degraded", "{waiting}");
     assert_eq!(waiting["uploads"]["state"], "failing", "{waiting}");
-    assert!(waiting["uploads"]["oldest_waiting_secs"].as_u64() >= Some(3600), "{waiting}");
+    assert!(
+        waiting["uploads"]["oldest_waiting_secs"].as_u64() >= Some(3600),
+        "{waiting}"
+    );
     assert!(
         waiting["uploads"]["last_error"]
             .as_str()
             .is_some_and(|e| e.contains("127.0.0.1")),
         "{waiting}"
     );
-    let metrics = reqwest::get(serve.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(serve.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        metrics.contains(&format!("gazette_warc_upload_waiting_files {}", closed.len())),
+        metrics.contains(&format!(
+            "gazette_warc_upload_waiting_files {}",
+            closed.len()
+        )),
         "{metrics}"
     );
     let oldest = metrics
@@ -277,14 +294,24 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
         .find_map(|l| l.strip_prefix("gazette_warc_upload_oldest_waiting_seconds "))
         .and_then(|v| v.parse::<u64>().ok());
     assert!(oldest >= Some(3600), "{metrics}");
-    assert!(metrics.contains("gazette_warc_upload_failures_total "), "{metrics}");
-    assert_eq!(warc_names(&warc_dir), written, "nothing is deleted before its upload");
+    assert!(
+        metrics.contains("gazette_warc_upload_failures_total "),
+        "{metrics}"
+    );
+    assert_eq!(
+        warc_names(&warc_dir),
+        written,
+        "nothing is deleted before its upload"
+    );
 
     // Back: every closed file goes up, then leaves the disk (local_cache_bytes = 0).
     let _s3 = S3::start(&binary, port, s3_root.path());
-    let done = healthz_until(&serve, Duration::from_secs(90), "uploads did not finish", |b| {
-        b["uploads"]["waiting_files"] == 0 && b["uploads"]["uploaded_files"] == closed.len()
-    })
+    let done = healthz_until(
+        &serve,
+        Duration::from_secs(90),
+        "uploads did not finish",
+        |b| b["uploads"]["waiting_files"] == 0 && b["uploads"]["uploaded_files"] == closed.len(),
+    )
     .await;
     assert_eq!(done["status"], "ok", "{done}");
     let started = Instant::now();
@@ -296,7 +323,12 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = reqwest::get(serve.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(serve.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let total: u64 = closed
         .iter()
         .map(|n| std::fs::metadata(before.join(n)).unwrap().len())
@@ -309,19 +341,28 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
     for name in closed {
         let uploaded = std::fs::read(in_bucket.join(name))
             .unwrap_or_else(|e| panic!("{name} is not in the bucket: {e}"));
-        assert!(uploaded == std::fs::read(before.join(name)).unwrap(), "{name} differs");
+        assert!(
+            uploaded == std::fs::read(before.join(name)).unwrap(),
+            "{name} differs"
+        );
         let index = std::fs::read_to_string(in_bucket.join(format!("{name}.cdxj"))).unwrap();
         assert!(index.lines().count() > 0, "{name}.cdxj is empty");
         for line in index.lines() {
             assert!(line.contains(&format!("\"filename\":\"{name}\"")), "{line}");
         }
     }
-    assert!(!in_bucket.join(&newest[0]).exists(), "the file being written was uploaded");
+    assert!(
+        !in_bucket.join(&newest[0]).exists(),
+        "the file being written was uploaded"
+    );
     serve.stop();
 
     // A fresh server, with no cache: feeds and captures read the uploaded files back.
     let mut serve = Serve::start(&config);
-    assert!(export_through(&serve).await == exported, "the export changed");
+    assert!(
+        export_through(&serve).await == exported,
+        "the export changed"
+    );
     let feed = reqwest::get(serve.url("/feeds/bqlkkt.atom")).await.unwrap();
     assert_eq!(feed.status(), 200);
     let listed = reqwest::get(serve.url("/api/articles?limit=100"))
@@ -409,14 +450,25 @@ fn check_names_the_bucket_and_lists_it() {
     let out = run(&["check", "--config", config]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.contains(&format!("object store: bucket {BUCKET} prefix \"{PREFIX}\"")),
+        said.contains(&format!(
+            "object store: bucket {BUCKET} prefix \"{PREFIX}\""
+        )),
         "{said}"
     );
-    assert!(said.contains("set: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"), "{said}");
-    assert!(!said.contains(SECRET_KEY), "a credential's value is shown: {said}");
+    assert!(
+        said.contains("set: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(SECRET_KEY),
+        "a credential's value is shown: {said}"
+    );
     assert!(said.contains("object store: list failed: "), "{said}");
     let _s3 = S3::start(&binary, port, s3_root.path());
     let out = run(&["check", "--config", config]);
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("object store: list ok, 0 WARC file(s)"), "{said}");
+    assert!(
+        said.contains("object store: list ok, 0 WARC file(s)"),
+        "{said}"
+    );
 }

@@ -104,7 +104,7 @@ pub enum WarcError {
     Remote {
         file: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 }
 

@@ -326,7 +326,10 @@ mod tests {
             name_parts("gazette-20260127T103000Z-00001-node-b2.warc.gz"),
             Some(("20260127T103000Z", 1, Some("node-b2")))
         );
-        assert_eq!(node_of("gazette-20260127T103000Z-00007-a.warc.gz"), Some("a"));
+        assert_eq!(
+            node_of("gazette-20260127T103000Z-00007-a.warc.gz"),
+            Some("a")
+        );
         for name in [
             "gazette-20260127T103000Z-.warc.gz",
             "../gazette-20260127T103000Z-00001.warc.gz",
@@ -349,7 +352,7 @@ mod tests {
         // A node's next file follows the newest of the directory, whoever named it.
         let (name, _) = create(dir.path(), Some(&name), Some("node-b")).unwrap();
         assert_eq!(name, "gazette-29990101T000000Z-00043-node-b.warc.gz");
-        let mut names = vec![name, "gazette-29990101T000000Z-00042.warc.gz".to_string()];
+        let mut names = [name, "gazette-29990101T000000Z-00042.warc.gz".to_string()];
         names.sort();
         assert_eq!(names[1], "gazette-29990101T000000Z-00043-node-b.warc.gz");
     }
