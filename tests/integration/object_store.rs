@@ -305,7 +305,7 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
     );
 
     // Back: every closed file goes up, then leaves the disk (local_cache_bytes = 0).
-    let _s3 = S3::start(&binary, port, s3_root.path());
+    let s3 = S3::start(&binary, port, s3_root.path());
     let done = healthz_until(
         &serve,
         Duration::from_secs(90),
@@ -357,8 +357,14 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
     );
     serve.stop();
 
-    // A fresh server, with no cache: feeds and captures read the uploaded files back.
+    // A fresh server, with no cache. With the object store down, a feed that needs an uploaded
+    // file fails (a failure, not damage: nothing is left out, nothing is cached)...
+    drop(s3);
     let mut serve = Serve::start(&config);
+    let feed = reqwest::get(serve.url("/feeds/bqlkkt.atom")).await.unwrap();
+    assert_eq!(feed.status(), 500);
+    // ...and once it is back, feeds and captures read the uploaded files with ranged GETs.
+    let _s3 = S3::start(&binary, port, s3_root.path());
     assert!(
         export_through(&serve).await == exported,
         "the export changed"

@@ -163,6 +163,27 @@ mod tests {
     }
 
     #[test]
+    fn a_file_missing_from_the_bucket_is_damage_and_a_network_failure_is_not() {
+        let missing = WarcError::RemoteMissing {
+            file: "gazette-20260127T103000Z-00001.warc.gz".into(),
+        };
+        assert!(missing.is_damage());
+        let unreachable = WarcError::Remote {
+            file: "gazette-20260127T103000Z-00001.warc.gz".into(),
+            source: Box::new(object_store::Error::Generic {
+                store: "S3",
+                source: "connection refused".into(),
+            }),
+        };
+        assert!(!unreachable.is_damage());
+        // Only a file missing from the disk sends a read to the object store.
+        let gone = WarcError::io("open", "/x/a.warc.gz")(io::ErrorKind::NotFound.into());
+        assert!(gone.is_missing_file() && gone.is_damage());
+        let denied = WarcError::io("open", "/x/a.warc.gz")(io::ErrorKind::PermissionDenied.into());
+        assert!(!denied.is_missing_file());
+    }
+
+    #[test]
     fn a_full_disk_is_told_apart() {
         let full = WarcError::io("write", "/x/a.warc.gz")(io::ErrorKind::StorageFull.into());
         assert!(full.is_storage_full());
