@@ -3,12 +3,11 @@
 //! trimmed from the disk, reads of them go to the bucket, `verify` and `rebuild` reach it, and
 //! an unreachable server leaves uploads waiting, said in `/healthz` and `/metrics`.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::support::{self, explain};
+use crate::support::{self, Serve, explain};
 
 const BUCKET: &str = "gazette-test";
 const PREFIX: &str = "warcs/eu";
@@ -95,75 +94,16 @@ fn run(args: &[&str]) -> Output {
     out
 }
 
-/// A `gazette serve` child with the object store's credentials, killed if a test fails before
-/// stopping it.
-struct Serve {
-    child: Child,
-    addr: String,
-}
-
-impl Serve {
-    fn start(config: &str) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
-            .args(["serve", "--config", config])
-            .env("GAZETTE_ADMIN_TOKEN", TOKEN)
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let _ = tx.send(line);
-            }
-        });
-        let addr = loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("serve says where it listens");
-            if let Some(rest) = line.strip_prefix("gazette: serving on http://") {
-                break rest.split('/').next().unwrap().to_string();
-            }
-        };
-        Serve { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// SIGTERM, then waits for a clean exit.
-    fn stop(&mut self) {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert_eq!(status.code(), Some(0));
-                return;
-            }
-            assert!(started.elapsed() < Duration::from_secs(15), "still running");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `gazette serve` with the object store's credentials.
+fn serve_with_credentials(config: &str) -> Serve {
+    Serve::start(
+        config,
+        &[
+            ("GAZETTE_ADMIN_TOKEN", TOKEN),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ],
+    )
 }
 
 /// Polls `/healthz` until `done` holds of its body, or fails after `limit` with the last body.
@@ -253,7 +193,7 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
     assert!(!exported.is_empty());
 
     // The object store is down: every closed file waits, and /healthz and /metrics say so.
-    let mut serve = Serve::start(&config);
+    let mut serve = serve_with_credentials(&config);
     let waiting = healthz_until(
         &serve,
         Duration::from_secs(30),
@@ -360,7 +300,7 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
     // A fresh server, with no cache. With the object store down, a feed that needs an uploaded
     // file fails (a failure, not damage: nothing is left out, nothing is cached)...
     drop(s3);
-    let mut serve = Serve::start(&config);
+    let mut serve = serve_with_credentials(&config);
     let feed = reqwest::get(serve.url("/feeds/bqlkkt.atom")).await.unwrap();
     assert_eq!(feed.status(), 500);
     // ...and once it is back, feeds and captures read the uploaded files with ranged GETs.
@@ -402,6 +342,22 @@ async fn closed_warc_files_go_to_the_bucket_and_are_read_back_from_it() {
             said.contains(&format!("in {} WARC files", written.len())),
             "{said}"
         );
+
+        // A byte changed in an uploaded file is found, though the file is no longer local.
+        let object = in_bucket.join(&closed[0]);
+        let good = std::fs::read(&object).unwrap();
+        let mut bad = good.clone();
+        bad[good.len() / 2] ^= 0x55;
+        std::fs::write(&object, bad).unwrap();
+        let args = ["verify", "--config", &config];
+        let out = gazette(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&closed[0]),
+            "{}",
+            explain(&args, &out)
+        );
+        std::fs::write(&object, good).unwrap();
 
         // A fresh archive directory, with the one file that was never uploaded: the rest comes
         // from the bucket, and the articles are the same.
