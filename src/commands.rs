@@ -120,6 +120,9 @@ pub fn check(path: &Path, health: bool) -> anyhow::Result<()> {
     if let Some(cluster) = &config.cluster {
         out.push_str(&cluster::describe(cluster)?);
     }
+    if let Some(store) = &config.storage.object_store {
+        out.push_str(&object_store_check(store));
+    }
     if health {
         let archive = archive::open_existing(&config.storage).map_err(|err| match err {
             ArchiveError::Locked { path } => match ServeRecord::read(&config.storage.path) {
@@ -136,6 +139,46 @@ pub fn check(path: &Path, health: bool) -> anyhow::Result<()> {
         out.push_str(&health::fill_table(&config, &archive)?);
     }
     print(out.trim_end())
+}
+
+/// What `[storage.object_store]` connects to (never a credential's value) and whether a LIST of
+/// its prefix answers.
+fn object_store_check(store: &gazette::config::ObjectStoreConfig) -> String {
+    use gazette::archive::remote::{CREDENTIAL_VARIABLES, Remote};
+    let endpoint = store
+        .endpoint
+        .as_ref()
+        .map_or("AWS".to_string(), |e| e.to_string());
+    let (set, unset): (Vec<&str>, Vec<&str>) = CREDENTIAL_VARIABLES
+        .iter()
+        .partition(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    let mut out = format!(
+        "object store: bucket {} prefix {:?} endpoint {endpoint} region {}; set: {}; unset: {}\n",
+        store.url.bucket,
+        store.url.prefix,
+        store.region,
+        if set.is_empty() {
+            "none".to_string()
+        } else {
+            set.join(", ")
+        },
+        if unset.is_empty() {
+            "none".to_string()
+        } else {
+            unset.join(", ")
+        },
+    );
+    let listed =
+        Remote::open(store).and_then(|remote| remote.run(|b| async move { b.list().await }));
+    out.push_str(&match listed {
+        Ok(files) => format!(
+            "object store: list ok, {} WARC file(s) under {}\n",
+            files.len(),
+            store.url
+        ),
+        Err(err) => format!("object store: list failed: {}\n", gazette::describe(&err)),
+    });
+    out
 }
 
 pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {

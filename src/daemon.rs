@@ -232,6 +232,8 @@ pub async fn run(
     // before it is open wait in `pending` and are caught up once it is.
     let pending: Arc<Mutex<Vec<RunReport>>> = Arc::new(Mutex::new(first_runs));
     let shutdown = CancellationToken::new();
+    // Which files are uploaded is this node's own business: its own archive keeps it.
+    state.uploads = start_uploads(&config, &local, &shutdown);
     tokio::spawn({
         let (slot, pending, archive) = (state.search.clone(), pending.clone(), archive.clone());
         let storage = config.storage.path.clone();
@@ -300,7 +302,14 @@ pub async fn run(
             run,
             Arc::new(move |reports: &[RunReport]| reports.iter().for_each(|r| applied(r))),
             local_addr.to_string(),
-            Arc::new(|| None),
+            {
+                let uploads = state.uploads.clone();
+                Arc::new(move || {
+                    uploads
+                        .as_ref()
+                        .map(|status| status.progress().waiting_files as u64)
+                })
+            },
             shutdown.clone(),
         );
     }
@@ -353,6 +362,24 @@ async fn settle(archive: Arc<dyn Archive>, storage: &crate::config::StorageConfi
     {
         tracing::debug!(took = ?started.elapsed(), "the archive is settled");
     }
+}
+
+/// Starts uploading closed WARC files when `[storage.object_store]` is set; what it does is shown
+/// in `/healthz`.
+fn start_uploads(
+    config: &Config,
+    archive: &Arc<dyn Archive>,
+    shutdown: &CancellationToken,
+) -> Option<Arc<archive::upload::UploadStatus>> {
+    config.storage.object_store.as_ref()?;
+    let status = Arc::new(archive::upload::UploadStatus::default());
+    tokio::spawn(archive::upload::serve(
+        archive::Handle::new(archive.clone()),
+        config.storage.clone(),
+        status.clone(),
+        shutdown.clone(),
+    ));
+    Some(status)
 }
 
 /// The server's router, with the builtin WebSub hub when configured, and what announces changed

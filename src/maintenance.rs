@@ -13,6 +13,16 @@ use crate::commands;
 
 pub fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
+    if let Some(store) = &config.storage.object_store {
+        // The index is made from every file, uploaded ones included.
+        let (files, bytes) = archive::remote::download_missing(&config.storage)?;
+        if files > 0 {
+            println!(
+                "copied {files} WARC files ({bytes} bytes) from {}",
+                store.url
+            );
+        }
+    }
     let reparse = |capture: &Capture, before: &Article| reparse(&config, capture, before);
     let rebuilt = archive::rebuild(
         &config.storage,

@@ -33,6 +33,10 @@ pub struct Metrics {
     cluster_jobs: Family<Labels, Counter>,
     cluster_connected: Gauge,
     cluster_applied: Gauge,
+    upload_waiting_files: Gauge,
+    upload_oldest_waiting_seconds: Gauge,
+    uploaded_bytes: Counter,
+    upload_failures: Counter,
 }
 
 /// The one registry of the process.
@@ -78,6 +82,30 @@ impl Metrics {
             "cluster_applied_sequence",
             "The last sequence of the archived stream this node has applied to its archive",
             cluster_applied.clone(),
+        );
+        let upload_waiting_files = Gauge::default();
+        let upload_oldest_waiting_seconds = Gauge::default();
+        let uploaded_bytes = Counter::default();
+        let upload_failures = Counter::default();
+        registry.register(
+            "warc_upload_waiting_files",
+            "Closed WARC files not yet uploaded to the object store",
+            upload_waiting_files.clone(),
+        );
+        registry.register(
+            "warc_upload_oldest_waiting_seconds",
+            "Seconds the oldest closed WARC file not yet uploaded has waited",
+            upload_oldest_waiting_seconds.clone(),
+        );
+        registry.register(
+            "warc_uploaded_bytes",
+            "Bytes of WARC files uploaded to the object store",
+            uploaded_bytes.clone(),
+        );
+        registry.register(
+            "warc_upload_failures",
+            "Upload attempts to the object store that failed (each is retried)",
+            upload_failures.clone(),
         );
         registry.register(
             "connections_refused",
@@ -162,6 +190,10 @@ impl Metrics {
             cluster_jobs,
             cluster_connected,
             cluster_applied,
+            upload_waiting_files,
+            upload_oldest_waiting_seconds,
+            uploaded_bytes,
+            upload_failures,
         }
     }
 
@@ -177,6 +209,24 @@ impl Metrics {
         self.cluster_connected.set(i64::from(connected));
         self.cluster_applied
             .set(i64::try_from(applied).unwrap_or(i64::MAX));
+    }
+
+    /// The closed WARC files waiting for upload, and how long the oldest has waited.
+    pub fn uploads_waiting(&self, files: usize, oldest_secs: u64) {
+        self.upload_waiting_files
+            .set(i64::try_from(files).unwrap_or(i64::MAX));
+        self.upload_oldest_waiting_seconds
+            .set(i64::try_from(oldest_secs).unwrap_or(i64::MAX));
+    }
+
+    /// A WARC file uploaded and confirmed.
+    pub fn uploaded(&self, bytes: u64) {
+        self.uploaded_bytes.inc_by(bytes);
+    }
+
+    /// An upload attempt that failed.
+    pub fn upload_failed(&self) {
+        self.upload_failures.inc();
     }
 
     /// A connection closed unserved, or an accept that failed.

@@ -118,7 +118,7 @@ pub(super) fn indexed(
 
 /// The bytes of a captured asset, read back from the response record its entry names.
 pub(super) fn read_capture(
-    warc_dir: &std::path::Path,
+    records: &super::remote::Records,
     info: &AssetInfo,
 ) -> Result<Capture, ArchiveError> {
     let at = Location {
@@ -126,7 +126,7 @@ pub(super) fn read_capture(
         offset: info.record.offset,
         length: info.record.length,
     };
-    let record = warc::read(warc_dir, &at)?;
+    let record = records.read(&at)?;
     let corrupt = |detail: &str| ArchiveError::Corrupt {
         key: format!("{} at byte {}", at.file, at.offset),
         detail: detail.to_string(),

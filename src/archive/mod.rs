@@ -9,6 +9,7 @@
 //! archive. `docs/ARCHIVE-FORMAT.md` describes the format for its readers.
 
 mod assets;
+pub mod cdxj;
 mod compact;
 mod export;
 mod handle;
@@ -17,8 +18,10 @@ mod layout;
 mod migrate;
 pub mod notes;
 mod rebuild;
+pub mod remote;
 mod schema1;
 mod sled_store;
+pub mod upload;
 mod verify;
 pub mod warc;
 mod watchdog;
@@ -97,6 +100,8 @@ pub enum ArchiveError {
     },
     #[error("the WARC files")]
     Warc(#[from] warc::WarcError),
+    #[error("the object store")]
+    Remote(#[source] Box<remote::RemoteError>),
     #[error("no space left on device at {}", path.display())]
     NoSpace { path: PathBuf },
     #[error("archive record {key:?} is unreadable: {detail}")]
@@ -129,6 +134,12 @@ pub enum ArchiveError {
     /// Work sent to a blocking thread through [`Handle::run`] panicked or was cancelled.
     #[error("an archive task ended abnormally")]
     Task(#[source] tokio::task::JoinError),
+}
+
+impl From<remote::RemoteError> for ArchiveError {
+    fn from(err: remote::RemoteError) -> Self {
+        ArchiveError::Remote(Box::new(err))
+    }
 }
 
 impl ArchiveError {

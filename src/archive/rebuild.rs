@@ -128,7 +128,11 @@ pub fn rebuild(
         });
     }
     if let Some(reparse) = reparse {
-        let mut writer = WarcWriter::open(&warc_dir, storage.warc_max_bytes)?;
+        let mut writer = WarcWriter::open_as(
+            &warc_dir,
+            storage.warc_max_bytes,
+            storage.node_id.as_deref(),
+        )?;
         for state in articles.values_mut() {
             reparse_article(
                 &warc_dir,

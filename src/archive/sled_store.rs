@@ -14,9 +14,10 @@ use super::assets::{self, AssetIngest};
 use super::index::{self, Entry, RevisionEntry, Span, Trees};
 use super::layout::{check_conf, check_directory, config_shown, index_config};
 use super::notes::{Note, RevisionNote};
+use super::remote::Records;
 use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
-use super::{Archive, ArchiveError, ExportEntry, Ids, Ingest, Query, Reextracted, Stored, warc};
+use super::{Archive, ArchiveError, ExportEntry, Ids, Ingest, Query, Reextracted, Stored};
 use crate::config::StorageConfig;
 use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
 
@@ -71,7 +72,8 @@ impl<V: Clone> Hot<V> {
 /// The archive: WARC files and the sled index over them.
 pub struct SledArchive {
     root: PathBuf,
-    warc_dir: PathBuf,
+    /// Reads records from the WARC directory, or the object store for files no longer in it.
+    records: Records,
     db: Db,
     trees: Trees,
     hot: Mutex<Hot>,
@@ -133,7 +135,6 @@ impl SledArchive {
             err => err,
         })?;
         let db_dir = root.join("db");
-        let warc_dir = root.join("warc");
         if !fresh {
             check_conf(&db_dir, &shown)?;
         }
@@ -169,16 +170,14 @@ impl SledArchive {
             }
         }
         let trees = Trees::open(&db).map_err(index_error)?;
-        let writer = Writer::new(
-            &root,
-            &warc_dir,
-            storage.warc_max_bytes,
-            db.clone(),
-            trees.clone(),
-        );
+        let records = Records::open(storage).map_err(|err| ArchiveError::OpenFailed {
+            path: shown.clone(),
+            source: Box::new(err),
+        })?;
+        let writer = Writer::new(&root, storage, records.clone(), db.clone(), trees.clone());
         Ok(SledArchive {
             root,
-            warc_dir,
+            records,
             db,
             trees,
             hot: Mutex::new(Hot::default()),
@@ -193,7 +192,7 @@ impl SledArchive {
             .size_on_disk()
             .map_err(|err| self.index_error(err))?;
         let mut warc = 0;
-        if let Ok(entries) = std::fs::read_dir(&self.warc_dir) {
+        if let Ok(entries) = std::fs::read_dir(self.warc_dir()) {
             for entry in entries.flatten() {
                 warc += entry.metadata().map(|m| m.len()).unwrap_or(0);
             }
@@ -202,7 +201,11 @@ impl SledArchive {
     }
 
     pub(super) fn warc_dir(&self) -> &Path {
-        &self.warc_dir
+        self.records.dir()
+    }
+
+    pub(super) fn records(&self) -> &Records {
+        &self.records
     }
 
     pub(super) fn trees(&self) -> &Trees {
@@ -277,7 +280,7 @@ impl SledArchive {
         if let Some(hit) = self.hot.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(hit);
         }
-        let record = warc::read(&self.warc_dir, &span.location())?;
+        let record = self.records.read(&span.location())?;
         let corrupt = |detail: String| ArchiveError::Corrupt {
             key: format!("{} at byte {}", span.0, span.1),
             detail,
@@ -389,7 +392,7 @@ impl ArticleStore for SledArchive {
             return Ok(None);
         };
         let note = self.note(&entry.metadata)?;
-        let record = warc::read(&self.warc_dir, &response.location())?;
+        let record = self.records.read(&response.location())?;
         let capture = record.capture().ok_or_else(|| ArchiveError::Corrupt {
             key: format!("{} at byte {}", response.0, response.1),
             detail: "the response record holds no HTTP response".into(),
@@ -601,7 +604,7 @@ impl AssetStore for SledArchive {
 
     fn asset_capture(&self, url: &str) -> Result<Option<Capture>, ArchiveError> {
         match self.asset_entry(url)? {
-            Some(entry) => assets::read_capture(&self.warc_dir, &entry.info).map(Some),
+            Some(entry) => assets::read_capture(&self.records, &entry.info).map(Some),
             None => Ok(None),
         }
     }

@@ -42,21 +42,14 @@ impl SledArchive {
         let mut verified = Verified::default();
         let mut found: HashMap<(String, u64), (u64, RecordType, RecordId)> = HashMap::new();
         let mut files = std::collections::HashSet::new();
-        for item in warc::scan(self.warc_dir()) {
-            let (at, record) = match item {
-                Ok(item) => item,
-                Err(err) => {
-                    verified.damage = Some(damage_of(err));
-                    return Ok(verified);
-                }
-            };
+        let mut check = |item: Result<(warc::Location, warc::ParsedRecord), WarcError>| {
+            let (at, record) = item.map_err(damage_of)?;
             if let Err(err) = warc::verify_digests(&record) {
-                verified.damage = Some(Damage {
+                return Err(Damage {
                     file: at.file,
                     offset: at.offset,
                     what: crate::describe(&err),
                 });
-                return Ok(verified);
             }
             files.insert(at.file.clone());
             verified.records += 1;
@@ -64,6 +57,38 @@ impl SledArchive {
                 (at.file, at.offset),
                 (at.length, record.kind().clone(), record.id().clone()),
             );
+            Ok(())
+        };
+        for item in warc::scan(self.warc_dir()) {
+            if let Err(damage) = check(item) {
+                verified.damage = Some(damage);
+                return Ok(verified);
+            }
+        }
+        // Uploaded files no longer on the disk: each copied beside the archive, read, removed.
+        if let Some(remote) = self.records().remote() {
+            let local = warc::files(self.warc_dir()).unwrap_or_default();
+            let scratch = scratch_dir(self.path());
+            for (name, _) in remote.list_own()? {
+                if local.contains(&name) {
+                    continue;
+                }
+                std::fs::create_dir_all(&scratch).map_err(|source| ArchiveError::Io {
+                    path: scratch.clone(),
+                    source,
+                })?;
+                let (file, into) = (name.clone(), scratch.clone());
+                let copied =
+                    remote.run(move |bucket| async move { bucket.download(&file, &into).await });
+                let damage = copied
+                    .map_err(ArchiveError::from)
+                    .map(|_| warc::scan_file(&scratch, &name).try_for_each(&mut check));
+                let _ = std::fs::remove_dir_all(&scratch);
+                if let Err(damage) = damage? {
+                    verified.damage = Some(damage);
+                    return Ok(verified);
+                }
+            }
         }
         verified.files = files.len();
         let expect = |span: &Span, kind: RecordType, id: Option<&RecordId>, what: &str| {
@@ -146,6 +171,13 @@ impl SledArchive {
         }
         Ok(verified)
     }
+}
+
+/// Where uploaded files are copied to be read: beside the archive, as its pid file is.
+fn scratch_dir(root: &std::path::Path) -> std::path::PathBuf {
+    let mut name = root.as_os_str().to_owned();
+    name.push(".verify");
+    std::path::PathBuf::from(name)
 }
 
 fn damage_of(err: WarcError) -> Damage {

@@ -17,8 +17,10 @@ use super::index::{
     TREES, Trees, VALIDATORS, WEBSUB,
 };
 use super::notes::{Note, RevisionNote};
-use super::warc::{self, Location, Record, RecordId, WarcError, WarcWriter, payload_digest};
+use super::remote::Records;
+use super::warc::{Location, Record, RecordId, WarcError, WarcWriter, payload_digest};
 use super::{ArchiveError, ExportEntry, Ingest, Reextracted, Stored};
+use crate::config::StorageConfig;
 use crate::model::{ArticleId, AssetInfo, Capture, RevisionCause, RunReport, Validators};
 
 /// One change to the archive.
@@ -63,7 +65,11 @@ pub(super) enum Outcome {
 pub(super) struct Writer {
     pub(super) root: PathBuf,
     warc_dir: PathBuf,
+    /// Reads records back, from the object store once a file is no longer on the disk.
+    records: Records,
     warc_max_bytes: u64,
+    /// Carried in new WARC files' names (`storage.node_id`).
+    node_id: Option<String>,
     /// Opened at the first append, so reading an archive creates no file.
     warc: Option<WarcWriter>,
     db: Db,
@@ -80,11 +86,19 @@ struct Group {
 }
 
 impl Writer {
-    pub fn new(root: &Path, warc_dir: &Path, warc_max_bytes: u64, db: Db, trees: Trees) -> Writer {
+    pub fn new(
+        root: &Path,
+        storage: &StorageConfig,
+        records: Records,
+        db: Db,
+        trees: Trees,
+    ) -> Writer {
         Writer {
             root: root.to_path_buf(),
-            warc_dir: warc_dir.to_path_buf(),
-            warc_max_bytes,
+            warc_dir: records.dir().to_path_buf(),
+            records,
+            warc_max_bytes: storage.warc_max_bytes,
+            node_id: storage.node_id.clone(),
             warc: None,
             db,
             trees,
@@ -289,7 +303,7 @@ impl Writer {
                 detail: format!("revision {} is not indexed", previous.revisions),
             });
         };
-        let record = warc::read(&self.warc_dir, &base.metadata.location())?;
+        let record = self.records.read(&base.metadata.location())?;
         let response_id = record.refers_to();
         let before = match serde_json::from_slice::<Note>(record.block()) {
             Ok(Note::Revision(note)) => note,
@@ -593,7 +607,7 @@ impl Writer {
     /// not): its id and the article's URL.
     fn latest_of(&self, entry: &Entry) -> Result<(RecordId, String), ArchiveError> {
         let at = entry.latest.location();
-        let record = warc::read(&self.warc_dir, &at)?;
+        let record = self.records.read(&at)?;
         match serde_json::from_slice::<Note>(record.block()) {
             Ok(Note::Revision(note)) => Ok((record.id().clone(), note.article.url)),
             _ => Err(ArchiveError::Corrupt {
@@ -648,8 +662,12 @@ impl Writer {
         let warc = match &mut self.warc {
             Some(warc) => warc,
             None => {
-                let opened = WarcWriter::open(&self.warc_dir, self.warc_max_bytes)
-                    .map_err(|err| warc_error(&self.root, err))?;
+                let opened = WarcWriter::open_as(
+                    &self.warc_dir,
+                    self.warc_max_bytes,
+                    self.node_id.as_deref(),
+                )
+                .map_err(|err| warc_error(&self.root, err))?;
                 self.warc.insert(opened)
             }
         };

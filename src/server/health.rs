@@ -1,7 +1,8 @@
 //! `/healthz`: liveness of the process and its archive, with each source's last run and
 //! selector health. A degraded source does not change the status code: the process is alive
 //! and restarting it would not mend a portal's new template; 503 stays for a stalled or
-//! unreadable archive.
+//! unreadable archive. WARC uploads that keep failing are reported the same way ("degraded",
+//! 200): the archive is whole on the local disk and serving goes on.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -72,7 +73,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         let body = json!({"status": "archive stalled", "archive": "stalled", "reason": reason, "degraded": degraded, "sources": sources});
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
-    let (status, text) = match (archive_open, degraded.is_empty()) {
+    let uploads = state.uploads.as_ref().map(|status| status.progress());
+    let uploads_failing = uploads
+        .as_ref()
+        .is_some_and(|p| p.last_error.is_some() && p.waiting_files > 0);
+    let (status, text) = match (archive_open, degraded.is_empty() && !uploads_failing) {
         (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "archive unavailable"),
         (true, true) => (StatusCode::OK, "ok"),
         (true, false) => (StatusCode::OK, "degraded"),
@@ -84,6 +89,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
         if !node.connected() && text == "ok" {
             body["status"] = json!("degraded");
         }
+    }
+    if let Some(progress) = uploads {
+        let state = if uploads_failing { "failing" } else { "ok" };
+        body["uploads"] = json!({"state": state, "waiting_files": progress.waiting_files, "oldest_waiting_secs": progress.oldest_waiting_secs, "last_error": progress.last_error, "uploaded_files": progress.uploaded_files, "uploaded_bytes": progress.uploaded_bytes, "failures": progress.failures});
     }
     (status, Json(body)).into_response()
 }

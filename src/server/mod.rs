@@ -78,6 +78,8 @@ pub struct AppState {
     pub downloads: Arc<tokio::sync::Semaphore>,
     /// This process as a node of a cluster; `None` for a single node.
     pub cluster: Option<Arc<crate::cluster::node::Node>>,
+    /// The WARC uploader's progress, when `[storage.object_store]` is set.
+    pub uploads: Option<Arc<crate::archive::upload::UploadStatus>>,
 }
 
 impl AppState {
@@ -95,6 +97,7 @@ impl AppState {
             search: Arc::default(),
             downloads: Arc::new(tokio::sync::Semaphore::new(MAX_DOWNLOADS)),
             cluster: None,
+            uploads: None,
         }
     }
 

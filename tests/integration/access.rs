@@ -2,13 +2,12 @@
 //! or import changes nothing, and while `gazette serve` holds the archive the read commands get
 //! the same answers through it and the writing ones say who holds it.
 
-use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::support;
-use crate::support::explain;
+use crate::support::{Serve, explain};
 
 const TOKEN: &str = "export-s3cret";
 
@@ -242,69 +241,6 @@ async fn import_checks_every_line_before_restoring_anything() {
     assert_fails_with(&args, &[], "the archive is not empty");
 }
 
-/// A `gazette serve` child, killed if a test fails before stopping it.
-struct Serve {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Serve {
-    fn start(config: &str) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
-            .args(["serve", "--config", config])
-            .env("GAZETTE_ADMIN_TOKEN", TOKEN)
-            .env_remove("RUST_LOG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let _ = tx.send(line);
-            }
-        });
-        let addr = loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("serve says where it listens");
-            if let Some(rest) = line.strip_prefix("gazette: serving on http://") {
-                break rest.split('/').next().unwrap().to_string();
-            }
-        };
-        Serve { child, addr }
-    }
-
-    /// SIGTERM, then waits for a clean exit.
-    fn stop(&mut self) {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert_eq!(status.code(), Some(0));
-                return;
-            }
-            assert!(started.elapsed() < Duration::from_secs(10), "still running");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
     let portal = support::TestPortal::recorded().await;
@@ -386,7 +322,7 @@ async fn while_serve_runs_reads_go_through_it_and_writes_are_refused() {
 
     let archive_path = &portal.config.storage.path;
     let pid_file = gazette::daemon::ServeRecord::path(archive_path);
-    let mut serve = Serve::start(&config);
+    let mut serve = Serve::start(&config, &[("GAZETTE_ADMIN_TOKEN", TOKEN)]);
     let record: gazette::daemon::ServeRecord =
         serde_json::from_slice(&std::fs::read(&pid_file).expect("serve writes its pid file"))
             .unwrap();
@@ -626,7 +562,7 @@ async fn a_stale_pid_file_is_replaced_and_an_archive_held_by_a_command_gets_one_
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut serve = Serve::start(&config);
+    let mut serve = Serve::start(&config, &[("GAZETTE_ADMIN_TOKEN", TOKEN)]);
     let record: gazette::daemon::ServeRecord =
         serde_json::from_slice(&std::fs::read(&pid_file).unwrap()).unwrap();
     assert_eq!(record.pid, serve.child.id(), "the stale record is replaced");

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use parse::{HttpHead, ParsedRecord, verify_digests};
-pub use read::{Scan, read, scan};
+pub use read::{Scan, check_location, decode_member, files, read, scan, scan_file};
 pub use record::{Original, Record, RecordType, head_given_back, payload_digest};
-pub use writer::WarcWriter;
+pub use writer::{WarcWriter, is_warc_file_name, node_of};
 
 /// The size past which a WARC file is closed and the next one begun (`storage.warc_max_bytes`).
 pub use crate::config::DEFAULT_WARC_MAX_BYTES;
@@ -96,6 +96,16 @@ pub enum WarcError {
     },
     #[error("record {record}: {detail}")]
     Digest { record: String, detail: String },
+    /// A file neither on the local disk nor in the object store.
+    #[error("{file}: neither in the WARC directory nor in the object store")]
+    RemoteMissing { file: String },
+    /// The object store could not be read: says nothing of the record.
+    #[error("cannot read {file} from the object store")]
+    Remote {
+        file: String,
+        #[source]
+        source: Box<object_store::Error>,
+    },
 }
 
 impl WarcError {
@@ -113,9 +123,18 @@ impl WarcError {
     /// says nothing of the record and is not damage.
     pub fn is_damage(&self) -> bool {
         match self {
-            WarcError::Corrupt { .. } | WarcError::Gzip { .. } | WarcError::Digest { .. } => true,
+            WarcError::Corrupt { .. }
+            | WarcError::Gzip { .. }
+            | WarcError::Digest { .. }
+            | WarcError::RemoteMissing { .. } => true,
             WarcError::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,
+            WarcError::Remote { .. } => false,
         }
+    }
+
+    /// True when the file read is not in the WARC directory: it may be in the object store.
+    pub fn is_missing_file(&self) -> bool {
+        matches!(self, WarcError::Io { action: "open", source, .. } if source.kind() == io::ErrorKind::NotFound)
     }
 
     fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> WarcError {
@@ -141,6 +160,27 @@ mod tests {
         for bad in ["urn:uuid:x", "<>", "<a b>", "<a>\r\n"] {
             assert_eq!(RecordId::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_file_missing_from_the_bucket_is_damage_and_a_network_failure_is_not() {
+        let missing = WarcError::RemoteMissing {
+            file: "gazette-20260127T103000Z-00001.warc.gz".into(),
+        };
+        assert!(missing.is_damage());
+        let unreachable = WarcError::Remote {
+            file: "gazette-20260127T103000Z-00001.warc.gz".into(),
+            source: Box::new(object_store::Error::Generic {
+                store: "S3",
+                source: "connection refused".into(),
+            }),
+        };
+        assert!(!unreachable.is_damage());
+        // Only a file missing from the disk sends a read to the object store.
+        let gone = WarcError::io("open", "/x/a.warc.gz")(io::ErrorKind::NotFound.into());
+        assert!(gone.is_missing_file() && gone.is_damage());
+        let denied = WarcError::io("open", "/x/a.warc.gz")(io::ErrorKind::PermissionDenied.into());
+        assert!(!denied.is_missing_file());
     }
 
     #[test]

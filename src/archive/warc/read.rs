@@ -8,14 +8,14 @@ use super::member::{self, MAX_RECORD_BYTES, Step, Walk};
 use super::writer::{is_warc_file_name, warc_files};
 use super::{Location, ParsedRecord, WarcError};
 
-/// The record at `at`: one positioned read and one gunzip.
-pub fn read(dir: &Path, at: &Location) -> Result<ParsedRecord, WarcError> {
+/// Checks a location read from an index before reading it: it may only name a WARC file of
+/// this archive, and a member of a bounded size.
+pub fn check_location(at: &Location) -> Result<(), WarcError> {
     let corrupt = |detail: String| WarcError::Corrupt {
         file: at.file.clone(),
         offset: at.offset,
         detail,
     };
-    // The location comes from an index; it may only name a file of this directory.
     if !is_warc_file_name(&at.file) {
         return Err(corrupt(
             "not the name of a WARC file of this archive".into(),
@@ -27,6 +27,34 @@ pub fn read(dir: &Path, at: &Location) -> Result<ParsedRecord, WarcError> {
             at.length
         )));
     }
+    Ok(())
+}
+
+/// The record in `member`, the bytes `at` names (read from the object store, say).
+pub fn decode_member(member: &[u8], at: &Location) -> Result<ParsedRecord, WarcError> {
+    if member.len() as u64 != at.length {
+        return Err(WarcError::Corrupt {
+            file: at.file.clone(),
+            offset: at.offset,
+            detail: "the file ends before the record".into(),
+        });
+    }
+    decode(member, &at.file, at.offset)
+}
+
+/// The WARC files of `dir`, oldest first.
+pub fn files(dir: &Path) -> Result<Vec<String>, WarcError> {
+    warc_files(dir)
+}
+
+/// The record at `at`: one positioned read and one gunzip.
+pub fn read(dir: &Path, at: &Location) -> Result<ParsedRecord, WarcError> {
+    let corrupt = |detail: String| WarcError::Corrupt {
+        file: at.file.clone(),
+        offset: at.offset,
+        detail,
+    };
+    check_location(at)?;
     let path = dir.join(&at.file);
     let mut file = File::open(&path).map_err(WarcError::io("open", &path))?;
     let mut bytes = vec![0; at.length as usize];
@@ -60,6 +88,16 @@ pub fn scan(dir: &Path) -> Scan {
         files: files.into_iter(),
         current: None,
         pending,
+    }
+}
+
+/// Every record of the one file `name` of `dir`.
+pub fn scan_file(dir: &Path, name: &str) -> Scan {
+    Scan {
+        dir: dir.to_path_buf(),
+        files: vec![name.to_string()].into_iter(),
+        current: None,
+        pending: None,
     }
 }
 

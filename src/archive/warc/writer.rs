@@ -17,6 +17,8 @@ const SUFFIX: &str = ".warc.gz";
 pub struct WarcWriter {
     dir: PathBuf,
     max_bytes: u64,
+    /// The node id new files are named with (`storage.node_id`), in a cluster.
+    node_id: Option<String>,
     name: String,
     segment: Segment<File>,
     /// False while the file holds its warcinfo alone: a group never goes to a new file then.
@@ -30,6 +32,17 @@ impl WarcWriter {
     /// cut off by a crash is truncated away, and a file damaged otherwise is left as it is and a
     /// new one begun.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<WarcWriter, WarcError> {
+        WarcWriter::open_as(dir, max_bytes, None)
+    }
+
+    /// [`WarcWriter::open`], new files named with `node_id` when there is one: the nodes of a
+    /// cluster upload their files side by side under one prefix.
+    pub fn open_as(
+        dir: &Path,
+        max_bytes: u64,
+        node_id: Option<&str>,
+    ) -> Result<WarcWriter, WarcError> {
+        let node_id = node_id.map(str::to_string);
         fs::create_dir_all(dir).map_err(WarcError::io("create", dir))?;
         let files = warc_files(dir)?;
         if let Some(newest) = files.last() {
@@ -38,6 +51,7 @@ impl WarcWriter {
                 let mut writer = WarcWriter {
                     dir: dir.to_path_buf(),
                     max_bytes,
+                    node_id,
                     name: newest.clone(),
                     segment,
                     holds_records: members > 1,
@@ -49,10 +63,11 @@ impl WarcWriter {
                 return Ok(writer);
             }
         }
-        let (name, segment) = create(dir, files.last().map(String::as_str))?;
+        let (name, segment) = create(dir, files.last().map(String::as_str), node_id.as_deref())?;
         let mut writer = WarcWriter {
             dir: dir.to_path_buf(),
             max_bytes,
+            node_id,
             name,
             segment,
             holds_records: false,
@@ -120,7 +135,7 @@ impl WarcWriter {
 
     fn rotate(&mut self) -> Result<(), WarcError> {
         self.sync()?;
-        let (name, segment) = create(&self.dir, Some(&self.name))?;
+        let (name, segment) = create(&self.dir, Some(&self.name), self.node_id.as_deref())?;
         self.name = name;
         self.segment = segment;
         self.holds_records = false;
@@ -211,10 +226,14 @@ fn reopen(path: &Path, name: &str) -> Result<Option<(Segment<File>, usize)>, War
     )))
 }
 
-/// A new empty file named after the time and the next sequence number.
-fn create(dir: &Path, newest: Option<&str>) -> Result<(String, Segment<File>), WarcError> {
+/// A new empty file named after the time, the next sequence number and the node, if any.
+fn create(
+    dir: &Path,
+    newest: Option<&str>,
+    node_id: Option<&str>,
+) -> Result<(String, Segment<File>), WarcError> {
     let (mut stamp, sequence) = match newest.and_then(name_parts) {
-        Some((stamp, sequence)) => (stamp.to_string(), sequence + 1),
+        Some((stamp, sequence, _)) => (stamp.to_string(), sequence + 1),
         None => (String::new(), 1),
     };
     // Names sort by creation even when the clock steps back.
@@ -222,7 +241,10 @@ fn create(dir: &Path, newest: Option<&str>) -> Result<(String, Segment<File>), W
     if now > stamp {
         stamp = now;
     }
-    let name = format!("{PREFIX}{stamp}-{sequence:05}{SUFFIX}");
+    let name = match node_id {
+        Some(node) => format!("{PREFIX}{stamp}-{sequence:05}-{node}{SUFFIX}"),
+        None => format!("{PREFIX}{stamp}-{sequence:05}{SUFFIX}"),
+    };
     let path = dir.join(&name);
     let file = OpenOptions::new()
         .read(true)
@@ -253,14 +275,32 @@ pub(super) fn warc_files(dir: &Path) -> Result<Vec<String>, WarcError> {
     Ok(names)
 }
 
-/// Whether `name` is one of the files this module writes: `gazette-<stamp>-<sequence>.warc.gz`.
-pub(super) fn is_warc_file_name(name: &str) -> bool {
+/// Whether `name` is one of the files this module writes: `gazette-<stamp>-<sequence>.warc.gz`,
+/// or `gazette-<stamp>-<sequence>-<node id>.warc.gz` in a cluster.
+pub fn is_warc_file_name(name: &str) -> bool {
     name_parts(name).is_some()
 }
 
-fn name_parts(name: &str) -> Option<(&str, u64)> {
+/// The node id a WARC file's name carries, if any.
+pub fn node_of(name: &str) -> Option<&str> {
+    name_parts(name).and_then(|(_, _, node)| node)
+}
+
+/// A file name's stamp, sequence number and node id.
+fn name_parts(name: &str) -> Option<(&str, u64, Option<&str>)> {
     let middle = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
-    let (stamp, sequence) = middle.split_once('-')?;
+    let (stamp, rest) = middle.split_once('-')?;
+    let (sequence, node) = match rest.split_once('-') {
+        Some((sequence, node)) => (sequence, Some(node)),
+        None => (rest, None),
+    };
+    // A node id is a slug: lowercase letters, digits and '-'.
+    let node_ok = node.is_none_or(|node| {
+        !node.is_empty()
+            && node
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
     let stamp_ok = stamp.len() == 16
         && stamp.ends_with('Z')
         && stamp.as_bytes()[8] == b'T'
@@ -269,7 +309,7 @@ fn name_parts(name: &str) -> Option<(&str, u64)> {
             .enumerate()
             .all(|(i, b)| i == 8 || i == 15 || b.is_ascii_digit());
     let sequence_ok = !sequence.is_empty() && sequence.bytes().all(|b| b.is_ascii_digit());
-    (stamp_ok && sequence_ok).then(|| Some((stamp, sequence.parse().ok()?)))?
+    (stamp_ok && sequence_ok && node_ok).then(|| Some((stamp, sequence.parse().ok()?, node)))?
 }
 
 #[cfg(test)]
@@ -280,18 +320,40 @@ mod tests {
     fn file_names_sort_by_creation_and_are_recognised() {
         assert_eq!(
             name_parts("gazette-20260127T103000Z-00001.warc.gz"),
-            Some(("20260127T103000Z", 1))
+            Some(("20260127T103000Z", 1, None))
+        );
+        assert_eq!(
+            name_parts("gazette-20260127T103000Z-00001-node-b2.warc.gz"),
+            Some(("20260127T103000Z", 1, Some("node-b2")))
+        );
+        assert_eq!(
+            node_of("gazette-20260127T103000Z-00007-a.warc.gz"),
+            Some("a")
         );
         for name in [
             "gazette-20260127T103000Z-.warc.gz",
             "../gazette-20260127T103000Z-00001.warc.gz",
             "gazette-2026012XT103000Z-00001.warc.gz",
             "other.warc.gz",
+            "gazette-20260127T103000Z-00001-.warc.gz",
+            "gazette-20260127T103000Z-00001-Node.warc.gz",
+            "gazette-20260127T103000Z-00001-a/b.warc.gz",
         ] {
             assert!(!is_warc_file_name(name), "{name}");
         }
         let dir = tempfile::tempdir().unwrap();
-        let (name, _) = create(dir.path(), Some("gazette-29990101T000000Z-00041.warc.gz")).unwrap();
+        let (name, _) = create(
+            dir.path(),
+            Some("gazette-29990101T000000Z-00041.warc.gz"),
+            None,
+        )
+        .unwrap();
         assert_eq!(name, "gazette-29990101T000000Z-00042.warc.gz");
+        // A node's next file follows the newest of the directory, whoever named it.
+        let (name, _) = create(dir.path(), Some(&name), Some("node-b")).unwrap();
+        assert_eq!(name, "gazette-29990101T000000Z-00043-node-b.warc.gz");
+        let mut names = [name, "gazette-29990101T000000Z-00042.warc.gz".to_string()];
+        names.sort();
+        assert_eq!(names[1], "gazette-29990101T000000Z-00043-node-b.warc.gz");
     }
 }

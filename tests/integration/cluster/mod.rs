@@ -189,8 +189,8 @@ impl Node {
             .args(["serve", "--config"])
             .arg(&self.config_path)
             .env("RUST_LOG", "info,gazette=debug")
-            .env("AWS_ACCESS_KEY_ID", crate::cluster::S3_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", crate::cluster::S3_SECRET)
+            .env("AWS_ACCESS_KEY_ID", crate::object_store::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", crate::object_store::SECRET_KEY)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -210,6 +210,20 @@ impl Node {
         }
     }
 
+    /// Runs `gazette ARGS --config <its config>` with the object store's credentials.
+    pub async fn command(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
+        command
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_path)
+            .env("AWS_ACCESS_KEY_ID", crate::object_store::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", crate::object_store::SECRET_KEY);
+        tokio::task::spawn_blocking(move || command.output().expect("gazette runs"))
+            .await
+            .unwrap()
+    }
+
     /// Stops it with SIGTERM and waits for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -227,8 +241,6 @@ impl Drop for Node {
     }
 }
 
-pub const S3_KEY: &str = "gazette-test-key";
-pub const S3_SECRET: &str = "gazette-test-secret";
 
 fn cluster_section(edit: &mut ConfigEdit, id: &str, settings: &NodeSettings<'_>) {
     let mut urls = toml_edit::Array::new();
@@ -245,6 +257,8 @@ fn cluster_section(edit: &mut ConfigEdit, id: &str, settings: &NodeSettings<'_>)
         edit.set(&["storage", "object_store", "endpoint"], endpoint.as_str());
         edit.set(&["storage", "object_store", "allow_http"], true);
         edit.set(&["storage", "object_store", "local_cache_bytes"], 0_i64);
+        // Small files, so that many close and go to the bucket during the scenario.
+        edit.set(&["storage", "warc_max_bytes"], 262_144_i64);
     }
 }
 

@@ -105,6 +105,13 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
         .unwrap();
     eprintln!("cluster scenario in {}", dir.path().display());
     let mut nats = nats_cluster(dir.path(), 3);
+    let s3_binary = crate::object_store::s3s_fs().expect(
+        "GAZETTE_S3S_FS names the s3s-fs binary: the scenario puts WARC files in object storage",
+    );
+    let bucket_root = dir.path().join("s3");
+    std::fs::create_dir_all(bucket_root.join("gazette")).unwrap();
+    let s3_port = super::free_port();
+    let _s3 = crate::object_store::S3::start(&s3_binary, s3_port, &bucket_root);
     let nats_urls: Vec<String> = nats.iter().map(|s| s.url()).collect();
     let portal = ReplayServer::start(Recording::synthetic(ARTICLES))
         .await
@@ -123,7 +130,10 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
         nats: nats_urls.clone(),
         crawler,
         ack_wait_secs: ACK_WAIT_SECS,
-        object_store: None,
+        object_store: Some((
+            "s3://gazette/archive".into(),
+            format!("http://127.0.0.1:{s3_port}"),
+        )),
     };
     let mut nodes: Vec<Node> = ["node-a", "node-b", "node-c"]
         .iter()
@@ -312,16 +322,34 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
     for node in &nodes[1..] {
         assert_eq!(feeds(node).await, reference_feeds, "{}", node.id);
     }
-    // Every node's archive, stopped, verifies clean.
+    // Every node, stopped: each closed WARC file of its own is in the bucket with its CDXJ, the
+    // local copies are gone (no local cache), and its archive verifies clean, reading them back.
+    let bucket = bucket_root.join("gazette").join("archive");
     for node in nodes.iter_mut().chain([&mut newcomer]) {
         node.stop();
-        let config = node.config_path.to_str().unwrap().to_string();
-        let out = super::super::support::gazette_async(&["verify", "--config", &config]).await;
+        let uploaded: Vec<String> = std::fs::read_dir(&bucket)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(&format!("-{}.warc.gz", node.id)))
+            .collect();
+        assert!(!uploaded.is_empty(), "{}: no WARC file in the bucket", node.id);
+        for name in &uploaded {
+            assert!(bucket.join(format!("{name}.cdxj")).is_file(), "{name} without its CDXJ");
+        }
+        let local_dir = dir.path().join(&node.id).join("archive").join("warc");
+        let local: Vec<String> = std::fs::read_dir(&local_dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".warc.gz"))
+            .collect();
+        // Only the file being written stays: the newest, not yet closed.
+        assert!(local.len() <= 1, "{}: {local:?} still local", node.id);
+        let out = node.command(&["verify"]).await;
         assert!(
             out.status.success(),
             "{}: {}",
             node.id,
-            super::super::support::explain(&["verify", "--config", &config], &out)
+            super::super::support::explain(&["verify"], &out)
         );
     }
     drop(nats);

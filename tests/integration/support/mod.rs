@@ -286,3 +286,81 @@ pub async fn gazette_async(args: &[&str]) -> std::process::Output {
     .await
     .unwrap()
 }
+
+/// A `gazette serve` child with `envs` set, killed if a test fails before stopping it.
+pub struct Serve {
+    pub child: std::process::Child,
+    /// The address it answers on.
+    pub addr: String,
+}
+
+impl Serve {
+    /// Starts `gazette serve --config config` and waits until it says where it listens.
+    pub fn start(config: &str, envs: &[(&str, &str)]) -> Serve {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gazette"));
+        command
+            .args(["serve", "--config", config])
+            .env_remove("RUST_LOG")
+            // Object store credentials are only those a test gives.
+            .env_remove("AWS_SESSION_TOKEN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let addr = loop {
+            let line = rx
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .expect("serve says where it listens");
+            if let Some(rest) = line.strip_prefix("gazette: serving on http://") {
+                break rest.split('/').next().unwrap().to_string();
+            }
+        };
+        Serve { child, addr }
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// SIGTERM, then waits (up to 15 s) for a clean exit.
+    pub fn stop(&mut self) {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert_eq!(status.code(), Some(0));
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(15),
+                "still running"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

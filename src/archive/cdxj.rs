@@ -1,0 +1,166 @@
+//! The CDXJ index of one WARC file, as pywb and other wayback tools read it beside the file: a
+//! line per capture, `<SURT key> <14-digit timestamp> {json}`, sorted bytewise, so the records of
+//! a file in the object store are found without reading it whole.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::warc::{self, RecordType, WarcError};
+
+/// The JSON of one line, its fields in the order pywb writes them.
+#[derive(Serialize)]
+struct Fields<'a> {
+    url: &'a str,
+    mime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<&'a str>,
+    length: String,
+    offset: String,
+    filename: &'a str,
+}
+
+/// The CDXJ lines of the file `name` in `dir`: one per response, revisit, resource and metadata
+/// record, sorted bytewise, each ending in a newline.
+pub fn index(dir: &Path, name: &str) -> Result<String, WarcError> {
+    let mut lines = Vec::new();
+    for item in warc::scan_file(dir, name) {
+        let (at, record) = item?;
+        let kind = record.kind();
+        if !matches!(
+            kind,
+            RecordType::Response
+                | RecordType::Revisit
+                | RecordType::Resource
+                | RecordType::Metadata
+        ) {
+            continue;
+        }
+        let Some(url) = record.target_uri() else {
+            continue;
+        };
+        let http = record.http();
+        let mime = match (kind, http) {
+            (RecordType::Revisit, _) => "warc/revisit".to_string(),
+            (RecordType::Response, Some(http)) => http
+                .headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+                .map(|(_, value)| media_type(value))
+                .unwrap_or_else(|| "unk".to_string()),
+            _ => record
+                .header("Content-Type")
+                .map(media_type)
+                .unwrap_or_else(|| "unk".to_string()),
+        };
+        let fields = Fields {
+            url,
+            mime,
+            status: http.and_then(|h| h.status).map(|s| s.to_string()),
+            digest: record
+                .header("WARC-Payload-Digest")
+                .or_else(|| record.header("WARC-Block-Digest")),
+            length: at.length.to_string(),
+            offset: at.offset.to_string(),
+            filename: name,
+        };
+        let timestamp = record
+            .date()
+            .with_timezone(&chrono::Utc)
+            .format("%Y%m%d%H%M%S");
+        // serde_json writes a struct of strings without fail.
+        let json = serde_json::to_string(&fields).unwrap_or_default();
+        lines.push(format!("{} {timestamp} {json}\n", surt(url)));
+    }
+    lines.sort_unstable();
+    Ok(lines.concat())
+}
+
+/// The SURT form of a URL (`http://www.example.com/a?b=1` → `com,example)/a?b=1`), the key
+/// wayback tools sort and look up captures by; a URL it cannot read is kept as it is.
+pub fn surt(url: &str) -> String {
+    surt_rs::generate_surt(url).unwrap_or_else(|_| url.to_string())
+}
+
+/// `text/html; charset=utf-8` → `text/html`.
+fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::warc::{Location, Record, WarcWriter};
+    use crate::model::Capture;
+
+    #[test]
+    fn urls_get_their_surt_keys() {
+        assert_eq!(surt("http://www.Example.com/"), "com,example)/");
+        assert_eq!(
+            surt("https://news.example.org/Politics/a-1.html?b=2&a=1"),
+            "org,example,news)/politics/a-1.html?a=1&b=2"
+        );
+        assert_eq!(surt("http://example.com:8080/x"), "com,example:8080)/x");
+    }
+
+    #[test]
+    fn lines_are_sorted_and_point_at_their_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = WarcWriter::open(dir.path(), 1 << 20).unwrap();
+        let date = chrono::DateTime::parse_from_rfc3339("2026-01-27T10:30:00+01:00").unwrap();
+        let mut written: Vec<Location> = Vec::new();
+        for url in ["https://portal.test/b", "https://portal.test/a"] {
+            let capture = Capture {
+                url: url.to_string(),
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+                body: format!("<p>{url}</p>").into_bytes(),
+            };
+            let response = Record::response(&capture, date);
+            let note = Record::metadata(b"{}".to_vec(), response.id(), url, date);
+            written.extend(writer.append(&[response, note]).unwrap());
+        }
+        writer.sync().unwrap();
+        let name = writer.current_file().to_string();
+        let text = index(dir.path(), &name).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        let mut sorted = lines.clone();
+        sorted.sort_unstable();
+        assert_eq!(lines, sorted);
+        assert!(
+            lines[0]
+                .starts_with("test,portal)/a 20260127093000 {\"url\":\"https://portal.test/a\""),
+            "{}",
+            lines[0]
+        );
+        let mut found = Vec::new();
+        for line in &lines {
+            let json: serde_json::Value =
+                serde_json::from_str(line.splitn(3, ' ').nth(2).unwrap()).unwrap();
+            assert_eq!(json["filename"], name.as_str());
+            let at = Location {
+                file: name.clone(),
+                offset: json["offset"].as_str().unwrap().parse().unwrap(),
+                length: json["length"].as_str().unwrap().parse().unwrap(),
+            };
+            let record = warc::read(dir.path(), &at).unwrap();
+            assert_eq!(record.target_uri(), json["url"].as_str());
+            if record.kind() == &RecordType::Response {
+                assert_eq!(json["mime"], "text/html");
+                assert_eq!(json["status"], "200");
+                assert!(json["digest"].as_str().unwrap().starts_with("sha1:"));
+            }
+            found.push(at);
+        }
+        found.sort_by_key(|at| at.offset);
+        assert_eq!(found, written);
+    }
+}
