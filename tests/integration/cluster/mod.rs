@@ -241,7 +241,6 @@ impl Drop for Node {
     }
 }
 
-
 fn cluster_section(edit: &mut ConfigEdit, id: &str, settings: &NodeSettings<'_>) {
     let mut urls = toml_edit::Array::new();
     for url in &settings.nats {

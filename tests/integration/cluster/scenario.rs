@@ -332,9 +332,16 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|name| name.ends_with(&format!("-{}.warc.gz", node.id)))
             .collect();
-        assert!(!uploaded.is_empty(), "{}: no WARC file in the bucket", node.id);
+        assert!(
+            !uploaded.is_empty(),
+            "{}: no WARC file in the bucket",
+            node.id
+        );
         for name in &uploaded {
-            assert!(bucket.join(format!("{name}.cdxj")).is_file(), "{name} without its CDXJ");
+            assert!(
+                bucket.join(format!("{name}.cdxj")).is_file(),
+                "{name} without its CDXJ"
+            );
         }
         let local_dir = dir.path().join(&node.id).join("archive").join("warc");
         let local: Vec<String> = std::fs::read_dir(&local_dir)
