@@ -183,6 +183,7 @@ fn object_store_check(store: &gazette::config::ObjectStoreConfig) -> String {
 
 pub fn crawl(args: &CrawlArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
+    alone_only(&config, "crawl")?;
     let sources: Vec<&Source> = match &args.source {
         Some(id) => vec![find_source(&config, id)?],
         None => config.sources.iter().collect(),
@@ -560,6 +561,22 @@ fn find_source<'c>(config: &'c Config, id: &str) -> anyhow::Result<&'c Source> {
         ))
         .into()
     })
+}
+
+/// Refuses a command that writes the node's archive directly when the config names a cluster:
+/// every write of a node goes through the archived stream, or its archive parts from the
+/// others'.
+fn alone_only(config: &Config, command: &str) -> anyhow::Result<()> {
+    match &config.cluster {
+        Some(cluster) => Err(UsageError(format!(
+            "{command} writes this node's archive directly, and node {} is in a cluster: its \
+             writes go through the cluster (gazette cluster run SOURCE [--backfill], or serve \
+             runs it on its schedule)",
+            cluster.node_id
+        ))
+        .into()),
+        None => Ok(()),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

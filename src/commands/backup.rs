@@ -93,6 +93,7 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 /// archive beside the target, which replaces the (absent or empty) target only when complete.
 pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
+    super::alone_only(&config, "import")?;
     let target = &config.storage.path;
     // Anything but an absent path or an empty directory is opened, and refused unless an empty
     // archive (a file, a foreign directory, an archive in use, one with articles).

@@ -9,6 +9,9 @@ use crate::cli::ReparseArgs;
 
 pub fn reparse(args: &ReparseArgs) -> anyhow::Result<()> {
     let config = config::load(&args.config)?;
+    if !args.dry_run {
+        super::alone_only(&config, "reparse")?;
+    }
     let sources = match &args.source {
         Some(id) => vec![super::find_source(&config, id)?],
         None => config.sources.iter().collect(),

@@ -339,3 +339,45 @@ async fn a_node_without_nats_serves_and_says_so() {
         .unwrap();
     assert_eq!(status, 200);
 }
+
+/// A node of a cluster writes only through the cluster: the commands that would write its
+/// archive directly refuse, saying what to do instead.
+#[tokio::test]
+async fn a_node_refuses_direct_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = Url::parse("http://127.0.0.1:9/").unwrap();
+    let mut edit = crate::support::portal_config(&base, &dir.path().join("archive"), &[]);
+    cluster_section(
+        &mut edit,
+        "node-a",
+        &NodeSettings {
+            portal: &base,
+            nats: vec!["nats://127.0.0.1:9".into()],
+            crawler: &[],
+            ack_wait_secs: 6,
+            object_store: None,
+        },
+    );
+    let config = dir.path().join("gazette.toml");
+    std::fs::write(&config, edit.to_toml()).unwrap();
+    let config = config.to_str().unwrap();
+    for args in [
+        vec!["crawl", "--config", config],
+        vec!["reparse", "--config", config],
+        vec!["import", "--config", config, "--in", "/dev/null"],
+    ] {
+        let out = crate::support::gazette_async(&args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            crate::support::explain(&args, &out)
+        );
+        assert!(
+            stderr.contains("node-a is in a cluster") && stderr.contains("gazette cluster run"),
+            "{stderr}"
+        );
+    }
+    assert!(!dir.path().join("archive").exists(), "an archive was made");
+}
