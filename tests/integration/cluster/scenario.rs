@@ -322,6 +322,28 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
     for node in &nodes[1..] {
         assert_eq!(feeds(node).await, reference_feeds, "{}", node.id);
     }
+    // `gazette cluster status` sees the four nodes caught up with the stream.
+    let status = eventually(
+        Duration::from_secs(30),
+        "cluster status shows four nodes caught up",
+        || async {
+            let out = nodes[0].command(&["cluster", "status", "--json"]).await;
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            let seen: Vec<&str> = status["nodes"]
+                .as_array()?
+                .iter()
+                .filter_map(|n| n["node"].as_str())
+                .collect();
+            let caught_up = status["nodes"].as_array()?.iter().all(|n| n["lag"] == 0);
+            (seen == ["node-a", "node-b", "node-c", "node-d"] && caught_up).then_some(status)
+        },
+    )
+    .await;
+    assert!(
+        status["archived_last"].as_u64().unwrap() > ARTICLES as u64,
+        "{status}"
+    );
+    assert_eq!(status["jobs_running"], 0, "{status}");
     // Every node, stopped: each closed WARC file of its own is in the bucket with its CDXJ, the
     // local copies are gone (no local cache), and its archive verifies clean, reading them back.
     let bucket = bucket_root.join("gazette").join("archive");
