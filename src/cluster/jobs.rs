@@ -113,6 +113,21 @@ async fn worker(
 ) {
     let mut pause = Duration::from_millis(500);
     while !shutdown.is_cancelled() {
+        // A node behind the archived stream (new, or back after a while) takes no job until it
+        // has applied what it lacks: the job would wait for that anyway, and count a delivery.
+        let ready = tokio::select! {
+            () = shutdown.cancelled() => return,
+            ready = catch_up(cluster, progress, Duration::from_secs(5)) => ready,
+        };
+        if let Err(error) = ready {
+            tracing::debug!(%error, "not taking jobs yet");
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(10));
+            continue;
+        }
         let pulled = async {
             let consumer = workers(cluster).await?;
             let mut batch = consumer
@@ -203,20 +218,7 @@ async fn handle(
     tracing::info!(source = %job.source, backfill = job.backfill, delivered, scheduled_at = %job.scheduled_at, "job taken");
     // Everything archived before this lease was taken is applied here before the run reads
     // what is known: no revision is numbered twice, nothing stored is fetched again.
-    let caught_up = async {
-        let mut stream = cluster
-            .js
-            .get_stream(ARCHIVED_STREAM)
-            .await
-            .map_err(|err| format!("cannot reach {ARCHIVED_STREAM}: {err}"))?;
-        let last = stream
-            .info()
-            .await
-            .map_err(|err| format!("cannot read {ARCHIVED_STREAM}: {err}"))?
-            .state
-            .last_sequence;
-        progress.reach(last, ack_wait / 2).await
-    };
+    let caught_up = catch_up(cluster, progress, ack_wait / 2);
     let ran = match keep_alive(cluster, &message, &mut lease, caught_up).await {
         Some(Ok(())) => keep_alive(cluster, &message, &mut lease, run(job.clone())).await,
         Some(Err(error)) => {
@@ -251,6 +253,27 @@ async fn handle(
     if !shutdown.is_cancelled() {
         lease.release(&cluster.leases).await;
     }
+}
+
+/// Waits, at most `patience`, until this node has applied the archived stream as far as it
+/// reaches now.
+async fn catch_up(
+    cluster: &Cluster,
+    progress: &Progress,
+    patience: Duration,
+) -> Result<(), String> {
+    let mut stream = cluster
+        .js
+        .get_stream(ARCHIVED_STREAM)
+        .await
+        .map_err(|err| format!("cannot reach {ARCHIVED_STREAM}: {err}"))?;
+    let last = stream
+        .info()
+        .await
+        .map_err(|err| format!("cannot read {ARCHIVED_STREAM}: {err}"))?
+        .state
+        .last_sequence;
+    progress.reach(last, patience).await
 }
 
 async fn retry_or_drop(

@@ -36,7 +36,7 @@ pub enum Taken {
     Busy(Holder),
 }
 
-/// Takes `source`'s lease for `term`, unless another node holds one that has not expired.
+/// Takes `source`'s lease for `term`, unless a lease that has not expired is held.
 pub async fn take(
     store: &kv::Store,
     source: &str,
@@ -54,8 +54,9 @@ pub async fn take(
         .map_err(failed(format!("reading the lease of {source}")))?;
     let revision = match current {
         Some(entry) if entry.operation == kv::Operation::Put => {
+            // A live lease is busy whoever holds it: held by this node, another of its workers
+            // runs the source now (or this node died and came back within the term).
             if let Ok(other) = serde_json::from_slice::<Holder>(&entry.value)
-                && other.node != node
                 && other.expires_at > Utc::now()
             {
                 return Ok(Taken::Busy(other));

@@ -496,3 +496,52 @@ async fn a_publish_retried_after_a_lost_ack_is_one_revision() {
     assert_eq!(local.all().unwrap().len(), archived.len());
     shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server (GAZETTE_NATS_SERVER); .ci/run installs it and runs this"]
+async fn a_source_has_one_lease_at_a_time() {
+    use gazette::cluster::lease::{self, Taken};
+    let dir = tempfile::tempdir().unwrap();
+    let nats = nats_cluster(dir.path(), 1);
+    let mut config = cluster_config(&[nats[0].url()], "node-a");
+    config.replicas = 1;
+    let cluster = Cluster::connect(&config).await.unwrap();
+    let term = Duration::from_secs(2);
+    let Taken::Held(mut held) = lease::take(&cluster.leases, SOURCE, "node-a", term)
+        .await
+        .unwrap()
+    else {
+        panic!("a free lease is not taken");
+    };
+    // Busy for another node, and for another worker of the same node.
+    for node in ["node-b", "node-a"] {
+        match lease::take(&cluster.leases, SOURCE, node, term)
+            .await
+            .unwrap()
+        {
+            Taken::Busy(holder) => assert_eq!(holder.node, "node-a"),
+            Taken::Held(_) => panic!("{node} took a lease node-a holds"),
+        }
+    }
+    held.renew(&cluster.leases).await.unwrap();
+    // A holder that stops renewing loses it once it expires; its late renewal then fails.
+    tokio::time::sleep(term + Duration::from_millis(200)).await;
+    let Taken::Held(taken) = lease::take(&cluster.leases, SOURCE, "node-b", term)
+        .await
+        .unwrap()
+    else {
+        panic!("an expired lease is not taken over");
+    };
+    assert!(
+        held.renew(&cluster.leases).await.is_err(),
+        "a lost lease was renewed"
+    );
+    // Released, it is free at once.
+    taken.release(&cluster.leases).await;
+    assert!(matches!(
+        lease::take(&cluster.leases, SOURCE, "node-c", term)
+            .await
+            .unwrap(),
+        Taken::Held(_)
+    ));
+}
