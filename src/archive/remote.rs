@@ -38,6 +38,12 @@ pub enum RemoteError {
         #[source]
         source: Box<object_store::Error>,
     },
+    /// A server of one's own (an `endpoint`) without credentials: the client would otherwise ask
+    /// AWS's instance metadata address for them, which only an EC2 machine answers.
+    #[error(
+        "{url}: no credentials for {endpoint}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )]
+    NoCredentials { url: String, endpoint: String },
     #[error("cannot start the object store's client")]
     Runtime(#[source] std::io::Error),
     #[error("{url}: cannot {action} {key}")]
@@ -97,6 +103,13 @@ impl Bucket {
                 ..RetryConfig::default()
             });
         if let Some(endpoint) = &config.endpoint {
+            let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+            if !set("AWS_ACCESS_KEY_ID") || !set("AWS_SECRET_ACCESS_KEY") {
+                return Err(RemoteError::NoCredentials {
+                    url,
+                    endpoint: endpoint.to_string(),
+                });
+            }
             builder = builder
                 .with_endpoint(endpoint.as_str().trim_end_matches('/'))
                 .with_virtual_hosted_style_request(false);

@@ -381,3 +381,34 @@ async fn a_node_refuses_direct_writes() {
     }
     assert!(!dir.path().join("archive").exists(), "an archive was made");
 }
+
+/// A bucket on a server of one's own without credentials is said so, and never sent to AWS's
+/// instance metadata address for them.
+#[test]
+fn an_endpoint_without_credentials_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = Url::parse("http://127.0.0.1:9/").unwrap();
+    let mut edit = crate::support::portal_config(&base, &dir.path().join("archive"), &[]);
+    edit.set(&["storage", "object_store", "url"], "s3://gazette/archive");
+    edit.set(
+        &["storage", "object_store", "endpoint"],
+        "http://127.0.0.1:9",
+    );
+    edit.set(&["storage", "object_store", "allow_http"], true);
+    let config = dir.path().join("gazette.toml");
+    std::fs::write(&config, edit.to_toml()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("no credentials for http://127.0.0.1:9"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("169.254.169.254"), "{stdout}");
+}
