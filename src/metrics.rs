@@ -33,6 +33,8 @@ pub struct Metrics {
     cluster_jobs: Family<Labels, Counter>,
     cluster_connected: Gauge,
     cluster_applied: Gauge,
+    cluster_lag: Gauge,
+    cluster_jobs_pending: Gauge,
     upload_waiting_files: Gauge,
     upload_oldest_waiting_seconds: Gauge,
     uploaded_bytes: Counter,
@@ -68,6 +70,18 @@ impl Metrics {
         let cluster_jobs = Family::<Labels, Counter>::default();
         let cluster_connected = Gauge::default();
         let cluster_applied = Gauge::default();
+        let cluster_lag = Gauge::default();
+        let cluster_jobs_pending = Gauge::default();
+        registry.register(
+            "cluster_lag_messages",
+            "Messages of the archived stream this node has yet to apply",
+            cluster_lag.clone(),
+        );
+        registry.register(
+            "cluster_jobs_pending",
+            "Jobs waiting in the cluster's work queue for a worker",
+            cluster_jobs_pending.clone(),
+        );
         registry.register(
             "cluster_jobs",
             "Jobs this node took from the cluster's work queue, by outcome (done, failed, dropped, skipped)",
@@ -190,6 +204,8 @@ impl Metrics {
             cluster_jobs,
             cluster_connected,
             cluster_applied,
+            cluster_lag,
+            cluster_jobs_pending,
             upload_waiting_files,
             upload_oldest_waiting_seconds,
             uploaded_bytes,
@@ -202,6 +218,13 @@ impl Metrics {
         self.cluster_jobs
             .get_or_create(&label(&[("outcome", outcome)]))
             .inc();
+    }
+
+    /// What this node has yet to apply of the archived stream, and the jobs waiting for a worker.
+    pub fn cluster_backlog(&self, lag: u64, jobs_pending: u64) {
+        self.cluster_lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
+        self.cluster_jobs_pending
+            .set(i64::try_from(jobs_pending).unwrap_or(i64::MAX));
     }
 
     /// Whether this node is connected to NATS, and how far it has applied the archived stream.

@@ -124,10 +124,19 @@ impl Node {
                 let (cluster, progress, shutdown) =
                     (cluster.clone(), node.progress.clone(), shutdown.clone());
                 async move {
-                    let mut every = tokio::time::interval(Duration::from_secs(1));
+                    let mut every = tokio::time::interval(status::HEARTBEAT);
                     while !shutdown.is_cancelled() {
                         every.tick().await;
                         crate::metrics::METRICS.cluster(cluster.connected(), progress.applied());
+                        // What the stream and the queue hold: kept as they were when unreachable.
+                        if let Ok(Ok(seen)) =
+                            tokio::time::timeout(status::HEARTBEAT, status::read(&cluster)).await
+                        {
+                            crate::metrics::METRICS.cluster_backlog(
+                                seen.archived_last.saturating_sub(progress.applied()),
+                                seen.jobs_pending,
+                            );
+                        }
                     }
                 }
             };

@@ -344,6 +344,24 @@ async fn three_nodes_share_one_archive_through_a_kill_and_a_lost_server() {
         "{status}"
     );
     assert_eq!(status["jobs_running"], 0, "{status}");
+    // The same in each node's metrics: connected, the stream applied to its last message.
+    let last = status["archived_last"].as_u64().unwrap();
+    for node in nodes.iter().chain([&newcomer]) {
+        eventually(
+            Duration::from_secs(20),
+            &format!("{} reports no lag", node.id),
+            || async {
+                let (_, _, body) = get(&format!("{}/metrics", node.base())).await.ok()?;
+                let text = String::from_utf8(body).ok()?;
+                let applied = format!("gazette_cluster_applied_sequence {last}\n");
+                (text.contains("gazette_cluster_lag_messages 0\n")
+                    && text.contains("gazette_cluster_connected 1\n")
+                    && text.contains(&applied))
+                .then_some(())
+            },
+        )
+        .await;
+    }
     // Every node, stopped: each closed WARC file of its own is in the bucket with its CDXJ, the
     // local copies are gone (no local cache), and its archive verifies clean, reading them back.
     let bucket = bucket_root.join("gazette").join("archive");
