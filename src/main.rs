@@ -20,8 +20,9 @@ fn main() -> ExitCode {
     // The daemon says what it does at info; one-shot commands only warn.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         // sled logs its I/O failures as debug dumps; the archive reports them itself, readably.
+        // tantivy tells of every commit and merge at info: its warnings are enough by default.
         tracing_subscriber::EnvFilter::new(if daemon {
-            "info,sled=off"
+            "info,sled=off,tantivy=warn"
         } else {
             "warn,sled=off"
         })

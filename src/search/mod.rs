@@ -115,7 +115,9 @@ pub struct Found {
 
 /// Why an index on disk is not opened as it is.
 enum Unusable {
-    /// Missing, damaged or of another version: rebuilt.
+    /// Not made yet (a first start, or a search directory deleted): made from the archive.
+    Absent,
+    /// Damaged or of another version: rebuilt.
     Stale(String),
     /// Another process writes it.
     Held,
@@ -213,6 +215,13 @@ impl SearchIndex {
             Err(Unusable::Held) => Err(SearchError::Held {
                 path: dir.to_path_buf(),
             }),
+            Err(Unusable::Absent) => {
+                // A first start: nothing is wrong, the index is simply made.
+                tracing::info!(dir = %dir.display(), "creating the search index from the archive");
+                let reason = "no search index".to_string();
+                let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
+                Ok((index, Opened::Rebuilt { reason, articles }))
+            }
             Err(Unusable::Stale(reason)) => {
                 tracing::warn!(dir = %dir.display(), %reason, "rebuilding the search index");
                 let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
@@ -224,6 +233,10 @@ impl SearchIndex {
     /// The index at `dir` as it is, or why it cannot be used.
     fn open_existing(dir: &Path) -> Result<SearchIndex, Unusable> {
         let stale = |reason: String| Unusable::Stale(reason);
+        let made = dir.join(VERSION_FILE).exists() || dir.join("meta.json").exists();
+        if !made {
+            return Err(Unusable::Absent);
+        }
         let version = std::fs::read_to_string(dir.join(VERSION_FILE))
             .map_err(|_| stale("no search index (or no version file)".to_string()))?;
         if version.trim() != VERSION {
