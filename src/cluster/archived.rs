@@ -502,44 +502,51 @@ enum ArchiveErrorOr {
     Undecodable(String),
 }
 
-fn apply_events(local: &dyn Archive, group: &[Received]) -> Vec<Result<Applied, ArchiveErrorOr>> {
-    if group.len() > 1 || matches!(group[0].event, Ok(Event::Revision { .. })) {
-        let ingests: Vec<Ingest> = group
-            .iter()
-            .filter_map(|r| match &r.event {
-                Ok(Event::Revision {
-                    article,
-                    capture,
-                    fetched_at,
-                    profile,
-                    user_agent,
-                    validators,
-                }) => Some(Ingest {
-                    article: (**article).clone(),
-                    capture: capture.clone(),
-                    fetched_at: *fetched_at,
-                    profile: profile.clone(),
-                    user_agent: user_agent.clone(),
-                    validators: validators.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        return match local.store_many(ingests) {
-            Ok(stored) => stored.into_iter().map(|s| Ok(Applied::Stored(s))).collect(),
-            Err(err) => {
-                let error = crate::describe(&err);
-                let mut answers = vec![Err(ArchiveErrorOr::Archive(err))];
-                answers.extend(
-                    group[1..]
-                        .iter()
-                        .map(|_| Err(ArchiveErrorOr::Archive(ArchiveError::Writer(error.clone())))),
-                );
-                answers
-            }
-        };
+/// Revisions in a row, in one group commit: an answer each.
+fn apply_revisions(
+    local: &dyn Archive,
+    group: &[Received],
+) -> Vec<Result<Applied, ArchiveErrorOr>> {
+    let ingests: Vec<Ingest> = group
+        .iter()
+        .filter_map(|r| match &r.event {
+            Ok(Event::Revision {
+                article,
+                capture,
+                fetched_at,
+                profile,
+                user_agent,
+                validators,
+            }) => Some(Ingest {
+                article: (**article).clone(),
+                capture: capture.clone(),
+                fetched_at: *fetched_at,
+                profile: profile.clone(),
+                user_agent: user_agent.clone(),
+                validators: validators.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    match local.store_many(ingests) {
+        Ok(stored) => stored.into_iter().map(|s| Ok(Applied::Stored(s))).collect(),
+        Err(err) => {
+            let error = crate::describe(&err);
+            let mut answers = vec![Err(ArchiveErrorOr::Archive(err))];
+            answers.extend(
+                group[1..]
+                    .iter()
+                    .map(|_| Err(ArchiveErrorOr::Archive(ArchiveError::Writer(error.clone())))),
+            );
+            answers
+        }
     }
+}
+
+/// A group of one revision or more, or of one other event.
+fn apply_events(local: &dyn Archive, group: &[Received]) -> Vec<Result<Applied, ArchiveErrorOr>> {
     let answer = match &group[0].event {
+        Ok(Event::Revision { .. }) => return apply_revisions(local, group),
         Err(detail) => Err(ArchiveErrorOr::Undecodable(detail.clone())),
         Ok(Event::Gone { id, at }) => local
             .mark_gone(id, *at)
@@ -573,16 +580,8 @@ fn apply_events(local: &dyn Archive, group: &[Received]) -> Vec<Result<Applied, 
             })
             .map(|info| Applied::Asset(Box::new(info)))
             .map_err(ArchiveErrorOr::Archive),
-        Ok(Event::Revision { .. }) => unreachable_revision(),
     };
     vec![answer]
-}
-
-/// Revisions are applied as a group above; this arm cannot be reached.
-fn unreachable_revision() -> Result<Applied, ArchiveErrorOr> {
-    Err(ArchiveErrorOr::Undecodable(
-        "a revision outside its group".into(),
-    ))
 }
 
 /// Keeps the position durably, then tells the waiting writers.
