@@ -130,10 +130,12 @@ impl Node {
                         crate::metrics::METRICS.cluster(cluster.connected(), progress.applied());
                         // What the stream and the queue hold: kept as they were when unreachable.
                         if let Ok(Ok(seen)) =
-                            tokio::time::timeout(status::HEARTBEAT, status::read(&cluster)).await
+                            tokio::time::timeout(status::HEARTBEAT, status::backlog(&cluster)).await
                         {
                             crate::metrics::METRICS.cluster_backlog(
-                                seen.archived_last.saturating_sub(progress.applied()),
+                                seen.archived
+                                    .last_sequence
+                                    .saturating_sub(progress.applied()),
                                 seen.jobs_pending,
                             );
                         }

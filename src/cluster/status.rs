@@ -81,7 +81,14 @@ pub struct NodeStatus {
     pub seen_secs_ago: i64,
 }
 
-pub async fn read(cluster: &Cluster) -> Result<ClusterStatus, ClusterError> {
+/// What the streams hold, without the nodes: what a node's metrics need every few seconds.
+pub struct Backlog {
+    pub archived: async_nats::jetstream::stream::State,
+    pub jobs_pending: u64,
+    pub jobs_running: u64,
+}
+
+pub async fn backlog(cluster: &Cluster) -> Result<Backlog, ClusterError> {
     let mut archived = cluster
         .js
         .get_stream(ARCHIVED_STREAM)
@@ -118,6 +125,19 @@ pub async fn read(cluster: &Cluster) -> Result<ClusterStatus, ClusterError> {
         // No worker has pulled yet: every job waits.
         Err(_) => (jobs_state.messages, 0),
     };
+    Ok(Backlog {
+        archived: state,
+        jobs_pending,
+        jobs_running,
+    })
+}
+
+pub async fn read(cluster: &Cluster) -> Result<ClusterStatus, ClusterError> {
+    let Backlog {
+        archived: state,
+        jobs_pending,
+        jobs_running,
+    } = backlog(cluster).await?;
     let mut nodes = Vec::new();
     let mut keys = cluster
         .nodes
