@@ -124,7 +124,9 @@ mod tests {
                 body: format!("<p>{url}</p>").into_bytes(),
             };
             let response = Record::response(&capture, date);
-            let note = Record::metadata(b"{}".to_vec(), response.id(), url, date);
+            let urn = format!("urn:gazette:article:t:{}:1", &url[url.len() - 1..]);
+            let note = Record::note(b"{}".to_vec(), Some(response.id()), &urn, date)
+                .concurrent_to(response.id());
             written.extend(writer.append(&[response, note]).unwrap());
         }
         writer.sync().unwrap();
@@ -153,6 +155,9 @@ mod tests {
             };
             let record = warc::read(dir.path(), &at).unwrap();
             assert_eq!(record.target_uri(), json["url"].as_str());
+            // Only the page is filed under the page's key; its note under a URN of its own.
+            let key = line.split(' ').next().unwrap();
+            assert_eq!(key.starts_with("test,portal)/"), record.kind() == &RecordType::Response);
             if record.kind() == &RecordType::Response {
                 assert_eq!(json["mime"], "text/html");
                 assert_eq!(json["status"], "200");

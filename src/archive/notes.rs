@@ -17,6 +17,18 @@ pub struct Profile {
     pub digest: String,
 }
 
+/// What every note's target URI begins with; a metadata record whose target URI does not is of
+/// the first form, filed under the page's URL (`gazette migrate` rewrites those).
+pub const NOTE_URN: &str = "urn:gazette:article:";
+
+/// What an article id keeps as it is in a note's URN: letters, digits, `-._~:`.
+const URN_PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':');
+
 /// One `metadata` record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "note", rename_all = "snake_case")]
@@ -70,6 +82,21 @@ impl Note {
             Note::Revision(note) => &note.article.id,
             Note::Gone { id, .. } | Note::Back { id, .. } => id,
         }
+    }
+
+    /// The `WARC-Target-URI` of the note's record: a URN of its own
+    /// (`urn:gazette:article:<id>:<revision>`, `…:gone`, `…:back`), never the page's URL. Replay
+    /// tools take every record filed under a page's URL for a capture of that page, and would
+    /// replay the note instead of the page; the page's URL is in the JSON, the response the note
+    /// is about in `WARC-Refers-To`.
+    pub fn target_uri(&self) -> String {
+        let (id, what) = match self {
+            Note::Revision(note) => (&note.article.id, note.revision.to_string()),
+            Note::Gone { id, .. } => (id, "gone".to_string()),
+            Note::Back { id, .. } => (id, "back".to_string()),
+        };
+        let id = percent_encoding::utf8_percent_encode(&id.0, URN_PART);
+        format!("{NOTE_URN}{id}:{what}")
     }
 
     pub(super) fn to_json(&self) -> Vec<u8> {

@@ -347,12 +347,12 @@ fn reparse_article(
         }
         note.article = article;
         let date = note.fetched_at;
-        let url = note.article.url.clone();
         let refers_to = found.response_id.clone();
+        let revision = Note::Revision(note.clone());
         let record = Record::note(
-            Note::Revision(note.clone()).to_json(),
+            revision.to_json(),
             refers_to.as_ref(),
-            &url,
+            &revision.target_uri(),
             date,
         );
         let id = record.id().clone();

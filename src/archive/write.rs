@@ -350,19 +350,15 @@ impl Writer {
             kept: previous.kept.clone(),
             validators: previous.validators.clone(),
         };
-        let metadata = Record::note(
-            Note::Revision(Box::new(note)).to_json(),
-            response_id.as_ref(),
-            &url,
-            at,
-        );
+        let note = Note::Revision(Box::new(note));
+        let metadata = Record::note(note.to_json(), response_id.as_ref(), &note.target_uri(), at);
         // A gone article stays gone: the note after the revision says so to a rebuild too.
         let gone = previous.gone_at.map(|gone_at| {
             let note = Note::Gone {
                 id: id.clone(),
                 at: gone_at,
             };
-            Record::note(note.to_json(), Some(metadata.id()), &url, at)
+            Record::note(note.to_json(), Some(metadata.id()), &note.target_uri(), at)
         });
         let mut records = vec![metadata];
         records.extend(gone);
@@ -533,12 +529,17 @@ impl Writer {
             kept: Default::default(),
             validators: previous.and_then(|p| p.validators.clone()),
         };
+        let note = Note::Revision(Box::new(note));
         let metadata = Record::note(
-            Note::Revision(Box::new(note)).to_json(),
+            note.to_json(),
             response.as_ref().map(Record::id),
-            &url,
+            &note.target_uri(),
             date,
         );
+        let metadata = match &response {
+            Some(response) => metadata.concurrent_to(response.id()),
+            None => metadata,
+        };
         let mut records: Vec<Record> = Vec::with_capacity(3);
         records.extend(request);
         let has_request = records.len() == 1;
@@ -591,8 +592,8 @@ impl Writer {
             Note::Back { at, .. } => (*at, None),
             Note::Revision(note) => (note.fetched_at, None),
         };
-        let (latest, url) = self.latest_of(&previous)?;
-        let record = Record::note(note.to_json(), Some(&latest), &url, date);
+        let latest = self.latest_of(&previous)?;
+        let record = Record::note(note.to_json(), Some(&latest), &note.target_uri(), date);
         self.append(&[record])?;
         group.appended = true;
         let entry = Entry {
@@ -603,13 +604,13 @@ impl Writer {
         Ok(())
     }
 
-    /// The article's latest revision's metadata record (already written to the file, synced or
-    /// not): its id and the article's URL.
-    fn latest_of(&self, entry: &Entry) -> Result<(RecordId, String), ArchiveError> {
+    /// The id of the article's latest revision's metadata record (already written to the file,
+    /// synced or not).
+    fn latest_of(&self, entry: &Entry) -> Result<RecordId, ArchiveError> {
         let at = entry.latest.location();
         let record = self.records.read(&at)?;
         match serde_json::from_slice::<Note>(record.block()) {
-            Ok(Note::Revision(note)) => Ok((record.id().clone(), note.article.url)),
+            Ok(Note::Revision(_)) => Ok(record.id().clone()),
             _ => Err(ArchiveError::Corrupt {
                 key: format!("{} at byte {}", at.file, at.offset),
                 detail: "not the metadata record of a revision".into(),

@@ -49,7 +49,8 @@ fn article_group(file: &str, date: DateTime<FixedOffset>) -> Vec<Record> {
     let request = Record::request(&url, "gazette-test/1", date, response.id());
     let json = serde_json::to_vec(&serde_json::json!({ "profile": "bqlkkt", "article": article }))
         .unwrap();
-    let metadata = Record::metadata(json, response.id(), &capture.url, date);
+    let urn = format!("urn:gazette:article:{}:1", article.id);
+    let metadata = Record::note(json, Some(response.id()), &urn, date).concurrent_to(response.id());
     vec![request, response, metadata]
 }
 
@@ -251,7 +252,8 @@ fn files_rotate_at_the_size_limit_with_warcinfo_first() {
             &asset(&format!("http://127.0.0.1/{n}.png"), noise(2500, n)),
             date,
         );
-        let metadata = Record::metadata(b"{}".to_vec(), response.id(), "http://127.0.0.1/", date);
+        let urn = format!("urn:gazette:article:t:{n}:1");
+        let metadata = Record::note(b"{}".to_vec(), Some(response.id()), &urn, date);
         let locations = writer.append(&[response, metadata]).unwrap();
         assert_eq!(
             locations[0].file, locations[1].file,
@@ -551,6 +553,47 @@ async fn crawl_files_for_independent_readers() {
     let expected = serde_json::json!({"files": copied, "records": counts});
     std::fs::write(out.join("expected.json"), expected.to_string()).unwrap();
     println!("{expected}");
+}
+
+/// A revision's note is filed under a URN of its own, so replay tools see only the page at the
+/// page's URL; it names the response it was read from (`WARC-Refers-To`, `WARC-Concurrent-To`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revision_note_has_a_target_of_its_own_and_names_its_page() {
+    let portal = support::TestPortal::recorded().await;
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, true).await;
+    assert_eq!(report.new, 9, "{report:?}");
+    drop(archive);
+    let records = scan_all(&portal.config.storage.path.join("warc"));
+    let responses: std::collections::HashMap<_, _> = records
+        .iter()
+        .filter(|(_, r)| r.kind() == &RecordType::Response)
+        .map(|(_, r)| (r.id().clone(), r.target_uri().unwrap().to_string()))
+        .collect();
+    let mut notes = 0;
+    for (_, record) in &records {
+        let target = record.target_uri().unwrap_or_default();
+        if record.kind() != &RecordType::Metadata {
+            assert!(!target.starts_with("urn:gazette:"), "{target}");
+            continue;
+        }
+        notes += 1;
+        let json: serde_json::Value = serde_json::from_slice(record.block()).unwrap();
+        let id = json["article"]["id"].as_str().unwrap();
+        assert_eq!(
+            target,
+            format!("urn:gazette:article:{id}:{}", json["revision"]),
+            "{json}"
+        );
+        let page = record.refers_to().expect("a note names its response");
+        assert_eq!(record.concurrent_to().as_ref(), Some(&page));
+        assert_eq!(
+            responses.get(&page).map(String::as_str),
+            json["article"]["url"].as_str(),
+            "{target}"
+        );
+    }
+    assert_eq!(notes, 9);
 }
 
 /// A revision's metadata record leaves the page's status and headers to its response record

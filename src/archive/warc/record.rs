@@ -162,16 +162,6 @@ impl Record {
         }
     }
 
-    /// What gazette made of a response (the normalised revision and the profile used), as JSON.
-    pub fn metadata(
-        json: Vec<u8>,
-        refers_to: &RecordId,
-        target_uri: &str,
-        date: DateTime<FixedOffset>,
-    ) -> Record {
-        Record::note(json, Some(refers_to), target_uri, date)
-    }
-
     /// A `metadata` record of JSON about `target_uri`, referring to a record when there is one
     /// (a revision restored from an export without its page has none).
     pub fn note(
@@ -195,6 +185,14 @@ impl Record {
             block: json,
             payload_digest: None,
         }
+    }
+
+    /// The record, marked as written with `response` in one capture event (`WARC-Concurrent-To`):
+    /// a revision's note written with the page it was read from.
+    pub fn concurrent_to(mut self, response: &RecordId) -> Record {
+        self.fields
+            .push(("WARC-Concurrent-To", response.to_string()));
+        self
     }
 
     /// A capture whose payload was stored before: its HTTP headers only, pointing at `original`.
