@@ -601,7 +601,7 @@ pub fn serve(path: &Path) -> anyhow::Result<()> {
     let served = runtime()?.block_on(gazette::daemon::run(
         config.clone(),
         gazette::daemon::Startup::default(),
-        |addr| {
+        move |addr| {
             eprintln!("gazette: serving on http://{addr}/ (feeds under {public}feeds/)");
         },
     ));
@@ -626,7 +626,9 @@ pub fn demo(listen: std::net::SocketAddr) -> anyhow::Result<()> {
         edit.listen(listen)
             .public_url(&format!("http://{listen}"))
             .storage_path(&dir.join("archive"))
-            .crawler("min_delay_ms", 0);
+            .crawler("min_delay_ms", 0)
+            // No admin endpoint in the demo, and no warning that its variable is unset.
+            .remove(&["server", "admin_token_env"]);
         let config = std::sync::Arc::new(edit.config("demo config")?);
         let mut origins = gazette::fetch::Origins::default();
         for source in &config.sources {

@@ -154,17 +154,20 @@ impl Drop for PidFile {
 /// What to do before serving.
 #[derive(Debug, Clone, Default)]
 pub struct Startup {
-    /// Crawl every source once (a backfill) before answering requests.
+    /// Crawl every source once (a backfill) before answering requests, and tell `ready` only
+    /// once the search index is open too, so that what is printed then comes after the
+    /// start-up's log lines (the demo).
     pub crawl_first: bool,
     /// Portals reached at another address (the demo's replay); every URL stays the portal's.
     pub origins: Origins,
 }
 
-/// Serves until SIGTERM/SIGINT; `ready` is told the address once requests are answered.
+/// Serves until SIGTERM/SIGINT; `ready` is told the address once requests are answered (and,
+/// with [`Startup::crawl_first`], searched).
 pub async fn run(
     config: Arc<Config>,
     startup: Startup,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(SocketAddr) + Send + 'static,
 ) -> Result<(), DaemonError> {
     if let Some(name) = &config.server.admin_token_env
         && config.server.admin_token().is_none()
@@ -234,11 +237,14 @@ pub async fn run(
     let shutdown = CancellationToken::new();
     // Which files are uploaded is this node's own business: its own archive keeps it.
     state.uploads = start_uploads(&config, &local, &shutdown);
+    let (searchable, search_opened) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn({
         let (slot, pending, archive) = (state.search.clone(), pending.clone(), archive.clone());
         let storage = config.storage.path.clone();
         let stop = shutdown.clone();
         async move {
+            // Dropped on every way out: opened, failed or stopped.
+            let _searchable = searchable;
             let Some(search) = crate::search::open_beside(&storage, archive.clone(), stop).await
             else {
                 return;
@@ -322,8 +328,15 @@ pub async fn run(
                 .await
         }
     });
-    ready(local_addr);
     tracing::info!(local = %local_addr, "serving");
+    if startup.crawl_first {
+        tokio::spawn(async move {
+            let _ = search_opened.await;
+            ready(local_addr);
+        });
+    } else {
+        ready(local_addr);
+    }
     connections::serve(listener, router, limits, shutdown.clone()).await;
     shutdown.cancel();
     if let Err(err) = scheduling.await {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::bail;
-use gazette::archive::{self, ArchiveError, Rebuilt};
+use gazette::archive::{self, ArchiveError, Migration, Rebuilt};
 use gazette::config::{self, Config};
 use gazette::model::{Article, Capture};
 
@@ -105,16 +105,30 @@ pub fn migrate(path: &Path) -> anyhow::Result<()> {
     let migrated = archive::migrate(&config.storage)
         .map_err(|err| refused(&config, err, " before migrating"))?;
     archive::settle(&config.storage);
-    print!(
-        "migrated {} to archive schema {}: {} articles, {} revisions",
-        config.storage.path.display(),
-        archive::SCHEMA_VERSION,
-        migrated.articles,
-        migrated.revisions,
-    );
-    match &migrated.kept_at {
-        Some(kept_at) => println!("; the schema-1 archive is kept at {}", kept_at.display()),
-        None => println!("; its index was rebuilt from its WARC files"),
+    let path = config.storage.path.display();
+    let (articles, revisions) = (migrated.articles, migrated.revisions);
+    let kept_at = migrated
+        .kept_at
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    match migrated.from {
+        Migration::Schema1 => println!(
+            "migrated {path} to archive schema {}: {articles} articles, {revisions} revisions; \
+             the schema-1 archive is kept at {kept_at}",
+            archive::SCHEMA_VERSION
+        ),
+        Migration::Schema2 => println!(
+            "migrated {path} to archive schema {}: {articles} articles, {revisions} revisions; \
+             its index was rebuilt from its WARC files",
+            archive::SCHEMA_VERSION
+        ),
+        Migration::NotesAtPageUrls { files, notes } => println!(
+            "migrated {path}: {notes} metadata records in {files} WARC files now under their own \
+             urn:gazette:article: URIs (every copied record checked against its original); \
+             index rebuilt: {articles} articles, {revisions} revisions; the old files are kept \
+             at {kept_at} (remove them once you no longer need them)"
+        ),
     }
     Ok(())
 }

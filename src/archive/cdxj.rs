@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::warc::{self, RecordType, WarcError};
+use super::warc::{self, Location, ParsedRecord, RecordType, WarcError};
 
 /// The JSON of one line, its fields in the order pywb writes them.
 #[derive(Serialize)]
@@ -25,57 +25,122 @@ struct Fields<'a> {
 /// The CDXJ lines of the file `name` in `dir`: one per response, revisit, resource and metadata
 /// record, sorted bytewise, each ending in a newline.
 pub fn index(dir: &Path, name: &str) -> Result<String, WarcError> {
-    let mut lines = Vec::new();
-    for item in warc::scan_file(dir, name) {
-        let (at, record) = item?;
-        let kind = record.kind();
-        if !matches!(
-            kind,
-            RecordType::Response
-                | RecordType::Revisit
-                | RecordType::Resource
-                | RecordType::Metadata
-        ) {
-            continue;
-        }
-        let Some(url) = record.target_uri() else {
-            continue;
-        };
-        let http = record.http();
-        let mime = match (kind, http) {
-            (RecordType::Revisit, _) => "warc/revisit".to_string(),
-            (RecordType::Response, Some(http)) => http
-                .headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-                .map(|(_, value)| media_type(value))
-                .unwrap_or_else(|| "unk".to_string()),
-            _ => record
-                .header("Content-Type")
-                .map(media_type)
-                .unwrap_or_else(|| "unk".to_string()),
-        };
-        let fields = Fields {
-            url,
-            mime,
-            status: http.and_then(|h| h.status).map(|s| s.to_string()),
-            digest: record
-                .header("WARC-Payload-Digest")
-                .or_else(|| record.header("WARC-Block-Digest")),
-            length: at.length.to_string(),
-            offset: at.offset.to_string(),
-            filename: name,
-        };
-        let timestamp = record
-            .date()
-            .with_timezone(&chrono::Utc)
-            .format("%Y%m%d%H%M%S");
-        // serde_json writes a struct of strings without fail.
-        let json = serde_json::to_string(&fields).unwrap_or_default();
-        lines.push(format!("{} {timestamp} {json}\n", surt(url)));
-    }
+    let mut lines = lines_from(dir, name, 0)?;
     lines.sort_unstable();
     Ok(lines.concat())
+}
+
+/// The name of the CDXJ index kept beside the WARC file `name` (and beside it in the bucket):
+/// `<name>.cdxj`, which pywb reads from a directory given as a collection's `index_paths`.
+pub fn file_name(name: &str) -> String {
+    format!("{name}.cdxj")
+}
+
+/// Brings the CDXJ index beside the WARC file `name` of `dir` up to date: the lines it has
+/// already, and those of the records appended since the last record it names, sorted and
+/// written whole through a temporary file and a rename (pywb reads it at any moment). Only the
+/// new end of the file is read.
+pub fn update_beside(dir: &Path, name: &str) -> Result<(), WarcError> {
+    let path = dir.join(file_name(name));
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(WarcError::io("read", &path)(e)),
+    };
+    let mut lines: Vec<String> = old.lines().map(|line| format!("{line}\n")).collect();
+    // Where the last record the index names ends; a line that does not read means the index
+    // is not gazette's own, and it is made again from the start.
+    let ends: Option<Vec<u64>> = lines.iter().map(|line| record_end(line)).collect();
+    let from = match ends {
+        Some(ends) => ends.into_iter().max().unwrap_or(0),
+        None => {
+            lines.clear();
+            0
+        }
+    };
+    let new = lines_from(dir, name, from)?;
+    if new.is_empty() && !old.is_empty() {
+        return Ok(());
+    }
+    lines.extend(new);
+    write_beside(dir, name, lines)
+}
+
+/// Where the record a line names ends in its file.
+fn record_end(line: &str) -> Option<u64> {
+    let json: serde_json::Value = serde_json::from_str(line.splitn(3, ' ').nth(2)?).ok()?;
+    let number = |field: &str| json.get(field)?.as_str()?.parse::<u64>().ok();
+    Some(number("offset")? + number("length")?)
+}
+
+/// The CDXJ lines of the records of `name` from `offset` on, in file order.
+fn lines_from(dir: &Path, name: &str, offset: u64) -> Result<Vec<String>, WarcError> {
+    let mut lines = Vec::new();
+    for item in warc::scan_file_from(dir, name, offset) {
+        let (at, record) = item?;
+        lines.extend(line(&at, &record));
+    }
+    Ok(lines)
+}
+
+/// The CDXJ line of a response, revisit, resource or metadata record at `at`, ending in a
+/// newline; `None` for any other record.
+pub fn line(at: &Location, record: &ParsedRecord) -> Option<String> {
+    let kind = record.kind();
+    if !matches!(
+        kind,
+        RecordType::Response | RecordType::Revisit | RecordType::Resource | RecordType::Metadata
+    ) {
+        return None;
+    }
+    let url = record.target_uri()?;
+    let http = record.http();
+    let mime = match (kind, http) {
+        (RecordType::Revisit, _) => "warc/revisit".to_string(),
+        (RecordType::Response, Some(http)) => http
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .map(|(_, value)| media_type(value))
+            .unwrap_or_else(|| "unk".to_string()),
+        _ => record
+            .header("Content-Type")
+            .map(media_type)
+            .unwrap_or_else(|| "unk".to_string()),
+    };
+    let fields = Fields {
+        url,
+        mime,
+        status: http.and_then(|h| h.status).map(|s| s.to_string()),
+        digest: record
+            .header("WARC-Payload-Digest")
+            .or_else(|| record.header("WARC-Block-Digest")),
+        length: at.length.to_string(),
+        offset: at.offset.to_string(),
+        filename: &at.file,
+    };
+    let timestamp = record
+        .date()
+        .with_timezone(&chrono::Utc)
+        .format("%Y%m%d%H%M%S");
+    // serde_json writes a struct of strings without fail.
+    let json = serde_json::to_string(&fields).unwrap_or_default();
+    Some(format!("{} {timestamp} {json}\n", surt(url)))
+}
+
+/// Writes the CDXJ index beside the WARC file `name` of `dir` whole, from its `lines` (in any
+/// order), through a temporary file and a rename: pywb may read it at any moment.
+pub fn write_beside(dir: &Path, name: &str, mut lines: Vec<String>) -> Result<(), WarcError> {
+    lines.sort_unstable();
+    lines.dedup();
+    let path = dir.join(file_name(name));
+    let partial = dir.join(format!(".{}.partial", file_name(name)));
+    std::fs::write(&partial, lines.concat())
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            WarcError::io("write", &path)(e)
+        })
 }
 
 /// The SURT form of a URL (`http://www.example.com/a?b=1` → `com,example)/a?b=1`), the key
@@ -97,7 +162,7 @@ fn media_type(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::warc::{Location, Record, WarcWriter};
+    use crate::archive::warc::{Record, WarcWriter};
     use crate::model::Capture;
 
     #[test]
@@ -157,7 +222,10 @@ mod tests {
             assert_eq!(record.target_uri(), json["url"].as_str());
             // Only the page is filed under the page's key; its note under a URN of its own.
             let key = line.split(' ').next().unwrap();
-            assert_eq!(key.starts_with("test,portal)/"), record.kind() == &RecordType::Response);
+            assert_eq!(
+                key.starts_with("test,portal)/"),
+                record.kind() == &RecordType::Response
+            );
             if record.kind() == &RecordType::Response {
                 assert_eq!(json["mime"], "text/html");
                 assert_eq!(json["status"], "200");

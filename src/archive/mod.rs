@@ -42,7 +42,7 @@ pub type Ids<'a> = Box<dyn Iterator<Item = Result<ArticleId, ArchiveError>> + Se
 pub use crate::model::Subscription;
 pub use export::{ExportEntry, ExportedRevision, export, import, restore_lines, validate_lines};
 pub use handle::Handle;
-pub use migrate::{Migrated, migrate};
+pub use migrate::{Migrated, Migration, migrate};
 pub use notes::Profile;
 pub use rebuild::{Rebuilt, Reparse, rebuild};
 pub use sled_store::{SCHEMA_VERSION, SledArchive};

@@ -8,6 +8,7 @@ use std::path::Path;
 use sled::Batch;
 
 use super::assets;
+use super::cdxj;
 use super::index::{self, Entry, RevisionEntry, Span};
 use super::notes::{Note, RevisionNote};
 use super::warc::{self, Record, RecordId, RecordType, WarcWriter};
@@ -82,9 +83,16 @@ pub fn rebuild(
     let mut responses: HashMap<RecordId, Span> = HashMap::new();
     let mut requests: HashMap<RecordId, Span> = HashMap::new();
     let mut assets = assets::Found::default();
+    // Each file's CDXJ index is written again whole from the same reading.
+    let mut index_lines: (Option<String>, Vec<String>) = (None, Vec::new());
     for item in warc::scan(&warc_dir) {
         let (at, record) = item?;
         rebuilt.records += 1;
+        if index_lines.0.as_deref() != Some(at.file.as_str()) {
+            write_cdxj(&warc_dir, std::mem::take(&mut index_lines));
+            index_lines.0 = Some(at.file.clone());
+        }
+        index_lines.1.extend(cdxj::line(&at, &record));
         assets.see(&at, &record);
         match record.kind() {
             RecordType::Response => {
@@ -112,6 +120,7 @@ pub fn rebuild(
             _ => {}
         }
     }
+    write_cdxj(&warc_dir, index_lines);
     // WARC files gone or moved would otherwise make an empty index of a full one.
     let indexed = old
         .as_ref()
@@ -144,6 +153,9 @@ pub fn rebuild(
             )?;
         }
         writer.sync()?;
+        if let Err(err) = cdxj::update_beside(&warc_dir, writer.current_file()) {
+            tracing::warn!(error = %crate::describe(&err), "cannot write the CDXJ index beside a WARC file");
+        }
     }
     let fresh = root.join("db.rebuild");
     if fresh.exists() {
@@ -165,6 +177,15 @@ pub fn rebuild(
     )?;
     swap(&root, &fresh, old)?;
     Ok(rebuilt)
+}
+
+/// Writes a file's CDXJ index from its lines; a failure is logged, not returned (the index is
+/// derived, and the WARC files are what a rebuild is for).
+fn write_cdxj(warc_dir: &Path, (file, lines): (Option<String>, Vec<String>)) {
+    let Some(file) = file else { return };
+    if let Err(err) = cdxj::write_beside(warc_dir, &file, lines) {
+        tracing::warn!(file = %file, error = %crate::describe(&err), "cannot write the CDXJ index beside a WARC file");
+    }
 }
 
 /// The index at `db_dir` opened, when it can be read; refused ([`ArchiveError::Locked`]) when

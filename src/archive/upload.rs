@@ -284,7 +284,7 @@ pub async fn upload(bucket: &Bucket, dir: &Path, name: &str, size: u64) -> Resul
     if bucket.size(name).await? != Some(size) {
         put_file(bucket, &dir.join(name), name).await?;
     }
-    let index_name = format!("{name}.cdxj");
+    let index_name = cdxj::file_name(name);
     let index = {
         let (dir, file) = (dir.to_path_buf(), name.to_string());
         tokio::task::spawn_blocking(move || cdxj::index(&dir, &file))
@@ -365,6 +365,19 @@ async fn trim(dir: &Path, closed: Vec<Closed>, limit: u64) -> Result<(), UploadE
             break;
         }
         let path = dir.join(&file.name);
+        // Its CDXJ goes first: a local index naming a file no longer here would send a replay
+        // tool reading the directory to a missing file (the bucket has both).
+        let index = dir.join(cdxj::file_name(&file.name));
+        match tokio::fs::remove_file(&index).await {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(UploadError::Local {
+                    path: index,
+                    source,
+                });
+            }
+        }
         match tokio::fs::remove_file(&path).await {
             Ok(()) => {
                 tracing::debug!(file = %file.name, "uploaded WARC file removed from the local cache")

@@ -48,7 +48,8 @@ pub(super) enum Change {
         key: Vec<u8>,
         value: Option<Vec<u8>>,
     },
-    /// Nothing to write: answered once everything before it is on disk.
+    /// Nothing to write: answered once everything before it is on disk, and the open WARC
+    /// file's CDXJ index brought up to date (the end of a crawl run, of a command, of `serve`).
     Flush,
 }
 
@@ -83,6 +84,8 @@ struct Group {
     /// Payloads first stored in this group, by digest.
     payloads: HashMap<String, PayloadEntry>,
     appended: bool,
+    /// A [`Change::Flush`] came: the open file's CDXJ is updated once the group is written.
+    index_open_file: bool,
 }
 
 impl Writer {
@@ -113,6 +116,7 @@ impl Writer {
             entries: HashMap::new(),
             payloads: HashMap::new(),
             appended: false,
+            index_open_file: false,
         };
         let mut answers: Vec<Result<Outcome, ArchiveError>> = Vec::with_capacity(changes.len());
         let mut stopped: Option<ArchiveError> = None;
@@ -162,7 +166,28 @@ impl Writer {
         self.db
             .flush()
             .map_err(|err| storage_error(&self.root, err))?;
+        if group.index_open_file {
+            self.index_open_file();
+        }
         Ok(())
+    }
+
+    /// Brings the open WARC file's CDXJ up to date. A failure is logged, not returned: the
+    /// index is derived from the file, and the next flush (or `gazette rebuild`) makes it again.
+    fn index_open_file(&self) {
+        if let Some(warc) = &self.warc {
+            self.index_file(warc.current_file());
+        }
+    }
+
+    fn index_file(&self, name: &str) {
+        if let Err(err) = super::cdxj::update_beside(&self.warc_dir, name) {
+            tracing::warn!(
+                file = %name,
+                error = %crate::describe(&err),
+                "cannot write the CDXJ index beside a WARC file"
+            );
+        }
     }
 
     /// The error a change gets when an earlier one of its group failed.
@@ -208,7 +233,10 @@ impl Writer {
                 }
                 Ok(Outcome::Done)
             }
-            Change::Flush => Ok(Outcome::Done),
+            Change::Flush => {
+                group.index_open_file = true;
+                Ok(Outcome::Done)
+            }
         }
     }
 
@@ -672,9 +700,14 @@ impl Writer {
                 self.warc.insert(opened)
             }
         };
+        let before = warc.current_file().to_string();
         let group_appended = warc
             .append(records)
             .map_err(|err| warc_error(&self.root, err))?;
+        if warc.current_file() != before {
+            // `before` was closed (synced, never appended to again): its index is final.
+            self.index_file(&before);
+        }
         Ok(group_appended)
     }
 }

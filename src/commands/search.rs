@@ -18,8 +18,14 @@ fn open_index(config: &Config, archive: &SledArchive) -> anyhow::Result<(SearchI
     let dir = SearchIndex::dir(&config.storage.path);
     let (index, opened) = SearchIndex::open(&dir, archive)
         .map_err(|err| anyhow::anyhow!(gazette::search::chain(&err)))?;
-    if let Opened::Rebuilt { reason, articles } = &opened {
-        eprintln!("search index rebuilt ({reason}): {articles} article(s)");
+    match &opened {
+        Opened::Rebuilt { reason, articles } if reason == gazette::search::NO_INDEX => {
+            eprintln!("search index created: {articles} article(s)");
+        }
+        Opened::Rebuilt { reason, articles } => {
+            eprintln!("search index rebuilt ({reason}): {articles} article(s)");
+        }
+        Opened::Existing => {}
     }
     Ok((index, opened))
 }

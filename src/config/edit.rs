@@ -94,6 +94,20 @@ impl ConfigEdit {
         self
     }
 
+    /// Removes the key at `path` from the document's top, if it is there.
+    pub fn remove(&mut self, path: &[&str]) -> &mut ConfigEdit {
+        if let Some((last, tables)) = path.split_last() {
+            let mut table: Option<&mut dyn TableLike> = Some(self.doc.as_table_mut());
+            for name in tables {
+                table = table.and_then(|t| t.get_mut(name)?.as_table_like_mut());
+            }
+            if let Some(table) = table {
+                table.remove(last);
+            }
+        }
+        self
+    }
+
     fn sources(&mut self) -> impl Iterator<Item = &mut dyn TableLike> {
         self.doc
             .get_mut("sources")

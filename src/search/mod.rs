@@ -123,6 +123,9 @@ enum Unusable {
     Held,
 }
 
+/// Why an index is made on a first start: there was none ([`Opened::Rebuilt`]'s reason).
+pub const NO_INDEX: &str = "no search index";
+
 /// How the index came to be open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opened {
@@ -163,8 +166,14 @@ pub async fn open_beside(
             None
         }
         Ok(Ok((index, opened))) => {
-            if let Opened::Rebuilt { reason, articles } = opened {
-                tracing::info!(%reason, articles, "search index rebuilt");
+            match opened {
+                Opened::Rebuilt { reason, articles } if reason == NO_INDEX => {
+                    tracing::info!(articles, "search index created");
+                }
+                Opened::Rebuilt { reason, articles } => {
+                    tracing::info!(%reason, articles, "search index rebuilt");
+                }
+                Opened::Existing => {}
             }
             Some(std::sync::Arc::new(index))
         }
@@ -218,7 +227,7 @@ impl SearchIndex {
             Err(Unusable::Absent) => {
                 // A first start: nothing is wrong, the index is simply made.
                 tracing::info!(dir = %dir.display(), "creating the search index from the archive");
-                let reason = "no search index".to_string();
+                let reason = NO_INDEX.to_string();
                 let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
                 Ok((index, Opened::Rebuilt { reason, articles }))
             }

@@ -858,3 +858,65 @@ async fn serve_exits_70_when_the_archive_stalls() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("the archive is stalled"), "{stderr}");
 }
+
+/// `gazette demo` on a first start: the missing search index is created without a warning,
+/// tantivy's own lines stay out, and the list of URLs comes after every start-up log line.
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_prints_its_urls_after_a_quiet_start() {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["demo", "--listen", &listen])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    while !lines.iter().any(|l: &String| l == "Stop with Ctrl-C.") {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("the demo did not list its URLs:\n{}", lines.join("\n")),
+        }
+    }
+    // Whatever the demo logs in the next moments comes after the list, not inside it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    lines.extend(rx.try_iter());
+    let _ = child.kill();
+    let _ = child.wait();
+    let shown = lines.join("\n");
+    let open = lines
+        .iter()
+        .position(|l| l == "gazette demo: ready. Open:")
+        .unwrap();
+    let stop = lines.iter().position(|l| l == "Stop with Ctrl-C.").unwrap();
+    assert!(
+        lines[open + 1..stop]
+            .iter()
+            .all(|l| l.starts_with("  http://")),
+        "{shown}"
+    );
+    let created = lines
+        .iter()
+        .position(|l| l.contains("search index"))
+        .unwrap_or_else(|| panic!("no line on the search index:\n{shown}"));
+    assert!(created < open, "{shown}");
+    assert!(!lines.iter().any(|l| l.contains("WARN")), "{shown}");
+    for tantivy in ["save metas", "Preparing commit", "Garbage collect"] {
+        assert!(!shown.contains(tantivy), "{shown}");
+    }
+    let after: Vec<&String> = lines[stop + 1..].iter().collect();
+    assert!(after.iter().all(|l| !l.contains("search index")), "{shown}");
+}

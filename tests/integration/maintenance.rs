@@ -471,3 +471,118 @@ async fn import_refuses_a_line_whose_text_was_altered_after_export() {
     )
     .await;
 }
+
+/// Rewrites the archive's WARC files with every note of the first form: filed under the page's
+/// URL (the article's, for a gone or back note), without `WARC-Concurrent-To`.
+fn notes_to_the_first_form(warc_dir: &std::path::Path) {
+    use gazette::archive::warc::{self, RecordType};
+    let staging = tempfile::tempdir().unwrap();
+    let mut urls = std::collections::HashMap::new();
+    for name in warc::files(warc_dir).unwrap() {
+        let done = warc::rewrite_file(warc_dir, &name, staging.path(), &mut |record| {
+            if record.kind() != &RecordType::Metadata {
+                return None;
+            }
+            let json: serde_json::Value = serde_json::from_slice(record.block()).unwrap();
+            let url = match json["article"]["url"].as_str() {
+                Some(url) => {
+                    urls.insert(json["article"]["id"].clone(), url.to_string());
+                    url.to_string()
+                }
+                None => urls[&json["id"]].clone(),
+            };
+            Some(
+                record
+                    .headers()
+                    .iter()
+                    .filter(|(field, _)| field != "WARC-Concurrent-To")
+                    .map(|(field, value)| match field.as_str() {
+                        "WARC-Target-URI" => (field.clone(), url.clone()),
+                        _ => (field.clone(), value.clone()),
+                    })
+                    .collect(),
+            )
+        })
+        .unwrap();
+        assert!(done.changed > 0 || done.records > 0);
+        std::fs::rename(staging.path().join(&name), warc_dir.join(&name)).unwrap();
+        std::fs::remove_file(warc_dir.join(format!("{name}.cdxj"))).unwrap();
+    }
+}
+
+fn metadata_targets(warc_dir: &std::path::Path) -> Vec<String> {
+    use gazette::archive::warc::{self, RecordType};
+    warc::scan(warc_dir)
+        .map(Result::unwrap)
+        .filter(|(_, r)| r.kind() == &RecordType::Metadata)
+        .map(|(_, r)| r.target_uri().unwrap().to_string())
+        .collect()
+}
+
+/// WARC files written before notes had URNs of their own: `rebuild` reads them as they are, and
+/// `migrate` rewrites them, each copy checked, the old files kept aside, the archive the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_files_older_notes_under_their_own_urns() {
+    let (portal, before) = crawled().await;
+    let side_before = side_state(&*portal.open_archive());
+    let path = portal.dir.path().join("archive");
+    let warc_dir = path.join("warc");
+    let names = gazette::archive::warc::files(&warc_dir).unwrap();
+    notes_to_the_first_form(&warc_dir);
+    let targets = metadata_targets(&warc_dir);
+    assert!(
+        targets.iter().all(|t| t.starts_with("http://")),
+        "{targets:?}"
+    );
+
+    let config = portal.config_path.to_str().unwrap();
+    exits(&["rebuild", "--config", config], 0).await;
+    assert!(
+        exported(&portal.open_archive()) == before,
+        "rebuilt from notes of the first form, the archive exports differently"
+    );
+
+    let args = ["migrate", "--config", config];
+    let out = exits(&args, 0).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let notes = targets.len();
+    assert!(
+        stdout.contains(&format!(
+            "{notes} metadata records in {} WARC files now under their own urn:gazette:article: URIs",
+            names.len()
+        )),
+        "{}",
+        explain(&args, &out)
+    );
+    let targets = metadata_targets(&warc_dir);
+    assert_eq!(targets.len(), notes);
+    assert!(
+        targets
+            .iter()
+            .all(|t| t.starts_with("urn:gazette:article:bqlkkt:")),
+        "{targets:?}"
+    );
+    let archive = portal.open_archive();
+    assert!(
+        exported(&archive) == before,
+        "the migrated archive exports differently"
+    );
+    assert_eq!(side_state(&*archive), side_before);
+    drop(archive);
+    // The old files are kept, whole; each new one has its CDXJ beside it.
+    let kept = portal.dir.path().join("archive.notes-v1");
+    for name in &names {
+        assert!(kept.join(name).is_file(), "{name} not kept");
+        let index = std::fs::read_to_string(warc_dir.join(format!("{name}.cdxj"))).unwrap();
+        assert_eq!(index, archive::cdxj::index(&warc_dir, name).unwrap());
+        assert!(!index.contains("\"mime\":\"application/json\",\"status\""));
+    }
+    exits(&["verify", "--config", config], 0).await;
+
+    let out = exits(&args, 1).await;
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing to migrate"),
+        "{}",
+        explain(&args, &out)
+    );
+}

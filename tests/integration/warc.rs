@@ -596,6 +596,47 @@ async fn a_revision_note_has_a_target_of_its_own_and_names_its_page() {
     assert_eq!(notes, 9);
 }
 
+/// Every WARC file has its CDXJ index beside it once a crawl ends: files closed at their size
+/// limit, and the open one. Under each article's URL it lists its page (one HTML capture a
+/// revision), never a note.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_warc_file_has_its_cdxj_beside_it_after_a_crawl() {
+    let portal = support::TestPortal::recorded().await;
+    let storage = gazette::config::StorageConfig {
+        warc_max_bytes: 16 * 1024,
+        ..portal.config.storage.clone()
+    };
+    let archive = std::sync::Arc::new(gazette::archive::open(&storage).unwrap());
+    let report = portal.crawl(&archive, true).await;
+    assert_eq!(report.new, 9, "{report:?}");
+    let urls: Vec<String> = archive
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.article.url)
+        .collect();
+    drop(archive);
+    let warc_dir = storage.path.join("warc");
+    let names = warc::files(&warc_dir).unwrap();
+    assert!(names.len() > 2, "{names:?}: the crawl should span files");
+    let mut all = String::new();
+    for name in &names {
+        let beside = std::fs::read_to_string(warc_dir.join(format!("{name}.cdxj")))
+            .unwrap_or_else(|e| panic!("{name}.cdxj: {e}"));
+        assert_eq!(
+            beside,
+            gazette::archive::cdxj::index(&warc_dir, name).unwrap()
+        );
+        all.push_str(&beside);
+    }
+    for url in &urls {
+        let key = format!("{} ", gazette::archive::cdxj::surt(url));
+        let lines: Vec<&str> = all.lines().filter(|l| l.starts_with(&key)).collect();
+        assert_eq!(lines.len(), 1, "{url}: {lines:?}");
+        assert!(lines[0].contains("\"mime\":\"text/html\""), "{}", lines[0]);
+    }
+}
+
 /// A revision's metadata record leaves the page's status and headers to its response record
 /// when that gives them back exactly (the recorded portal's answers do), and the archive still
 /// answers each capture with the headers as the portal sent them.

@@ -131,10 +131,11 @@ pub(super) struct Walk<R> {
 }
 
 impl<R: Read + Seek> Walk<R> {
-    pub(super) fn new(source: R, end: u64) -> Walk<R> {
+    /// A walk from `offset`, which must be where a member begins.
+    pub(super) fn new(source: R, offset: u64, end: u64) -> Walk<R> {
         Walk {
             source,
-            offset: 0,
+            offset,
             end,
         }
     }
@@ -241,7 +242,7 @@ mod tests {
         let mut file = first.clone();
         file.extend_from_slice(&second[..second.len() - 1]);
         let end = file.len() as u64;
-        let mut walk = Walk::new(Cursor::new(file), end);
+        let mut walk = Walk::new(Cursor::new(file), 0, end);
         assert_eq!(
             walk.step().unwrap(),
             Step::Member {
@@ -259,7 +260,7 @@ mod tests {
 
     #[test]
     fn the_walk_reports_bytes_that_are_not_a_member() {
-        let mut walk = Walk::new(Cursor::new(vec![0u8; 64]), 64);
+        let mut walk = Walk::new(Cursor::new(vec![0u8; 64]), 0, 64);
         assert!(matches!(
             walk.step().unwrap(),
             Step::Damaged { offset: 0, .. }

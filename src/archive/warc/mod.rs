@@ -11,6 +11,7 @@ mod member;
 mod parse;
 mod read;
 mod record;
+mod rewrite;
 mod segment;
 mod writer;
 
@@ -21,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use parse::{HttpHead, ParsedRecord, verify_digests};
-pub use read::{Scan, check_location, decode_member, files, read, scan, scan_file};
+pub use read::{Scan, check_location, decode_member, files, read, scan, scan_file, scan_file_from};
 pub use record::{Original, Record, RecordType, head_given_back, payload_digest};
+pub use rewrite::{Headers, Rewritten, rewrite_file, verify_rewrite};
 pub use writer::{WarcWriter, is_warc_file_name, node_of};
 
 /// The size past which a WARC file is closed and the next one begun (`storage.warc_max_bytes`).
@@ -137,7 +139,10 @@ impl WarcError {
         matches!(self, WarcError::Io { action: "open", source, .. } if source.kind() == io::ErrorKind::NotFound)
     }
 
-    fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> WarcError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> WarcError {
         let path = path.into();
         move |source| WarcError::Io {
             action,

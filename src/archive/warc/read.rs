@@ -88,16 +88,24 @@ pub fn scan(dir: &Path) -> Scan {
         files: files.into_iter(),
         current: None,
         pending,
+        start: 0,
     }
 }
 
 /// Every record of the one file `name` of `dir`.
 pub fn scan_file(dir: &Path, name: &str) -> Scan {
+    scan_file_from(dir, name, 0)
+}
+
+/// The records of the file `name` of `dir` from `offset` on, which must be where a member
+/// begins (the end of a record read before).
+pub fn scan_file_from(dir: &Path, name: &str, offset: u64) -> Scan {
     Scan {
         dir: dir.to_path_buf(),
         files: vec![name.to_string()].into_iter(),
         current: None,
         pending: None,
+        start: offset,
     }
 }
 
@@ -107,6 +115,8 @@ pub struct Scan {
     files: std::vec::IntoIter<String>,
     current: Option<(String, Walk<File>)>,
     pending: Option<WarcError>,
+    /// Where the next file opened is walked from.
+    start: u64,
 }
 
 impl Scan {
@@ -169,9 +179,10 @@ impl Iterator for Scan {
             }
             let name = self.files.next()?;
             let path = self.dir.join(&name);
+            let start = std::mem::take(&mut self.start);
             let opened = File::open(&path).and_then(|file| {
                 let end = file.metadata()?.len();
-                Ok(Walk::new(file, end))
+                Ok(Walk::new(file, start, end))
             });
             match opened {
                 Ok(walk) => self.current = Some((name, walk)),

@@ -166,7 +166,7 @@ fn reopen(path: &Path, name: &str) -> Result<Option<(Segment<File>, usize)>, War
         .open(path)
         .map_err(WarcError::io("open", path))?;
     let end = file.metadata().map_err(WarcError::io("read", path))?.len();
-    let mut walk = Walk::new(&mut file, end);
+    let mut walk = Walk::new(&mut file, 0, end);
     let mut members = 0;
     let mut last = None;
     let keep = loop {
