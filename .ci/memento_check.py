@@ -4,8 +4,9 @@
    client (through gazette's TimeGate) must find the capture of each revision at its fetch time,
    the first capture for a date long before and the last for a date long after; the link-format
    TimeMap, read with the client's own Link parser, and the JSON TimeMap must list every revision;
-2. an archive holding an article with three revisions (made with `gazette import`, served with
-   `gazette serve`): the client must find each, and the nearer one for dates between them.
+2. an archive holding an article with three revisions a day apart (made with `gazette import` of
+   reader_check's export line, served with `gazette serve`): the client must find each, and the
+   nearer one for dates between them (the earlier for a tie); each memento is its page.
 
 The client is given gazette's TimeGate and asked not to look for a native one, and every request
 it makes goes through a session that refuses any host but loopback: the portal's own URLs (the
@@ -15,7 +16,6 @@ Usage: python3 memento_check.py path/to/gazette [config/gazette.toml]
 Exits 1 on failure, naming what differed.
 """
 
-import base64
 import json
 import os
 import subprocess
@@ -28,7 +28,8 @@ import requests
 from memento_client import MementoClient
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser_check import SOURCE_ID, content_hash, free_port, run, wait_until_up, write_config  # noqa: E402
+from browser_check import SOURCE_ID, free_port, run, wait_until_up, write_config  # noqa: E402
+from reader_check import export_line  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -137,42 +138,18 @@ def demo_checks(binary, failures):
         demo.wait(timeout=30)
 
 
-def export_line(source, url, revisions):
-    """One line of `gazette export --raw`: an article with a revision per (fetched_at, body)."""
-    title = "Hội nghị xúc tiến đầu tư"
-    published = "2026-01-01T08:00:00+07:00"
-    history = []
-    for number, (at, body) in enumerate(revisions, start=1):
-        article = {
-            "id": f"{source}:1", "source": source, "section": "tin-ban-quan-ly", "url": url,
-            "title": title, "published": published, "published_inferred": False, "category": None,
-            "credit": None, "summary": "", "body_html": f"<p>{body}</p>", "body_text": body,
-            "images": [], "attachments": [], "content_hash": content_hash(title, published, body),
-        }
-        history.append({
-            "number": number, "fetched_at": at, "article": article,
-            "capture": {"url": url, "status": 200, "headers": [["content-type", "text/html; charset=utf-8"]]},
-            "raw_base64": base64.b64encode(f"<p>{body}</p>".encode()).decode(),
-        })
-    last = history[-1]
-    archived = {"article": last["article"], "first_seen": history[0]["fetched_at"],
-                "updated": last["fetched_at"], "revisions": len(history), "gone_at": None}
-    return json.dumps({"archived": archived, "revisions": history}) + "\n"
-
-
 def revisions_checks(binary, shipped, failures):
-    fetched = ["2026-01-01T08:00:00+07:00", "2026-01-03T08:00:00+07:00", "2026-01-10T08:00:00+07:00"]
+    bodies = ["Khu kinh tế cửa khẩu Hà Tiên.", "Khu kinh tế cửa khẩu Phú Quốc.", "Khu kinh tế cửa khẩu Rạch Giá."]
     with tempfile.TemporaryDirectory(prefix="gazette-memento-") as directory:
         listen = f"127.0.0.1:{free_port()}"
         config = write_config(shipped, directory, listen, free_port())
-        original = "http://127.0.0.1/Pages/chi-tiet-tin.aspx?ItemID=1"
         export = os.path.join(directory, "revised.jsonl")
+        line = export_line(SOURCE_ID, [("Hội nghị xúc tiến đầu tư", body) for body in bodies])
         with open(export, "w", encoding="utf-8") as f:
-            f.write(export_line(SOURCE_ID, original, [
-                (fetched[0], "Khu kinh tế cửa khẩu Hà Tiên."),
-                (fetched[1], "Khu kinh tế cửa khẩu Phú Quốc."),
-                (fetched[2], "Khu kinh tế cửa khẩu Rạch Giá."),
-            ]))
+            f.write(line)
+        revisions = json.loads(line)["revisions"]
+        original = revisions[0]["article"]["url"]
+        times = [utc(r["fetched_at"]) for r in revisions]
         run([binary, "import", "--config", config, "--in", export])
         server = subprocess.Popen([binary, "serve", "--config", config],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -180,16 +157,15 @@ def revisions_checks(binary, shipped, failures):
             base = f"http://{listen}"
             wait_until_up(f"{base}/healthz", server)
             checker = Checker(base)
-            times = [utc(at) for at in fetched]
-            between = [(times[0] + timedelta(hours=20), 0), (times[1] - timedelta(hours=20), 1),
-                       (times[1] + timedelta(days=3), 1), (times[2] - timedelta(days=3), 2)]
+            hours = lambda n: timedelta(hours=n)  # noqa: E731
+            between = [(times[0] + hours(10), 0), (times[0] + hours(12), 0),  # a tie: the earlier
+                       (times[1] - hours(10), 1), (times[1] + hours(10), 1), (times[2] - hours(10), 2)]
             checker.article(original, times, failures, between)
             for i, at in enumerate(times):
                 page = checker.session.get(memento_uri(base, at, original))
-                body = ["Hà Tiên", "Phú Quốc", "Rạch Giá"][i]
-                expect(failures, page.status_code == 200 and body in page.content.decode(),
-                       f"memento {i + 1} is the page of revision {i + 1}")
-            print(f"memento check: 3 revisions, {checker.asked} TimeGate look-ups by memento-client")
+                expect(failures, page.status_code == 200 and page.content == f"<p>{bodies[i]}</p>".encode(),
+                       f"memento {i + 1} is the page of revision {i + 1}, byte for byte")
+            print(f"memento check: {len(times)} revisions, {checker.asked} TimeGate look-ups by memento-client")
         finally:
             server.terminate()
             server.wait(timeout=30)
