@@ -142,6 +142,18 @@ pub struct Revision {
     pub article: Article,
 }
 
+/// When a revision's page was fetched, read from the index alone: what a Memento TimeMap lists
+/// without reading any revision whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevisionCapture {
+    pub number: u32,
+    /// The fetch time, the `WARC-Date` of the page's response record. A revision made by
+    /// `gazette reparse` has the time of the capture it read again.
+    pub fetched_at: DateTime<FixedOffset>,
+    /// False when the revision was restored without its page (an export made without `--raw`).
+    pub page_kept: bool,
+}
+
 /// What made a revision: the portal's page changed, or the profile did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

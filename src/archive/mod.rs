@@ -49,7 +49,8 @@ pub use sled_store::{SCHEMA_VERSION, SledArchive};
 pub use verify::{Damage, Verified};
 
 use crate::model::{
-    Archived, Article, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators,
+    Archived, Article, ArticleId, AssetInfo, Capture, Revision, RevisionCapture, RunReport,
+    Validators,
 };
 
 #[derive(Debug, Error)]
@@ -299,6 +300,9 @@ pub trait ArticleStore: Send + Sync {
     fn mark_gone(&self, id: &ArticleId, at: DateTime<FixedOffset>) -> Result<bool, ArchiveError>;
     fn revisions(&self, id: &ArticleId) -> Result<Vec<Revision>, ArchiveError>;
     fn capture(&self, id: &ArticleId, revision: u32) -> Result<Option<Capture>, ArchiveError>;
+    /// When each revision's page was fetched, oldest first, from the index alone (no revision
+    /// is read): empty for an unknown article.
+    fn revision_captures(&self, id: &ArticleId) -> Result<Vec<RevisionCapture>, ArchiveError>;
     /// Articles matching the query, newest first.
     fn articles(&self, query: &Query) -> Result<Vec<Archived>, ArchiveError>;
     /// The time of the newest article of `source` strictly before `before`, read from the index

@@ -19,7 +19,9 @@ use super::write::{Change, Outcome, Writer, storage_error};
 use super::writer_thread::WriterThread;
 use super::{Archive, ArchiveError, ExportEntry, Ids, Ingest, Query, Reextracted, Stored};
 use crate::config::StorageConfig;
-use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
+use crate::model::{
+    Archived, ArticleId, AssetInfo, Capture, Revision, RevisionCapture, RunReport, Validators,
+};
 
 /// Bumped when the layout changes; checked on open.
 pub const SCHEMA_VERSION: &str = "3";
@@ -405,6 +407,21 @@ impl ArticleStore for SledArchive {
             },
             None => capture,
         }))
+    }
+
+    fn revision_captures(&self, id: &ArticleId) -> Result<Vec<RevisionCapture>, ArchiveError> {
+        let Some(entry) = self.entry(id)? else {
+            return Ok(Vec::new());
+        };
+        Ok(entry
+            .kept
+            .iter()
+            .map(|(number, revision)| RevisionCapture {
+                number: *number,
+                fetched_at: revision.fetched_at,
+                page_kept: revision.response.is_some(),
+            })
+            .collect())
     }
 
     fn articles(&self, query: &Query) -> Result<Vec<Archived>, ArchiveError> {

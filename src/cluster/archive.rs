@@ -16,7 +16,9 @@ use crate::archive::prelude::*;
 use crate::archive::{
     ArchiveError, AssetIngest, ExportEntry, Ids, Ingest, Query, Reextracted, Stored, Subscription,
 };
-use crate::model::{Archived, ArticleId, AssetInfo, Capture, Revision, RunReport, Validators};
+use crate::model::{
+    Archived, ArticleId, AssetInfo, Capture, Revision, RevisionCapture, RunReport, Validators,
+};
 
 /// How long a writer waits for its own write to be applied locally.
 const APPLY_PATIENCE: Duration = Duration::from_secs(120);
@@ -192,6 +194,9 @@ impl ArticleStore for ClusterArchive {
     }
     fn capture(&self, id: &ArticleId, revision: u32) -> Result<Option<Capture>, ArchiveError> {
         self.local.capture(id, revision)
+    }
+    fn revision_captures(&self, id: &ArticleId) -> Result<Vec<RevisionCapture>, ArchiveError> {
+        self.local.revision_captures(id)
     }
     fn articles(&self, query: &Query) -> Result<Vec<Archived>, ArchiveError> {
         self.local.articles(query)

@@ -11,10 +11,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::memento::Captures;
 use super::query::{self, Cursor, Params, Scope};
 use crate::archive::Query as ArchiveQuery;
 use crate::feed::Format;
-use crate::model::{Archived, ArticleId, Revision};
+use crate::model::{Archived, ArticleId, Capture, Revision};
 use crate::server::ApiError;
 
 /// Articles in a page of `/api/articles` when `limit` is not given.
@@ -267,7 +268,7 @@ async fn raw(
         .transpose()?;
     // Never closed.
     let _turn = state.downloads.acquire().await.ok();
-    let (number, capture) = state
+    let (number, capture, memento_headers) = state
         .blocking({
             let id = id.clone();
             move |state| {
@@ -279,21 +280,35 @@ async fn raw(
                 let capture = archive.capture(&id, number)?.ok_or_else(|| {
                     ApiError::NotFound(format!("capture of revision {number} of article {id}"))
                 })?;
-                Ok((number, capture))
+                // The capture is a memento of the article's URL (RFC 7089): say so, and where
+                // its TimeGate and TimeMap are.
+                let captures = Captures::of_article(archive.as_ref(), &archived.article.url, &id)?;
+                let headers = captures
+                    .map(|captures| captures.revision_headers(state, number))
+                    .unwrap_or_default();
+                Ok((number, capture, headers))
             }
         })
         .await?;
+    let mut response = captured_page(capture, &format!("{id}-r{number}"));
+    response.headers_mut().extend(memento_headers);
+    Ok(response)
+}
+
+/// A captured page as an answer: its bytes and its own media type, sandboxed (see
+/// [`captured_headers`]), offered inline as `{stem}.{extension of its type}`.
+pub(super) fn captured_page(capture: Capture, stem: &str) -> Response {
     let content_type = capture
         .content_type()
         .unwrap_or("application/octet-stream")
         .to_string();
     let disposition = format!(
-        "inline; filename=\"{}-r{number}.{}\"",
-        safe_file_name(&id.0),
+        "inline; filename=\"{}.{}\"",
+        safe_file_name(stem),
         extension_of(&content_type)
     );
     let headers = captured_headers(&content_type, &disposition);
-    Ok((StatusCode::OK, headers, capture.body).into_response())
+    (StatusCode::OK, headers, capture.body).into_response()
 }
 
 /// The headers of bytes captured from the portal: their own media type, sandboxed, never

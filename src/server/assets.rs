@@ -51,7 +51,7 @@ async fn asset(
 
 /// The last segment of the asset's path as a safe file name: letters, digits, `-`, `_` and `.`
 /// kept, anything else `_`; `asset` when there is none.
-fn file_name(url: &str) -> String {
+pub(super) fn file_name(url: &str) -> String {
     let last = Url::parse(url)
         .ok()
         .and_then(|u| {

@@ -11,6 +11,7 @@ mod export;
 mod feed_cache;
 mod feeds;
 mod health;
+mod memento;
 mod months;
 mod opml;
 mod pages;
@@ -140,6 +141,7 @@ pub fn app(state: AppState) -> Router {
         .merge(export::router())
         .merge(assets::router())
         .merge(websub::router())
+        .merge(memento::router())
         .fallback(reader::fallback)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -28,7 +28,7 @@ fn at(text: &str) -> DateTime<FixedOffset> {
 }
 
 /// A real article from the recording, with the capture it came from.
-fn recorded_article(file: &str) -> (Article, Capture) {
+pub(crate) fn recorded_article(file: &str) -> (Article, Capture) {
     let config = support::shipped_config();
     let source = support::portal_source(&config);
     let saved = support::recorded(file);
@@ -53,7 +53,7 @@ fn store_recorded(archive: &SledArchive, files: &[&str], fetched_at: DateTime<Fi
     }
 }
 
-fn edited(article: &Article, title: &str) -> Article {
+pub(crate) fn edited(article: &Article, title: &str) -> Article {
     let mut article = article.clone();
     article.title = title.to_string();
     article.content_hash = gazette::normalize::content_hash(

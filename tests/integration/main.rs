@@ -17,6 +17,7 @@ mod health;
 mod hostile;
 mod init;
 mod maintenance;
+mod memento;
 mod object_store;
 mod reader;
 mod reparse;

@@ -12,6 +12,7 @@ use crate::diff::{Granularity, Kind, RevisionDiff, Span};
 use crate::html::escape;
 use crate::model::{Archived, ArticleId, Revision};
 use crate::server::feed_cache::{Document, Rendered};
+use crate::server::memento::{Captures, timemap_path};
 use crate::server::query::Params;
 use crate::server::{ApiError, AppState};
 
@@ -25,6 +26,8 @@ struct RevisionLine {
     date: String,
     title: String,
     diff_href: String,
+    /// The memento of the page the revision was read from; empty when it is not kept.
+    capture_href: String,
 }
 
 #[derive(askama::Template)]
@@ -42,6 +45,8 @@ struct ArticlePage {
     attachments: Vec<Attachment>,
     original: String,
     capture: String,
+    /// The article URL's TimeMap (RFC 7089); empty when no page of it is kept.
+    timemap: String,
     revisions: Vec<RevisionLine>,
 }
 
@@ -153,6 +158,14 @@ fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
         }
     }
     let segment = path_segment(&article.id.0);
+    let captures =
+        Captures::of_article(state.archive.blocking().as_ref(), &article.url, &article.id)?;
+    let capture_href = |number: u32| {
+        captures
+            .as_ref()
+            .and_then(|captures| captures.revision_path(number))
+            .unwrap_or_default()
+    };
     Ok(ArticlePage {
         layout: Layout {
             title: article.title.clone(),
@@ -182,6 +195,11 @@ fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
         attachments,
         original: article.url.clone(),
         capture: format!("/api/articles/{segment}/raw"),
+        timemap: if captures.is_some() {
+            timemap_path(&article.url)
+        } else {
+            String::new()
+        },
         revisions: revisions
             .iter()
             .map(|r| RevisionLine {
@@ -196,6 +214,7 @@ fn build(state: &AppState, id: &str) -> Result<ArticlePage, ApiError> {
                 } else {
                     String::new()
                 },
+                capture_href: capture_href(r.number),
             })
             .collect(),
     })
