@@ -186,6 +186,12 @@ pub async fn run_source(
         stopped = Some(error);
     }
     let mut report = crawl.report;
+    let id = source.id.to_string();
+    // A figure of the report only: the queue itself is what the next run reads.
+    report.assets_deferred = archive
+        .run(move |archive| pending::count(archive, &id))
+        .await
+        .unwrap_or_default();
     report.complete = complete && stopped.is_none();
     report.finished = Some(now());
     // Without the earlier runs the fill shares have nothing to be compared with; the run goes on.
@@ -479,7 +485,6 @@ impl Crawl<'_> {
         let plan = self.plan_assets(linked_assets).await?;
         self.capture_assets(plan.now).await?;
         if !plan.later.is_empty() {
-            self.report.assets_deferred += plan.later.len() as u64;
             let source = self.source.id.to_string();
             self.archive
                 .run(move |archive| pending::push(archive, &source, &plan.later))
@@ -500,11 +505,12 @@ impl Crawl<'_> {
             let Some((n, urls)) = oldest else {
                 break;
             };
+            let taken = urls.len();
             let plan = self.plan_assets(urls).await?;
             self.capture_assets(plan.now).await?;
             let source = self.source.id.to_string();
             self.archive
-                .run(move |archive| pending::settle(archive, &source, n, &plan.later))
+                .run(move |archive| pending::settle(archive, &source, (n, taken), &plan.later))
                 .await?;
         }
         Ok(())

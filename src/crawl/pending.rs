@@ -1,8 +1,8 @@
 //! The assets a run could not request within `max_assets_per_run`, kept in the archive's crawl
 //! state for the next run: a queue, oldest first, in chunks of at most [`CHUNK`] URLs so that no
 //! one value grows with the backlog (a backfill can leave thousands). `assets-pending:<source>`
-//! holds `<first> <end>`, the chunks being `assets-pending:<source>:<n>` for `first <= n < end`,
-//! one URL a line.
+//! holds `<first> <end> <count>`, the chunks being `assets-pending:<source>:<n>` for
+//! `first <= n < end`, one URL a line, `count` URLs in all.
 
 use crate::archive::{Archive, ArchiveError};
 
@@ -17,27 +17,38 @@ fn chunk_key(source: &str, n: u64) -> String {
     format!("assets-pending:{source}:{n}")
 }
 
-/// The queue's bounds; an unreadable head (never written by gazette) is an empty queue.
-fn head(archive: &dyn Archive, source: &str) -> Result<(u64, u64), ArchiveError> {
+/// The queue's bounds and length.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Head {
+    first: u64,
+    end: u64,
+    count: u64,
+}
+
+/// The queue's head; an unreadable one (never written by gazette) is an empty queue.
+fn head(archive: &dyn Archive, source: &str) -> Result<Head, ArchiveError> {
     let Some(value) = archive.state(&head_key(source))? else {
-        return Ok((0, 0));
+        return Ok(Head::default());
     };
     let mut parts = value.split(' ').map(str::parse::<u64>);
-    match (parts.next(), parts.next()) {
-        (Some(Ok(first)), Some(Ok(end))) if first <= end => Ok((first, end)),
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(first)), Some(Ok(end)), Some(Ok(count))) if first <= end => {
+            Ok(Head { first, end, count })
+        }
         _ => {
             tracing::warn!(
                 source,
                 value,
                 "unreadable queue of pending assets; started afresh"
             );
-            Ok((0, 0))
+            Ok(Head::default())
         }
     }
 }
 
-fn set_head(archive: &dyn Archive, source: &str, first: u64, end: u64) -> Result<(), ArchiveError> {
-    let value = (first < end).then(|| format!("{first} {end}"));
+fn set_head(archive: &dyn Archive, source: &str, head: Head) -> Result<(), ArchiveError> {
+    let value = (head.first < head.end && head.count > 0)
+        .then(|| format!("{} {} {}", head.first, head.end, head.count));
     archive.set_state(&head_key(source), value.as_deref())
 }
 
@@ -51,12 +62,16 @@ pub(super) fn push(
     if urls.is_empty() {
         return Ok(());
     }
-    let (first, mut end) = head(archive, source)?;
-    for chunk in urls.chunks(CHUNK) {
-        archive.set_state(&chunk_key(source, end), Some(&chunk.join("\n")))?;
-        end += 1;
+    let mut head = head(archive, source)?;
+    if head.count == 0 {
+        head = Head::default();
     }
-    set_head(archive, source, first, end)
+    for chunk in urls.chunks(CHUNK) {
+        archive.set_state(&chunk_key(source, head.end), Some(&chunk.join("\n")))?;
+        head.end += 1;
+    }
+    head.count += urls.len() as u64;
+    set_head(archive, source, head)
 }
 
 /// The oldest chunk of the queue, if any, and its number.
@@ -64,7 +79,7 @@ pub(super) fn oldest(
     archive: &dyn Archive,
     source: &str,
 ) -> Result<Option<(u64, Vec<String>)>, ArchiveError> {
-    let (mut first, end) = head(archive, source)?;
+    let Head { mut first, end, .. } = head(archive, source)?;
     while first < end {
         // A chunk that is missing was emptied by a run that stopped before moving the head.
         if let Some(text) = archive.state(&chunk_key(source, first))? {
@@ -78,29 +93,28 @@ pub(super) fn oldest(
     Ok(None)
 }
 
-/// Replaces chunk `n`, the oldest, with `left` (what is still to fetch of it), or removes it.
+/// Replaces chunk `n`, the oldest, of `taken` URLs with `left` (what is still to fetch of
+/// them), or removes it.
 pub(super) fn settle(
     archive: &dyn Archive,
     source: &str,
-    n: u64,
+    (n, taken): (u64, usize),
     left: &[String],
 ) -> Result<(), ArchiveError> {
-    if !left.is_empty() {
-        return archive.set_state(&chunk_key(source, n), Some(&left.join("\n")));
+    let mut head = head(archive, source)?;
+    head.count = head
+        .count
+        .saturating_sub(taken.saturating_sub(left.len()) as u64);
+    if left.is_empty() {
+        archive.set_state(&chunk_key(source, n), None)?;
+        head.first = n + 1;
+    } else {
+        archive.set_state(&chunk_key(source, n), Some(&left.join("\n")))?;
     }
-    archive.set_state(&chunk_key(source, n), None)?;
-    let (_, end) = head(archive, source)?;
-    set_head(archive, source, n + 1, end)
+    set_head(archive, source, head)
 }
 
-/// How many URLs wait in the queue (for tests and reports; reads every chunk).
-pub fn count(archive: &dyn Archive, source: &str) -> Result<usize, ArchiveError> {
-    let (first, end) = head(archive, source)?;
-    let mut total = 0;
-    for n in first..end {
-        if let Some(text) = archive.state(&chunk_key(source, n))? {
-            total += text.lines().count();
-        }
-    }
-    Ok(total)
+/// How many asset URLs of `source` wait for a later run.
+pub fn count(archive: &dyn Archive, source: &str) -> Result<u64, ArchiveError> {
+    Ok(head(archive, source)?.count)
 }
