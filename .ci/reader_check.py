@@ -3,7 +3,7 @@ holding an article with two revisions for the diff page.
 
 1. `gazette demo` replays the recorded portal, crawls it and serves it; Chromium (`--dump-dom`)
    opens the index (every recorded article, with its date as the portal writes it), an article
-   with figures and captions, one with attachments, and a search typed without tones that must
+   with figures and captions (each image shown from the archive, a JPEG), one with attachments, and a search typed without tones that must
    find the article written with them;
 2. for the diff, an archive is made with gazette's own CLI (`gazette import` of an article whose
    second revision changes one word: the demo's replay serves each page one way only), served
@@ -16,6 +16,7 @@ Exits 1 on failure, naming what was missing.
 """
 
 import base64
+import html
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from browser_check import content_hash, free_port, open_in_chromium, run, wait_until_up, write_config  # noqa: E402
@@ -76,6 +78,16 @@ def demo_checks(binary, profile, failures):
         expect(failures, page.count("<p>") >= 3, "the article page shows its paragraphs")
         caption = next(i["caption"] for i in p["images"] if i.get("caption"))
         expect(failures, "<figure>" in page and caption in page, "figures with their captions")
+        sources = [html.unescape(src) for src in re.findall(r'<img[^>]*\bsrc="([^"]+)"', page)]
+        archived = [src for src in sources if src.startswith("/api/assets?url=")]
+        expect(failures, len(archived) == len(p["images"]) == len(sources),
+               f"every figure is shown from the archive ({sources})")
+        for src in archived:
+            with urllib.request.urlopen(base + src, timeout=30) as answer:
+                image = answer.read()
+                kind = answer.headers.get("Content-Type")
+            expect(failures, kind == "image/jpeg" and image.startswith(b"\xff\xd8\xff"),
+                   f"{src} answers a JPEG ({kind}, {len(image)} bytes)")
 
         attached = f"{base}/articles/bqlkkt:1236"
         page = open_in_chromium(attached, profile)

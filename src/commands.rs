@@ -322,11 +322,12 @@ fn asset_summary(report: &RunReport) -> Option<String> {
         report.assets_unchanged,
         report.assets_skipped,
         report.assets_failed,
+        report.assets_deferred,
     ];
     (counts.iter().sum::<u64>() > 0).then(|| {
         format!(
-            "{}: assets: {} captured, {} unchanged, {} skipped, {} failed",
-            report.source, counts[0], counts[1], counts[2], counts[3]
+            "{}: assets: {} captured, {} unchanged, {} skipped, {} failed, {} left for the next run",
+            report.source, counts[0], counts[1], counts[2], counts[3], counts[4]
         )
     })
 }

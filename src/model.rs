@@ -226,6 +226,10 @@ pub struct RunReport {
     /// Assets that could not be fetched; their articles are archived all the same.
     #[serde(default)]
     pub assets_failed: u64,
+    /// Assets waiting for a later run when this one ended: past `max_assets_per_run`, kept in
+    /// the archive's crawl state and fetched first by the next run.
+    #[serde(default)]
+    pub assets_deferred: u64,
     /// One line per skipped or failed asset, naming its URL.
     #[serde(default)]
     pub asset_errors: Vec<String>,

@@ -49,8 +49,13 @@ pub const DEFAULT_MAX_ASSET_BYTES: u64 = 50 * 1024 * 1024;
 /// The largest `max_asset_bytes` accepted: an asset's record must stay within what the WARC
 /// reader takes back (256 MiB with its headers).
 pub const MAX_ASSET_BYTES_CEILING: u64 = 255 * 1024 * 1024;
-/// What is captured beside each article by default (`crawler.capture`).
-pub const DEFAULT_CAPTURE: &[CaptureKind] = &[CaptureKind::Attachments];
+/// What is captured beside each article by default (`crawler.capture`): a page with its images,
+/// as an archivist expects it.
+pub const DEFAULT_CAPTURE: &[CaptureKind] = &[CaptureKind::Attachments, CaptureKind::Images];
+/// Asset requests one run makes at most (`crawler.max_assets_per_run`); the rest wait for the
+/// next run. A provincial portal posts a few articles a day with up to five images or files
+/// each: 500 is a day's output many times over, and a backfill's backlog drains at 500 a run.
+pub const DEFAULT_MAX_ASSETS_PER_RUN: usize = 500;
 /// Verified subscriptions the builtin WebSub hub holds at most.
 pub const DEFAULT_WEBSUB_MAX_SUBSCRIPTIONS: usize = 1000;
 /// Subscription requests the builtin WebSub hub verifies at once (each is one outgoing request
@@ -253,6 +258,8 @@ pub struct CrawlerConfig {
     pub capture: Vec<CaptureKind>,
     /// An attachment or image larger than this is not captured.
     pub max_asset_bytes: u64,
+    /// Asset requests one run makes at most; those past it are fetched by the next run.
+    pub max_assets_per_run: usize,
 }
 
 /// A kind of file an article links, captured with it (`crawler.capture`).
@@ -277,6 +284,7 @@ impl Default for CrawlerConfig {
             recheck_days: DEFAULT_RECHECK_DAYS,
             capture: DEFAULT_CAPTURE.to_vec(),
             max_asset_bytes: DEFAULT_MAX_ASSET_BYTES,
+            max_assets_per_run: DEFAULT_MAX_ASSETS_PER_RUN,
         }
     }
 }
@@ -593,6 +601,12 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
         return Err((
             "crawler.max_asset_bytes".into(),
             format!("expected from 1 to {MAX_ASSET_BYTES_CEILING} bytes"),
+        ));
+    }
+    if crawler.max_assets_per_run == 0 {
+        return Err((
+            "crawler.max_assets_per_run".into(),
+            "expected at least 1 (`capture = []` captures nothing)".into(),
         ));
     }
     Ok(())

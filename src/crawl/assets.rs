@@ -2,16 +2,22 @@
 //! (`crawler.capture`). Each asset goes through the same [`Fetcher`] as pages (allowed hosts,
 //! robots.txt, per-host politeness, retries) with its own body limit, `max_asset_bytes`.
 //!
-//! An asset URL captured before is skipped when that capture is within `recheck_days` (a file a
-//! portal links from several articles is fetched once per run, at most), else fetched
-//! conditionally with its stored validators; a 304 writes nothing. What fails or is skipped is
-//! counted and noted in the run report; it never fails the article.
+//! A run requests each asset URL once at most (a file a portal links from several articles is
+//! fetched once). An asset URL captured before is skipped when that capture is within
+//! `recheck_days`, else fetched conditionally with its stored validators; a 304 writes nothing.
+//! What fails or is skipped is counted and noted in the run report; it never fails the article.
+//!
+//! A run makes `max_assets_per_run` asset requests at most, whatever they answer: the budget
+//! bounds what a run costs the portal, so a 304 spends it and a skip within `recheck_days`
+//! (no request) does not. The assets past it wait in the archive ([`super::pending`]).
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::archive::{ArchiveError, AssetIngest, Handle};
+use crate::archive::{ArchiveError, AssetIngest, Handle, url_key};
 use crate::config::{AllowedHosts, CaptureKind, CrawlerConfig};
 use crate::describe;
 use crate::fetch::{BodyLimit, FetchError, Fetcher, Response};
@@ -64,6 +70,75 @@ pub(super) fn queue(
         if !queued.contains(&url) {
             queued.push(url);
         }
+    }
+}
+
+/// The assets of one run: how many requests its budget still allows, and every URL it has dealt
+/// with (as `url_key` digests, like the articles a run handles).
+pub(super) struct RunAssets {
+    left: usize,
+    seen: HashSet<[u8; 16]>,
+}
+
+/// What a run does with the assets it is given: request them now, or leave them for later.
+pub(super) struct Plan {
+    pub now: Vec<String>,
+    pub later: Vec<String>,
+}
+
+impl RunAssets {
+    pub fn new(budget: usize) -> RunAssets {
+        RunAssets {
+            left: budget,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// True once the budget is spent.
+    pub fn spent(&self) -> bool {
+        self.left == 0
+    }
+
+    /// Splits `urls` into those to request now, within the budget, and those past it. A URL this
+    /// run has dealt with is dropped; one captured within `recheck_days` is counted unchanged and
+    /// costs nothing.
+    pub async fn plan(
+        &mut self,
+        archive: &Handle,
+        recheck_days: u32,
+        urls: Vec<String>,
+        report: &mut RunReport,
+    ) -> Result<Plan, ArchiveError> {
+        let fresh: Vec<String> = urls
+            .into_iter()
+            .filter(|url| self.seen.insert(url_key(url)))
+            .collect();
+        let known = archive
+            .run(move |archive| {
+                fresh
+                    .into_iter()
+                    .map(|url| {
+                        let captured = archive.asset(&url)?.map(|info| info.captured_at);
+                        Ok((url, captured))
+                    })
+                    .collect::<Result<Vec<_>, ArchiveError>>()
+            })
+            .await?;
+        let mut plan = Plan {
+            now: Vec::new(),
+            later: Vec::new(),
+        };
+        for (url, captured) in known {
+            if captured.is_some_and(|at| recent(at, recheck_days)) {
+                report.assets_unchanged += 1;
+            } else if self.left > 0 {
+                self.left -= 1;
+                plan.now.push(url);
+            } else {
+                plan.later.push(url);
+            }
+        }
+        Ok(plan)
     }
 }
 
@@ -122,23 +197,11 @@ async fn capture_one(
     let Ok(parsed) = Url::parse(url) else {
         return Ok(Outcome::Skipped(format!("{url}: not a URL; not fetched")));
     };
-    let known = {
+    let validators = {
         let url = url.to_string();
-        archive.run(move |archive| archive.asset(&url)).await?
-    };
-    if let Some(known) = &known
-        && recent(known.captured_at, settings.recheck_days)
-    {
-        return Ok(Outcome::Unchanged);
-    }
-    let validators = match known {
-        Some(_) => {
-            let url = url.to_string();
-            archive
-                .run(move |archive| archive.asset_validators(&url))
-                .await?
-        }
-        None => None,
+        archive
+            .run(move |archive| archive.asset_validators(&url))
+            .await?
     };
     let limit = BodyLimit {
         bytes: settings.max_asset_bytes,

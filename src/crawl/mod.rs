@@ -5,10 +5,12 @@ mod assets;
 mod error;
 pub mod health;
 mod isolation;
+mod pending;
 pub mod reparse;
 
 pub use assets::MAX_ASSETS_PER_ARTICLE;
 pub use error::{CrawlError, RunStopped};
+pub use pending::count as pending_assets;
 
 use crate::describe;
 
@@ -103,6 +105,8 @@ pub struct Crawl<'a> {
     handled: HashSet<[u8; 16]>,
     /// Written beside each revision: which profile produced it.
     profile: Profile,
+    /// The run's asset budget and the asset URLs it has dealt with.
+    assets: assets::RunAssets,
 }
 
 fn now() -> DateTime<FixedOffset> {
@@ -151,10 +155,16 @@ pub async fn run_source(
         report,
         handled: HashSet::new(),
         profile: profile(source),
+        assets: assets::RunAssets::new(settings.max_assets_per_run),
     };
     let mut complete = true;
-    let mut stopped = None;
-    for section in &source.sections {
+    // What earlier runs left goes first: a backlog is fetched oldest first, none starves.
+    let mut stopped = crawl.carried_assets().await.err();
+    let sections = match stopped {
+        None => &source.sections[..],
+        Some(_) => &[],
+    };
+    for section in sections {
         match crawl.section(section).await {
             Ok(()) => {}
             Err(CrawlError::Archive(error)) => {
@@ -176,6 +186,12 @@ pub async fn run_source(
         stopped = Some(error);
     }
     let mut report = crawl.report;
+    let id = source.id.to_string();
+    // A figure of the report only: the queue itself is what the next run reads.
+    report.assets_deferred = archive
+        .run(move |archive| pending::count(archive, &id))
+        .await
+        .unwrap_or_default();
     report.complete = complete && stopped.is_none();
     report.finished = Some(now());
     // Without the earlier runs the fill shares have nothing to be compared with; the run goes on.
@@ -465,20 +481,62 @@ impl Crawl<'_> {
         }
         drop(fetches);
         self.store(reads, &mut linked_assets).await?;
-        if !linked_assets.is_empty() {
-            let hosts = self.source.hosts();
-            let settings = self.settings;
-            assets::capture(
-                fetcher,
-                archive,
-                &hosts,
-                settings,
-                linked_assets,
-                &mut self.report,
-            )
-            .await?;
+        // In the same run as their articles, as far as the budget goes; the rest wait.
+        let plan = self.plan_assets(linked_assets).await?;
+        self.capture_assets(plan.now).await?;
+        if !plan.later.is_empty() {
+            let source = self.source.id.to_string();
+            self.archive
+                .run(move |archive| pending::push(archive, &source, &plan.later))
+                .await?;
         }
         Ok(())
+    }
+
+    /// Fetches, within the run's budget, the assets earlier runs left, oldest first; what the
+    /// budget does not reach stays where it was in the queue.
+    async fn carried_assets(&mut self) -> Result<(), ArchiveError> {
+        while !self.assets.spent() {
+            let source = self.source.id.to_string();
+            let oldest = self
+                .archive
+                .run(move |archive| pending::oldest(archive, &source))
+                .await?;
+            let Some((n, urls)) = oldest else {
+                break;
+            };
+            let taken = urls.len();
+            let plan = self.plan_assets(urls).await?;
+            self.capture_assets(plan.now).await?;
+            let source = self.source.id.to_string();
+            self.archive
+                .run(move |archive| pending::settle(archive, &source, (n, taken), &plan.later))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn plan_assets(&mut self, urls: Vec<String>) -> Result<assets::Plan, ArchiveError> {
+        let recheck_days = self.settings.recheck_days;
+        self.assets
+            .plan(self.archive, recheck_days, urls, &mut self.report)
+            .await
+    }
+
+    async fn capture_assets(&mut self, urls: Vec<String>) -> Result<(), ArchiveError> {
+        if urls.is_empty() {
+            return Ok(());
+        }
+        let hosts = self.source.hosts();
+        assets::capture(
+            self.fetcher,
+            self.archive,
+            &hosts,
+            self.settings,
+            urls,
+            &mut self.report,
+        )
+        .await
     }
 
     /// Stores the articles read, in list order, and counts what each came to.

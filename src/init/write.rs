@@ -10,10 +10,10 @@ use super::list::ListGuess;
 use super::{FetchedPage, InitOptions};
 use crate::config::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_FEED_CACHE_BYTES, DEFAULT_FEED_TTL_MINUTES, DEFAULT_LISTEN,
-    DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_CONCURRENCY_PER_HOST, DEFAULT_MAX_PAGE_BYTES,
-    DEFAULT_MAX_PAGES, DEFAULT_MIN_DELAY_MS, DEFAULT_RECHECK_DAYS, DEFAULT_RETRIES,
-    DEFAULT_RETRY_BASE_MS, DEFAULT_SCHEDULE, DEFAULT_STORAGE_PATH, DEFAULT_TIMEOUT_SECS,
-    DEFAULT_USER_AGENT,
+    DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_ASSETS_PER_RUN, DEFAULT_MAX_CONCURRENCY_PER_HOST,
+    DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_PAGES, DEFAULT_MIN_DELAY_MS, DEFAULT_RECHECK_DAYS,
+    DEFAULT_RETRIES, DEFAULT_RETRY_BASE_MS, DEFAULT_SCHEDULE, DEFAULT_STORAGE_PATH,
+    DEFAULT_TIMEOUT_SECS, DEFAULT_USER_AGENT,
 };
 
 /// A TOML string literal.
@@ -176,9 +176,13 @@ pub fn config(
     );
     let _ = writeln!(
         t,
-        "capture = [\"attachments\"]                   # captured beside each article: \"attachments\", \"images\""
+        "capture = [\"attachments\", \"images\"]         # captured beside each article: \"attachments\", \"images\""
     );
     let _ = writeln!(t, "max_asset_bytes = {DEFAULT_MAX_ASSET_BYTES}");
+    let _ = writeln!(
+        t,
+        "max_assets_per_run = {DEFAULT_MAX_ASSETS_PER_RUN}                    # asset requests per run; the rest wait for the next"
+    );
     let _ = writeln!(t);
     let _ = writeln!(t, "[[sources]]");
     let _ = writeln!(

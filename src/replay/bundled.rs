@@ -43,6 +43,26 @@ const BUNDLED_FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../fixtures/portal/article-1240.html"),
     ),
     (
+        "images/hoi-nghi-dhtt-2020-1.jpg",
+        include_bytes!("../../fixtures/portal/images/hoi-nghi-dhtt-2020-1.jpg"),
+    ),
+    (
+        "images/hoi-nghi-dhtt-2020-2.jpg",
+        include_bytes!("../../fixtures/portal/images/hoi-nghi-dhtt-2020-2.jpg"),
+    ),
+    (
+        "images/hoi-nghi-dhtt-2020-3.jpg",
+        include_bytes!("../../fixtures/portal/images/hoi-nghi-dhtt-2020-3.jpg"),
+    ),
+    (
+        "images/kcn-thanh-loc.jpg",
+        include_bytes!("../../fixtures/portal/images/kcn-thanh-loc.jpg"),
+    ),
+    (
+        "images/cua-khau-ha-tien.jpg",
+        include_bytes!("../../fixtures/portal/images/cua-khau-ha-tien.jpg"),
+    ),
+    (
         "list-tin-ban-quan-ly-p1.html",
         include_bytes!("../../fixtures/portal/list-tin-ban-quan-ly-p1.html"),
     ),

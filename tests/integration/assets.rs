@@ -20,6 +20,9 @@ use crate::support::{FAST_CRAWL, TestPortal};
 const PDF_PATH: &str = "/Lists/VanBan/Attachments/1236/BC-6T-2020.pdf";
 const DOC_PATH: &str = "/Lists/VanBan/Attachments/1236/Phu-luc-danh-muc-du-an.doc";
 const IMAGE_PATH: &str = "/PublishingImages/TinTuc/2020/07/kcn-thanh-loc.jpg";
+/// The figures of the recording's articles (1234: three, 1238, 1211), captured by default
+/// beside the attachments each test serves.
+const FIGURES: u64 = 5;
 
 /// `len` bytes after `head` that gzip cannot shrink, so sizes on disk say what was stored.
 fn incompressible(head: &[u8], len: usize, seed: u64) -> Vec<u8> {
@@ -133,7 +136,7 @@ async fn attachments_are_captured_read_back_and_kept_once_when_linked_again() {
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!((report.new, report.failed), (9, 0), "{report:?}");
-    assert_assets(&report, 2, 0, 0);
+    assert_assets(&report, 2 + FIGURES, 0, 0);
 
     let pdf_url = url(&portal, PDF_PATH);
     let doc_url = url(&portal, DOC_PATH);
@@ -230,7 +233,7 @@ async fn attachments_are_captured_read_back_and_kept_once_when_linked_again() {
     let before: Vec<_> = urls.iter().map(|u| archive.asset(u).unwrap()).collect();
     drop(archive);
     let rebuilt = gazette::archive::rebuild(&portal.config.storage, None).unwrap();
-    assert_eq!(rebuilt.assets, 3, "{rebuilt:?}");
+    assert_eq!(rebuilt.assets, 3 + FIGURES as usize, "{rebuilt:?}");
     let archive = portal.open_archive();
     let after: Vec<_> = urls.iter().map(|u| archive.asset(u).unwrap()).collect();
     assert_eq!(before, after);
@@ -240,7 +243,10 @@ async fn attachments_are_captured_read_back_and_kept_once_when_linked_again() {
         "the rebuilt revisit reads the first capture's bytes"
     );
     let verified = archive.verify().unwrap();
-    assert_eq!((verified.assets, verified.damage), (3, None));
+    assert_eq!(
+        (verified.assets, verified.damage),
+        (3 + FIGURES as usize, None)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -253,7 +259,8 @@ async fn an_asset_over_max_asset_bytes_is_not_stored_and_is_noted() {
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!((report.new, report.failed), (9, 0), "{report:?}");
-    assert_assets(&report, 1, 1, 0);
+    // The figures are 4-6 KB each: under the limit.
+    assert_assets(&report, 1 + FIGURES, 1, 0);
     let pdf_url = url(&portal, PDF_PATH);
     assert_eq!(archive.asset(&pdf_url).unwrap(), None);
     assert!(
@@ -287,7 +294,7 @@ async fn an_off_host_attachment_is_never_requested() {
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     assert_eq!((report.new, report.failed), (10, 0), "{report:?}");
-    assert_assets(&report, 2, 1, 0);
+    assert_assets(&report, 2 + FIGURES, 1, 0);
     assert!(
         elsewhere.requests().is_empty(),
         "requested: {:?}",
@@ -315,7 +322,7 @@ async fn an_asset_answering_500_does_not_fail_its_article() {
     let report = portal.crawl(&archive, false).await;
     assert!(report.complete, "{report:?}");
     assert_eq!((report.new, report.failed), (9, 0), "{report:?}");
-    assert_assets(&report, 1, 0, 1);
+    assert_assets(&report, 1 + FIGURES, 0, 1);
     let pdf_url = url(&portal, PDF_PATH);
     assert!(
         report
@@ -335,33 +342,38 @@ async fn an_asset_answering_500_does_not_fail_its_article() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn images_are_captured_only_when_configured() {
+async fn images_are_captured_by_default_and_not_when_left_out_of_capture() {
     let jpeg = incompressible(b"\xff\xd8\xff\xe0", 20_000, 3);
-    let plain = portal(&[]).await;
-    plain
+    let default = portal(&[]).await;
+    default
         .server
         .set_page(IMAGE_PATH, jpeg.clone(), "image/jpeg");
-    let archive = plain.open_archive();
-    plain.crawl(&archive, false).await;
-    assert_eq!(
-        plain.server.hits(IMAGE_PATH),
-        0,
-        "images are not captured by default"
-    );
-    assert_eq!(archive.asset(&url(&plain, IMAGE_PATH)).unwrap(), None);
-
-    let with_images = portal(&[("capture", "[\"attachments\", \"images\"]")]).await;
-    with_images
-        .server
-        .set_page(IMAGE_PATH, jpeg.clone(), "image/jpeg");
-    let archive = with_images.open_archive();
-    let report = with_images.crawl(&archive, false).await;
-    assert_eq!(with_images.server.hits(IMAGE_PATH), 1, "{report:?}");
-    let info = captured(&archive, &url(&with_images, IMAGE_PATH));
+    let archive = default.open_archive();
+    let report = default.crawl(&archive, false).await;
+    assert_eq!(default.server.hits(IMAGE_PATH), 1, "{report:?}");
+    let info = captured(&archive, &url(&default, IMAGE_PATH));
     assert_eq!(
         (info.mime_type.as_str(), info.length),
         ("image/jpeg", 20_000)
     );
+
+    let attachments_only = portal(&[("capture", "[\"attachments\"]")]).await;
+    attachments_only
+        .server
+        .set_page(IMAGE_PATH, jpeg.clone(), "image/jpeg");
+    let archive = attachments_only.open_archive();
+    let report = attachments_only.crawl(&archive, false).await;
+    assert_eq!(
+        attachments_only.server.hits(IMAGE_PATH),
+        0,
+        "images are not captured when capture leaves them out"
+    );
+    assert_eq!(
+        archive.asset(&url(&attachments_only, IMAGE_PATH)).unwrap(),
+        None
+    );
+    // Only the two attachments of 1236 are asked for (they answer 404 here).
+    assert_assets(&report, 0, 0, 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -376,7 +388,7 @@ async fn a_captured_asset_is_fetched_once_per_run_then_conditionally() {
     let report = portal.crawl(&archive, false).await;
     // 1302 and 1236 link the same PDF: it is fetched once.
     assert_eq!(report.new, 10, "{report:?}");
-    assert_assets(&report, 2, 0, 0);
+    assert_assets(&report, 2 + FIGURES, 0, 0);
     assert_eq!(portal.server.hits(PDF_PATH), 1);
 
     // A later article links it again: asked with its validators, a 304 writes nothing.
@@ -408,7 +420,7 @@ async fn an_asset_captured_within_recheck_days_is_not_fetched_again() {
         .set_page(DOC_PATH, doc(), "application/msword");
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
-    assert_assets(&report, 2, 0, 0);
+    assert_assets(&report, 2 + FIGURES, 0, 0);
     add_article_with(&portal.server, 1304, &[PDF_PATH]);
     let report = portal.crawl(&archive, false).await;
     assert_eq!((report.new, report.assets_unchanged), (1, 1), "{report:?}");
@@ -524,10 +536,146 @@ fn an_unknown_capture_kind_is_a_config_error_naming_its_line() {
     .unwrap();
     assert_eq!(
         config.crawler.capture,
-        [gazette::config::CaptureKind::Attachments]
+        [
+            gazette::config::CaptureKind::Attachments,
+            gazette::config::CaptureKind::Images
+        ]
+    );
+    assert_eq!(
+        config.crawler.max_assets_per_run,
+        gazette::config::DEFAULT_MAX_ASSETS_PER_RUN
     );
     assert_eq!(
         config.crawler.max_asset_bytes,
         gazette::config::DEFAULT_MAX_ASSET_BYTES
     );
+}
+
+/// The figures of the recording: each path the article pages reference, and its file.
+fn recorded_figures() -> Vec<crate::support::Recorded> {
+    let figures: Vec<_> = crate::support::manifest()
+        .into_iter()
+        .filter(|row| row.content_type == "image/jpeg")
+        .collect();
+    assert_eq!(figures.len() as u64, FIGURES, "{figures:?}");
+    figures
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_figure_is_captured_in_the_run_that_stores_its_article() {
+    let portal = portal(&[]).await;
+    let archive = portal.open_archive();
+    let report = portal.crawl(&archive, false).await;
+    assert_eq!((report.new, report.failed), (9, 0), "{report:?}");
+    // The two attachments of 1236 are not in the recording: they answer 404.
+    assert_assets(&report, FIGURES, 0, 2);
+    assert_eq!(report.assets_deferred, 0, "{report:?}");
+    let (started, finished) = (report.started.unwrap(), report.finished.unwrap());
+
+    // Every image every stored article references is in the archive after this one run.
+    let mut referenced = Vec::new();
+    for archived in archive.articles(&Default::default()).unwrap() {
+        for image in &archived.article.images {
+            let info = captured(&archive, &image.url);
+            assert!(
+                started <= info.captured_at && info.captured_at <= finished,
+                "{}: captured at {}, outside the run ({started} to {finished})",
+                image.url,
+                info.captured_at
+            );
+            referenced.push(image.url.clone());
+        }
+    }
+    referenced.sort();
+    let mut recorded: Vec<String> = recorded_figures()
+        .iter()
+        .map(|row| url(&portal, &row.path_and_query))
+        .collect();
+    recorded.sort();
+    assert_eq!(
+        referenced, recorded,
+        "the articles reference the recorded figures"
+    );
+
+    // Byte for byte the recorded files, typed as the portal sent them.
+    for row in recorded_figures() {
+        let url = url(&portal, &row.path_and_query);
+        let bytes =
+            std::fs::read(crate::support::fixture(&format!("portal/{}", row.file))).unwrap();
+        let info = captured(&archive, &url);
+        assert_eq!(
+            (info.mime_type.as_str(), info.length),
+            ("image/jpeg", bytes.len() as u64),
+            "{url}"
+        );
+        let back = archive.asset_capture(&url).unwrap().expect("readable");
+        assert!(back.body == bytes, "{url}: the bytes read back differ");
+        assert_eq!(portal.server.hits(&row.path_and_query), 1, "{url}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_past_the_run_budget_are_fetched_by_the_next_runs_each_once() {
+    let portal = portal(&[("capture", "[\"images\"]"), ("max_assets_per_run", "2")]).await;
+    let archive = portal.open_archive();
+    let figures = recorded_figures();
+    let stored = |archive: &SledArchive| {
+        figures
+            .iter()
+            .filter(|row| {
+                archive
+                    .asset(&url(&portal, &row.path_and_query))
+                    .unwrap()
+                    .is_some()
+            })
+            .count() as u64
+    };
+    let pending = |archive: &Arc<SledArchive>| {
+        gazette::crawl::pending_assets(archive.as_ref(), "bqlkkt").unwrap()
+    };
+
+    // Five figures, two requests a run: 2, then 2 of the 3 left, then the last.
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let report = portal.crawl(&archive, false).await;
+        assert_eq!(report.failed, 0, "{report:?}");
+        runs.push((
+            report.new,
+            report.assets_captured,
+            report.assets_deferred,
+            stored(&archive),
+            pending(&archive),
+        ));
+    }
+    assert_eq!(
+        runs,
+        [(9, 2, 3, 2, 3), (0, 2, 1, 4, 1), (0, 1, 0, 5, 0)],
+        "per run: new articles, assets captured, deferred, figures stored, pending"
+    );
+    for row in &figures {
+        assert_eq!(
+            portal.server.hits(&row.path_and_query),
+            1,
+            "{}: fetched once, none lost",
+            row.path_and_query
+        );
+    }
+    // Nothing is left: a fourth run requests no asset.
+    let report = portal.crawl(&archive, false).await;
+    assert_assets(&report, 0, 0, 0);
+    assert_eq!((report.assets_unchanged, report.assets_deferred), (0, 0));
+}
+
+#[test]
+fn a_budget_of_no_asset_is_refused_naming_its_key() {
+    let text = crate::support::portal_config_text(
+        &url::Url::parse("http://127.0.0.1:9/").unwrap(),
+        std::path::Path::new("/tmp/unused"),
+        &with(&[("max_assets_per_run", "0")]),
+    );
+    let err = gazette::config::parse(&text, "gazette.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("crawler.max_assets_per_run"), "{err}");
+    assert!(err.contains("capture = []"), "{err}");
 }

@@ -286,9 +286,12 @@ async fn crawl_then_query_show_and_export_as_the_readme_says() {
         ),
         "{stdout}"
     );
-    // The recording holds no attachment: the two of article 1236 answer 404, noted by URL.
+    // The five figures of articles 1234 (3), 1238 and 1211 are captured; the recording holds no
+    // attachment: the two of article 1236 answer 404, noted by URL.
     assert!(
-        stdout.contains("bqlkkt: assets: 0 captured, 0 unchanged, 0 skipped, 2 failed\n"),
+        stdout.contains(
+            "bqlkkt: assets: 5 captured, 0 unchanged, 0 skipped, 2 failed, 0 left for the next run\n"
+        ),
         "{stdout}"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -84,6 +84,30 @@ fn minimal_config_takes_the_documented_defaults() {
     assert_eq!(source.list.max_pages, config::DEFAULT_MAX_PAGES);
 }
 
+#[test]
+fn a_config_that_says_nothing_of_capture_captures_images_within_a_budget() {
+    let config = config::parse(VALID, "test.toml").unwrap();
+    assert_eq!(
+        config.crawler.capture,
+        [
+            config::CaptureKind::Attachments,
+            config::CaptureKind::Images
+        ]
+    );
+    assert_eq!(config.crawler.max_assets_per_run, 500);
+    assert_eq!(
+        config.crawler.max_assets_per_run,
+        config::DEFAULT_MAX_ASSETS_PER_RUN
+    );
+    // The shipped file says the same as the defaults.
+    let shipped = support::shipped_config();
+    assert_eq!(shipped.crawler.capture, config.crawler.capture);
+    assert_eq!(
+        shipped.crawler.max_assets_per_run,
+        config.crawler.max_assets_per_run
+    );
+}
+
 /// A config written for schema 1 (with `storage.flush_every_ms`, as the shipped file had it)
 /// still loads: the key is read and no longer used.
 #[test]

@@ -563,15 +563,16 @@ async fn politeness_spaces_requests_to_a_host() {
     let report = portal.crawl(&archive, false).await;
     assert_eq!(report.new, 9);
     let times: Vec<_> = portal.server.requests().into_iter().map(|r| r.at).collect();
+    // Images go through the same gate as pages: they are spaced too.
     assert_eq!(
         times.len(),
-        1 + 3 + 9 + 2,
-        "robots.txt, 3 list pages, 9 articles, the 2 attachments of article 1236"
+        1 + 3 + 9 + 2 + 5,
+        "robots.txt, 3 list pages, 9 articles, the 2 attachments of article 1236, the 5 figures"
     );
     // The gate spaces the starts of requests; when each arrives also depends on the machine's
     // scheduling, so one gap can look short. The sum cannot: the first request started after
     // `began` and every later one at least 150 ms after the one before, so the last arrived at
-    // least 14 delays after `began`, however loaded the machine. (Each gap is checked exactly on
+    // least 19 delays after `began`, however loaded the machine. (Each gap is checked exactly on
     // tokio's paused clock in fetch::politeness.)
     let least = Duration::from_millis(150) * (times.len() as u32 - 1);
     let span = *times.last().unwrap() - began;

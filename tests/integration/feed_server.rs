@@ -404,9 +404,17 @@ async fn a_source_with_several_sections_lists_its_section_feeds_in_opml() {
     );
 }
 
+/// What a demo crawl leaves: the replay it read, the archive's directory, the app serving it.
+struct Demo {
+    replay: gazette::replay::ReplayServer,
+    _dir: tempfile::TempDir,
+    app: axum::Router,
+    report: gazette::model::RunReport,
+}
+
 /// A crawl as `gazette demo` makes it: the shipped config, the portal's own URLs, requests sent
-/// to a replay of the bundled recording on a port of its own. Answers the Atom and RSS feeds.
-async fn demo_crawl() -> (String, String) {
+/// to a replay of the bundled recording on a port of its own; served by the app.
+async fn demo() -> Demo {
     let replay = gazette::replay::ReplayServer::start(
         gazette::replay::Recording::bundled().expect("the bundled recording"),
     )
@@ -443,10 +451,80 @@ async fn demo_crawl() -> (String, String) {
         archive,
         gazette::schedule::Status::default(),
     );
-    let app = app(state);
-    let atom = ok(&app, "/feeds/bqlkkt.atom").await.text();
-    let rss = ok(&app, "/feeds/bqlkkt.rss").await.text();
+    Demo {
+        replay,
+        _dir: dir,
+        app: app(state),
+        report,
+    }
+}
+
+/// The Atom and RSS feeds of a demo crawl.
+async fn demo_crawl() -> (String, String) {
+    let demo = demo().await;
+    let atom = ok(&demo.app, "/feeds/bqlkkt.atom").await.text();
+    let rss = ok(&demo.app, "/feeds/bqlkkt.rss").await.text();
     (atom, rss)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_reader_shows_each_figure_from_the_archive() {
+    let demo = demo().await;
+    assert_eq!(
+        (demo.report.assets_captured, demo.report.assets_deferred),
+        (5, 0),
+        "the five figures of the recording; {:#?}",
+        demo.report.asset_errors
+    );
+    let figures = [
+        (
+            "bqlkkt:1234",
+            "/PublishingImages/TinTuc/2020/07/hoi-nghi-dhtt-2020-1.jpg",
+        ),
+        (
+            "bqlkkt:1234",
+            "/PublishingImages/TinTuc/2020/07/hoi-nghi-dhtt-2020-2.jpg",
+        ),
+        (
+            "bqlkkt:1234",
+            "/PublishingImages/TinTuc/2020/07/hoi-nghi-dhtt-2020-3.jpg",
+        ),
+        (
+            "bqlkkt:1238",
+            "/PublishingImages/TinTuc/2020/07/kcn-thanh-loc.jpg",
+        ),
+        (
+            "bqlkkt:1211",
+            "/Pages/PublishingImages/TinTuc/2020/06/cua-khau-ha-tien.jpg",
+        ),
+    ];
+    let rows = crate::support::manifest();
+    for (article, path) in figures {
+        let html = ok(&demo.app, &format!("/articles/{article}")).await.text();
+        // The portal's own URL, as the demo archives it, behind the archive's endpoint.
+        let portal_url = format!("https://bqlkkt.kiengiang.gov.vn{path}");
+        let href = format!(
+            "/api/assets?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("url", &portal_url)
+                .finish()
+        );
+        assert!(
+            html.contains(&format!("<img src=\"{}\"", gazette::html::escape(&href))),
+            "{article}: no <img> from the archive for {portal_url} in {html}"
+        );
+        assert!(!html.contains("class=\"uncaptured\""), "{article}: {html}");
+        let image = ok(&demo.app, &href).await;
+        assert_eq!(image.header(header::CONTENT_TYPE), "image/jpeg", "{href}");
+        let row = rows
+            .iter()
+            .find(|r| r.path_and_query == path)
+            .unwrap_or_else(|| panic!("{path} is not in the recording"));
+        let recorded = std::fs::read(crate::support::fixture(&format!("portal/{}", row.file)))
+            .expect("the recorded figure");
+        assert!(image.body == recorded, "{href}: not the recorded bytes");
+        assert_eq!(demo.replay.hits(path), 1, "{path} fetched once");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -135,9 +135,8 @@ async fn an_article_page_shows_its_text_figures_attachments_and_revisions() {
         gazette::html::escape(&archived.article.url)
     )));
 
-    // Article 1234 has three figures, two with captions. Images are not captured here
-    // (attachments only): each is a link to the portal's copy, never an image the page's policy
-    // would block.
+    // Article 1234 has three figures, two with captions, captured by default: each is shown
+    // from the archive, never from the portal (the page's policy would block it).
     let figures = s
         .archive
         .article(&ArticleId("bqlkkt:1234".into()))
@@ -148,15 +147,27 @@ async fn an_article_page_shows_its_text_figures_attachments_and_revisions() {
     assert_eq!(figures.images.len(), 3);
     for image in &figures.images {
         let url = gazette::html::escape(&image.url);
+        let archived = archived_image_href(&image.url);
         assert!(
-            html.contains(&format!("<a class=\"uncaptured\" href=\"{url}\">")),
-            "{url} in {html}"
+            html.contains(&format!(
+                "<img src=\"{}\"",
+                gazette::html::escape(&archived)
+            )),
+            "{archived} in {html}"
         );
-        assert!(!html.contains(&format!("<img src=\"{url}\"")), "{url}");
+        assert!(!html.contains(&format!("src=\"{url}\"")), "{url}");
+        let served = get(&router, &archived).await;
+        served.expect_status(StatusCode::OK, format_args!("{archived}"));
+        assert_eq!(served.header(header::CONTENT_TYPE), "image/jpeg");
+        assert!(
+            served.body.starts_with(b"\xff\xd8\xff"),
+            "{archived}: a JPEG"
+        );
         if let Some(caption) = &image.caption {
             assert!(html.contains(&gazette::html::escape(caption)), "{caption}");
         }
     }
+    assert!(!html.contains("class=\"uncaptured\""), "{html}");
     assert_eq!(html.matches("<figcaption>").count(), 2, "{html}");
 
     // Article 1236 links a PDF and a .doc: both listed.
@@ -186,6 +197,45 @@ async fn an_article_page_shows_its_text_figures_attachments_and_revisions() {
     let browser = call(&router, "GET", "/no/such/page", &[("accept", "text/html")]).await;
     assert_eq!(browser.status, StatusCode::NOT_FOUND);
     assert!(browser.text().contains("Không tìm thấy trang"));
+}
+
+/// Where the reader shows a captured image from: the archive's copy.
+fn archived_image_href(url: &str) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("url", url)
+        .finish();
+    format!("/api/assets?{query}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_not_captured_is_a_link_to_the_portal_never_an_image() {
+    let portal = crate::support::TestPortal::start(
+        gazette::replay::Recording::load(&crate::support::fixture("portal")).unwrap(),
+        &[
+            crate::support::FAST_CRAWL,
+            &[("capture", "[\"attachments\"]")],
+        ]
+        .concat(),
+    )
+    .await;
+    let s = crate::server::served_from(portal, |_| ()).await;
+    let figures = s
+        .archive
+        .article(&ArticleId("bqlkkt:1234".into()))
+        .unwrap()
+        .unwrap()
+        .article;
+    let html = get(&s.app, "/articles/bqlkkt:1234").await.text();
+    assert_eq!(figures.images.len(), 3);
+    for image in &figures.images {
+        let url = gazette::html::escape(&image.url);
+        assert!(
+            html.contains(&format!("<a class=\"uncaptured\" href=\"{url}\">")),
+            "{url} in {html}"
+        );
+        assert!(!html.contains(&format!("<img src=\"{url}\"")), "{url}");
+        assert!(!html.contains("/api/assets?"), "{html}");
+    }
 }
 
 #[tokio::test]

@@ -100,7 +100,8 @@ async fn recorded_portal_serves_the_manifest_bytes_and_404s_the_rest() {
     let server = recorded_portal().await;
     let http = client();
     let manifest = support::manifest();
-    assert_eq!(manifest.len(), 23, "manifest rows");
+    // 9 articles at two URLs each, 4 list URLs, robots.txt and the 5 figures of the articles.
+    assert_eq!(manifest.len(), 28, "manifest rows");
     for row in &manifest {
         let (status, headers, body) = get(&http, &server, &row.path_and_query, &[]).await;
         assert_eq!(status, StatusCode::OK, "{}", row.path_and_query);
@@ -853,5 +854,11 @@ fn the_bundled_recording_is_fixtures_portal_byte_for_byte() {
                 "{name} is not in the manifest"
             );
         }
+    }
+    for entry in std::fs::read_dir(support::fixture("portal/images")).unwrap() {
+        let name = format!("images/{}", entry.unwrap().file_name().to_string_lossy());
+        let row = rows.iter().find(|r| r.file == name);
+        assert!(row.is_some(), "{name} is not in the manifest");
+        assert_eq!(row.unwrap().content_type, "image/jpeg", "{name}");
     }
 }
