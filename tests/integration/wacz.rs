@@ -203,7 +203,7 @@ fn check_structure(package: &Package) {
     for name in [
         "datapackage.json",
         "datapackage-digest.json",
-        "indexes/index.cdxj",
+        "indexes/index.cdx",
         "pages/pages.jsonl",
     ] {
         assert!(names.contains(name), "{name} missing from {names:?}");
@@ -225,6 +225,13 @@ fn check_structure(package: &Package) {
         let bytes = &package.entries[path];
         assert_eq!(resource["hash"], sha256(bytes), "{path}");
         assert_eq!(resource["bytes"], bytes.len() as u64, "{path}");
+        // The data package profile's pattern for names.
+        let name = resource["name"].as_str().unwrap();
+        assert!(
+            name.bytes()
+                .all(|b| matches!(b, b'-' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'/')),
+            "resource name {name:?}"
+        );
         listed.insert(path);
     }
     let expected: BTreeSet<&str> = names
@@ -243,7 +250,7 @@ fn check_structure(package: &Package) {
             by_location.insert((name.clone(), at.offset, at.length), record);
         }
     }
-    let index = package.text("indexes/index.cdxj");
+    let index = package.text("indexes/index.cdx");
     let lines: Vec<&str> = index.lines().collect();
     let mut sorted = lines.clone();
     sorted.sort_unstable();
@@ -468,4 +475,99 @@ async fn one_cdxj_indexes_every_warc_file_sorted() {
         let record = warc::read(&warc_dir, &at).unwrap();
         assert_eq!(record.target_uri(), json["url"].as_str(), "{line}");
     }
+}
+
+/// Crawls the recorded portal twice (article 1238 edited in between, a second later, so that its
+/// two captures have timestamps of their own) and leaves in `GAZETTE_WACZ_CHECK=<dir>`: `warc/`,
+/// the archive's WARC files each with its `.cdxj` beside it; `gazette.wacz`, the package of
+/// everything; `expected.json`, each revision's response record (URL, 14-digit timestamp, file,
+/// offset). `.ci/pywb_check.py` replays both in pywb and compares.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "writes a crawl's WARC files and WACZ into the directory GAZETTE_WACZ_CHECK names"]
+async fn files_for_pywb() {
+    let out = PathBuf::from(
+        std::env::var_os("GAZETTE_WACZ_CHECK")
+            .expect("GAZETTE_WACZ_CHECK names the directory for the files"),
+    );
+    let mut crawler: Vec<_> = FAST_CRAWL
+        .iter()
+        .filter(|(k, _)| *k != "recheck_days")
+        .copied()
+        .collect();
+    crawler.push(("recheck_days", "36500"));
+    let recording = gazette::replay::Recording::load(&support::fixture("portal")).unwrap();
+    let portal = TestPortal::start(recording, &crawler).await;
+    let archive = portal.open_archive();
+    assert_eq!(portal.crawl(&archive, false).await.new, 9);
+    // Wayback timestamps are whole seconds: the second capture of 1238 waits for the next one.
+    let first = Utc::now().timestamp();
+    while Utc::now().timestamp() == first {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let page = std::fs::read_to_string(support::fixture("portal/article-1238.html")).unwrap();
+    portal.server.set_page(
+        "/Pages/chi-tiet-tin.aspx?ItemID=1238",
+        page.replace("trên 70% khối lượng", "trên 85% khối lượng")
+            .into_bytes(),
+        "text/html; charset=utf-8",
+    );
+    assert_eq!(portal.crawl(&archive, false).await.revised, 1);
+    drop(archive);
+
+    let warc_dir = portal.config.storage.path.join("warc");
+    let mut responses = HashMap::new();
+    let mut revisions = Vec::new();
+    for item in warc::scan(&warc_dir) {
+        let (at, record) = item.unwrap();
+        match record.kind() {
+            RecordType::Response => {
+                responses.insert(record.id().clone(), (at, record));
+            }
+            RecordType::Metadata => {
+                let note: serde_json::Value = serde_json::from_slice(record.block()).unwrap();
+                if note["note"] == "revision" {
+                    revisions.push((note, record.refers_to().unwrap()));
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(revisions.len(), 10);
+    let expected: Vec<serde_json::Value> = revisions
+        .iter()
+        .map(|(note, response)| {
+            let (at, record) = &responses[response];
+            serde_json::json!({
+                "id": note["article"]["id"],
+                "revision": note["revision"],
+                "url": record.target_uri().unwrap(),
+                "timestamp": record.date().with_timezone(&Utc).format("%Y%m%d%H%M%S").to_string(),
+                "file": at.file,
+                "offset": at.offset,
+            })
+        })
+        .collect();
+    std::fs::create_dir_all(out.join("warc")).unwrap();
+    for name in warc::files(&warc_dir).unwrap() {
+        std::fs::copy(warc_dir.join(&name), out.join("warc").join(&name)).unwrap();
+        let index = gazette::archive::cdxj::index(&warc_dir, &name).unwrap();
+        std::fs::write(out.join("warc").join(format!("{name}.cdxj")), index).unwrap();
+    }
+    let wacz = out.join("gazette.wacz");
+    let args = [
+        "export",
+        "--config",
+        portal.config_path.to_str().unwrap(),
+        "--wacz",
+        wacz.to_str().unwrap(),
+    ];
+    let output = support::gazette_async(&args).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        support::explain(&args, &output)
+    );
+    let expected = serde_json::json!({ "revisions": expected });
+    std::fs::write(out.join("expected.json"), expected.to_string()).unwrap();
+    println!("{} revisions", revisions.len());
 }

@@ -3,7 +3,9 @@
 //!
 //! - `archive/<file>.warc.gz`: for each WARC file of the archive with records in the package,
 //!   those records' gzip members copied byte for byte, in file order, under the file's own name;
-//! - `indexes/index.cdxj`: a CDXJ line per record wayback tools look up, pointing into those;
+//! - `indexes/index.cdx`: a CDXJ line per record wayback tools look up, pointing into those
+//!   (named `.cdx`, as the spec's examples are: pywb's `wb-manager add --unpack-wacz` takes no
+//!   other name, ReplayWeb.page takes `.cdx` and `.cdxj`);
 //! - `pages/pages.jsonl`: a page per article revision (URL, capture time, title);
 //! - `datapackage.json`: every file above with its size and SHA-256, and
 //!   `datapackage-digest.json`, the SHA-256 of `datapackage.json`.
@@ -144,9 +146,9 @@ pub fn package<W: Write + Seek>(
         }
         resources.push(entry.finish(path));
     }
-    let mut entry = Entry::start(&mut zip, "indexes/index.cdxj", options)?;
+    let mut entry = Entry::start(&mut zip, "indexes/index.cdx", options)?;
     index.finish(&mut entry)?;
-    resources.push(entry.finish("indexes/index.cdxj".into()));
+    resources.push(entry.finish("indexes/index.cdx".into()));
     let mut entry = Entry::start(&mut zip, "pages/pages.jsonl", options)?;
     let mut pages = String::from(PAGES_HEADER);
     pages.push('\n');
@@ -272,7 +274,12 @@ impl<'z, W: Write + Seek> Entry<'z, W> {
 
     fn finish(self, path: String) -> Resource {
         Resource {
-            name: path.rsplit('/').next().unwrap_or_default().to_string(),
+            // A data package's resource names are lower case (gazette's WARC file names are not).
+            name: path
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
             path,
             hash: format!("sha256:{}", hex::encode(self.hash.finalize())),
             bytes: self.bytes,
