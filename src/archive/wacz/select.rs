@@ -161,7 +161,7 @@ fn pages(seen: &Seen) -> Vec<Page> {
                 url,
                 ts: at
                     .with_timezone(&chrono::Utc)
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 title: revision.title.clone(),
                 id: format!("{id}:{number}"),
             };
