@@ -43,7 +43,8 @@ pub enum Command {
     Query(QueryArgs),
     /// Show one archived article, its revisions, or a captured page.
     Show(ShowArgs),
-    /// Write every article with all its revisions as JSON Lines.
+    /// Write every article with all its revisions as JSON Lines, or the WARC records as a WACZ
+    /// package, or a CDXJ index of the WARC files.
     Export(ExportArgs),
     /// Restore an export into an empty archive.
     Import(ImportArgs),
@@ -284,6 +285,23 @@ pub struct ExportArgs {
     /// Include every captured page (base64).
     #[arg(long)]
     pub raw: bool,
+    /// Write a WACZ package (for ReplayWeb.page, pywb) of the WARC records instead: every
+    /// record, or those of the revisions --source, --since and --until name.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["out", "raw", "cdxj"])]
+    pub wacz: Option<PathBuf>,
+    /// Write one sorted CDXJ index of every WARC file of the archive instead.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["out", "raw"])]
+    pub cdxj: Option<PathBuf>,
+    /// With --wacz: only this source's revisions.
+    #[arg(long, value_name = "ID", requires = "wacz")]
+    pub source: Option<String>,
+    /// With --wacz: revisions fetched at or after: YYYY-MM-DD (in the source's zone) or RFC 3339.
+    #[arg(long, value_name = "DATE", requires = "wacz")]
+    pub since: Option<String>,
+    /// With --wacz: revisions fetched at or before: YYYY-MM-DD (the whole day, in the source's
+    /// zone) or RFC 3339.
+    #[arg(long, value_name = "DATE", requires = "wacz")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

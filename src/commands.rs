@@ -4,6 +4,7 @@ mod backup;
 pub mod cluster;
 mod health;
 mod init;
+mod package;
 mod reparse;
 pub mod search;
 mod served;

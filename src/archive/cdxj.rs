@@ -2,11 +2,16 @@
 //! line per capture, `<SURT key> <14-digit timestamp> {json}`, sorted bytewise, so the records of
 //! a file in the object store are found without reading it whole.
 
-use std::path::Path;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use thiserror::Error;
 
-use super::warc::{self, Location, ParsedRecord, RecordType, WarcError};
+use super::warc::{self, ParsedRecord, RecordType, WarcError};
 
 /// The JSON of one line, its fields in the order pywb writes them.
 #[derive(Serialize)]
@@ -78,14 +83,15 @@ fn lines_from(dir: &Path, name: &str, offset: u64) -> Result<Vec<String>, WarcEr
     let mut lines = Vec::new();
     for item in warc::scan_file_from(dir, name, offset) {
         let (at, record) = item?;
-        lines.extend(line(&at, &record));
+        lines.extend(line(&record, &at.file, at.offset, at.length));
     }
     Ok(lines)
 }
 
-/// The CDXJ line of a response, revisit, resource or metadata record at `at`, ending in a
-/// newline; `None` for any other record.
-pub fn line(at: &Location, record: &ParsedRecord) -> Option<String> {
+/// The CDXJ line of `record`, stored as the member of `length` bytes at `offset` of the file
+/// `filename`, ending in a newline; `None` for the records wayback tools do not look up
+/// (warcinfo, request) and those without a target URI.
+pub fn line(record: &ParsedRecord, filename: &str, offset: u64, length: u64) -> Option<String> {
     let kind = record.kind();
     if !matches!(
         kind,
@@ -115,9 +121,9 @@ pub fn line(at: &Location, record: &ParsedRecord) -> Option<String> {
         digest: record
             .header("WARC-Payload-Digest")
             .or_else(|| record.header("WARC-Block-Digest")),
-        length: at.length.to_string(),
-        offset: at.offset.to_string(),
-        filename: &at.file,
+        length: length.to_string(),
+        offset: offset.to_string(),
+        filename,
     };
     let timestamp = record
         .date()
@@ -143,6 +149,163 @@ pub fn write_beside(dir: &Path, name: &str, mut lines: Vec<String>) -> Result<()
         })
 }
 
+/// The CDXJ lines of every WARC file of `dir` as one index, sorted bytewise, written to `out`;
+/// `work` is a directory (made and removed here) for the sorted runs of an index too large to
+/// sort in memory. Returns how many lines were written.
+pub fn index_all(dir: &Path, work: &Path, out: &mut dyn Write) -> Result<usize, CdxjError> {
+    let mut sorter = Sorter::new(work);
+    for name in warc::files(dir)? {
+        for item in warc::scan_file(dir, &name) {
+            let (at, record) = item?;
+            if let Some(line) = line(&record, &name, at.offset, at.length) {
+                sorter.push(line)?;
+            }
+        }
+    }
+    sorter.finish(out)
+}
+
+/// Bytes of lines [`Sorter`] holds in memory before it writes them, sorted, to a run file.
+pub const SORT_BUDGET: usize = 64 << 20;
+
+/// CDXJ lines sorted in bounded memory: held up to [`SORT_BUDGET`] bytes, then written sorted to
+/// a run file in a work directory; the runs are merged at the end. The work directory is made
+/// when the first run is written and removed with the sorter.
+pub struct Sorter {
+    work: PathBuf,
+    budget: usize,
+    held: Vec<String>,
+    held_bytes: usize,
+    runs: Vec<PathBuf>,
+}
+
+impl Sorter {
+    /// A sorter whose runs go to `work`, a directory it makes, owns and removes.
+    pub fn new(work: &Path) -> Sorter {
+        Sorter::with_budget(work, SORT_BUDGET)
+    }
+
+    fn with_budget(work: &Path, budget: usize) -> Sorter {
+        Sorter {
+            work: work.to_path_buf(),
+            budget,
+            held: Vec::new(),
+            held_bytes: 0,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Adds one line, ending in a newline.
+    pub fn push(&mut self, line: String) -> Result<(), CdxjError> {
+        self.held_bytes += line.len();
+        self.held.push(line);
+        if self.held_bytes > self.budget {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> Result<(), CdxjError> {
+        if self.runs.is_empty() {
+            std::fs::create_dir(&self.work).map_err(CdxjError::work("create", &self.work))?;
+        }
+        let path = self.work.join(format!("run-{}.cdxj", self.runs.len()));
+        // Pushed before it is written, so that a failed write is removed with the rest.
+        self.runs.push(path.clone());
+        self.held.sort_unstable();
+        let file = File::create(&path).map_err(CdxjError::work("create", &path))?;
+        let mut writer = BufWriter::new(file);
+        for line in self.held.drain(..) {
+            writer
+                .write_all(line.as_bytes())
+                .map_err(CdxjError::work("write", &path))?;
+        }
+        writer.flush().map_err(CdxjError::work("write", &path))?;
+        self.held_bytes = 0;
+        Ok(())
+    }
+
+    /// Writes every line pushed, sorted, to `out`; returns how many.
+    pub fn finish(mut self, out: &mut dyn Write) -> Result<usize, CdxjError> {
+        if self.runs.is_empty() {
+            self.held.sort_unstable();
+            for line in &self.held {
+                out.write_all(line.as_bytes()).map_err(CdxjError::Output)?;
+            }
+            return Ok(self.held.len());
+        }
+        if !self.held.is_empty() {
+            self.spill()?;
+        }
+        let mut readers = Vec::with_capacity(self.runs.len());
+        for path in &self.runs {
+            let file = File::open(path).map_err(CdxjError::work("open", path))?;
+            readers.push((BufReader::new(file), path));
+        }
+        // The smallest next line of each run; runs are few (one per SORT_BUDGET bytes).
+        let mut next: BinaryHeap<Reverse<(String, usize)>> = BinaryHeap::new();
+        let read = |readers: &mut Vec<(BufReader<File>, &PathBuf)>, run: usize| {
+            let (reader, path) = &mut readers[run];
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) => Ok(None),
+                Ok(_) => Ok(Some(line)),
+                Err(source) => Err(CdxjError::work("read", path)(source)),
+            }
+        };
+        for run in 0..readers.len() {
+            if let Some(line) = read(&mut readers, run)? {
+                next.push(Reverse((line, run)));
+            }
+        }
+        let mut count = 0;
+        while let Some(Reverse((line, run))) = next.pop() {
+            out.write_all(line.as_bytes()).map_err(CdxjError::Output)?;
+            count += 1;
+            if let Some(line) = read(&mut readers, run)? {
+                next.push(Reverse((line, run)));
+            }
+        }
+        Ok(count)
+    }
+}
+
+impl Drop for Sorter {
+    fn drop(&mut self) {
+        if !self.runs.is_empty() {
+            let _ = std::fs::remove_dir_all(&self.work);
+        }
+    }
+}
+
+/// Why an index could not be written.
+#[derive(Debug, Error)]
+pub enum CdxjError {
+    #[error(transparent)]
+    Warc(#[from] WarcError),
+    /// The work directory of a sort.
+    #[error("cannot {action} {}", path.display())]
+    Work {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write the index")]
+    Output(#[source] io::Error),
+}
+
+impl CdxjError {
+    fn work(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> CdxjError {
+        let path = path.to_path_buf();
+        move |source| CdxjError::Work {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
 /// The SURT form of a URL (`http://www.example.com/a?b=1` → `com,example)/a?b=1`), the key
 /// wayback tools sort and look up captures by; a URL it cannot read is kept as it is.
 pub fn surt(url: &str) -> String {
@@ -162,7 +325,7 @@ fn media_type(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::warc::{Record, WarcWriter};
+    use crate::archive::warc::{Location, Record, WarcWriter};
     use crate::model::Capture;
 
     #[test]
@@ -235,5 +398,26 @@ mod tests {
         }
         found.sort_by_key(|at| at.offset);
         assert_eq!(found, written);
+    }
+
+    #[test]
+    fn a_sort_past_its_budget_merges_its_runs_and_leaves_no_work_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        // Ten bytes a run: many runs, each a few lines.
+        let mut sorter = Sorter::with_budget(&work, 10);
+        let mut lines: Vec<String> = (0..50)
+            .map(|n| format!("com,example)/{} 2026 {{}}\n", (n * 37) % 50))
+            .collect();
+        for line in &lines {
+            sorter.push(line.clone()).unwrap();
+        }
+        assert!(sorter.runs.len() > 1, "{} runs", sorter.runs.len());
+        assert!(work.is_dir());
+        let mut out = Vec::new();
+        assert_eq!(sorter.finish(&mut out).unwrap(), 50);
+        lines.sort_unstable();
+        assert_eq!(String::from_utf8(out).unwrap(), lines.concat());
+        assert!(!work.exists(), "the runs are removed");
     }
 }

@@ -23,6 +23,7 @@ mod schema1;
 mod sled_store;
 pub mod upload;
 mod verify;
+pub mod wacz;
 pub mod warc;
 mod watchdog;
 mod websub;

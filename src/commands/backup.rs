@@ -13,6 +13,9 @@ use super::{Reader, open_for_reading, open_for_writing};
 use crate::cli::{ExportArgs, ImportArgs};
 
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    if args.wacz.is_some() || args.cdxj.is_some() {
+        return super::package::export(args);
+    }
     let config = config::load(&args.config)?;
     let reader = open_for_reading(&config)?;
     let write = |out: &mut dyn Write| match &reader {
@@ -36,21 +39,39 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
 /// failed write never leaves a truncated file where a good one was. A symbolic link is followed
 /// (the file it names is replaced; the link stays), and what is not a file (`/dev/stdout`, a
 /// pipe) is written to as it is.
-fn write_whole(
+pub(super) fn write_whole(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<usize>,
 ) -> anyhow::Result<usize> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        let count = write(&mut out)?;
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(count);
+    }
+    write_file(path, |out| write(out))
+}
+
+/// [`write_whole`] for a file only, which `write` may seek in (a ZIP is written so); what is not
+/// a file is refused.
+pub(super) fn write_file<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let path = match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() && !meta.is_dir() => {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            let mut out = std::io::BufWriter::new(file);
-            let count = write(&mut out)?;
-            out.flush()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            return Ok(count);
+            bail!(
+                "{}: not a file, and this is written only to a file",
+                path.display()
+            )
         }
         Ok(_) => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
         // A link to a file not yet there: the file is made where the link points.
@@ -83,7 +104,7 @@ fn write_whole(
 }
 
 /// `path` with `suffix` appended to its last component (`data/archive` -> `data/archive.pid`).
-fn beside(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.components().as_path().as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)

@@ -17,8 +17,8 @@ use tower::ServiceExt;
 
 use crate::support::{FAST_CRAWL, TestPortal};
 
-const PDF_PATH: &str = "/Lists/VanBan/Attachments/1236/BC-6T-2020.pdf";
-const DOC_PATH: &str = "/Lists/VanBan/Attachments/1236/Phu-luc-danh-muc-du-an.doc";
+pub(crate) const PDF_PATH: &str = "/Lists/VanBan/Attachments/1236/BC-6T-2020.pdf";
+pub(crate) const DOC_PATH: &str = "/Lists/VanBan/Attachments/1236/Phu-luc-danh-muc-du-an.doc";
 const IMAGE_PATH: &str = "/PublishingImages/TinTuc/2020/07/kcn-thanh-loc.jpg";
 /// The figures of the recording's articles (1234: three, 1238, 1211), captured by default
 /// beside the attachments each test serves.
@@ -38,12 +38,12 @@ fn incompressible(head: &[u8], len: usize, seed: u64) -> Vec<u8> {
     bytes
 }
 
-fn pdf() -> Vec<u8> {
+pub(crate) fn pdf() -> Vec<u8> {
     incompressible(b"%PDF-1.4\n", 300_000, 7)
 }
 
 /// An OLE2 (old Word) file, served without a useful Content-Type: its type is sniffed.
-fn doc() -> Vec<u8> {
+pub(crate) fn doc() -> Vec<u8> {
     incompressible(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 40_000, 11)
 }
 
@@ -81,7 +81,7 @@ fn captured(archive: &SledArchive, url: &str) -> AssetInfo {
 }
 
 /// An article of the replay linking `attachments` (absolute or root-relative hrefs).
-fn add_article_with(server: &ReplayServer, item_id: u64, attachments: &[&str]) {
+pub(crate) fn add_article_with(server: &ReplayServer, item_id: u64, attachments: &[&str]) {
     server.add_article(
         item_id,
         &format!("Văn bản {item_id}"),

@@ -27,5 +27,6 @@ mod search;
 mod server;
 mod support;
 mod templates;
+mod wacz;
 mod warc;
 mod websub;

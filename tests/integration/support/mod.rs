@@ -364,3 +364,10 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+/// Where an export writes `path` before it is complete: `FILE.partial`.
+pub fn partial_beside(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
