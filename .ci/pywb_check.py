@@ -16,7 +16,8 @@ checks it first.
 
 For every revision: /<coll>/<ts>id_/<url> must answer the record's payload byte for byte (read
 with warcio from the WARC file, not through gazette), /<coll>/<ts>mp_/<url> must answer 200
-text/html, and the CDX API (/<coll>/cdx?url=<url>&output=json) must list one text/html capture
+text/html, each of its images (EXPECTED's "images") must answer at <ts>im_ as an image; every
+captured image ("assets") must answer id_ byte for byte; and the CDX API (/<coll>/cdx?url=<url>&output=json) must list one text/html capture
 per revision of the URL and nothing of type application/json. pywb listens on 127.0.0.1 only.
 Ends with "pywb: N passed, N failed"; exits 1 on any failure.
 """
@@ -121,7 +122,7 @@ def start_wayback(work, port, log):
     raise RuntimeError("wayback did not answer within {} s".format(STARTUP_SECONDS))
 
 
-def check(base, revisions, warc_dir):
+def check(base, revisions, assets, warc_dir):
     """Every check, as (passed, failures)."""
     passed = 0
     failures = []
@@ -145,6 +146,21 @@ def check(base, revisions, warc_dir):
             passed += 1
         else:
             failures.append("{}: mp_ answered {} {}".format(name, status, content_type))
+        # The page's figures, as the page is shown: each image answers from the archive.
+        for image in revision.get("images", []):
+            status, content_type, _ = get(prefix + "im_/" + image)
+            if status == 200 and content_type.startswith("image/"):
+                passed += 1
+            else:
+                failures.append("{}: its image {} answered {} {}".format(name, image, status, content_type))
+    for asset in assets:
+        expected = payload(warc_dir, asset["file"], asset["offset"])
+        status, _, body = get("{}/{}/{}id_/{}".format(base, COLLECTION, asset["timestamp"], asset["url"]))
+        if status == 200 and body == expected:
+            passed += 1
+        else:
+            failures.append("{}: id_ answered {} with {} bytes, the record holds {} bytes".format(
+                asset["url"], status, len(body), len(expected)))
     for url, captured in sorted(by_url.items()):
         query = urllib.parse.urlencode({"url": url, "output": "json"})
         status, _, body = get("{}/{}/cdx?{}".format(base, COLLECTION, query))
@@ -170,7 +186,9 @@ def main():
     parser.add_argument("--cdxj-dir")
     parser.add_argument("--wacz")
     args = parser.parse_args()
-    revisions = json.loads(Path(args.expected).read_text())["revisions"]
+    expected = json.loads(Path(args.expected).read_text())
+    revisions = expected["revisions"]
+    assets = expected.get("assets", [])
     if not revisions:
         print("{}: no revisions".format(args.expected), file=sys.stderr)
         return 1
@@ -191,7 +209,7 @@ def main():
         with open(log_path, "wb") as log:
             process, base = start_wayback(work, free_port(), log)
             try:
-                ok, failed = check(base, revisions, args.warc_dir)
+                ok, failed = check(base, revisions, assets, args.warc_dir)
             finally:
                 process.terminate()
                 try:
@@ -206,7 +224,7 @@ def main():
     mode = "WACZ {}".format(args.wacz) if args.wacz else "WARC files of {}".format(args.warc_dir)
     for failure in failures:
         print("FAILED: " + failure, file=sys.stderr)
-    print("pywb replays the {}: {} revision(s)".format(mode, len(revisions)))
+    print("pywb replays the {}: {} revision(s), {} image(s)".format(mode, len(revisions), len(assets)))
     print("pywb: {} passed, {} failed".format(passed, len(failures)))
     return 1 if failures else 0
 

@@ -92,7 +92,9 @@ pub fn rebuild(
             write_cdxj(&warc_dir, std::mem::take(&mut index_lines));
             index_lines.0 = Some(at.file.clone());
         }
-        index_lines.1.extend(cdxj::line(&record, &at.file, at.offset, at.length));
+        index_lines
+            .1
+            .extend(cdxj::line(&record, &at.file, at.offset, at.length));
         assets.see(&at, &record);
         match record.kind() {
             RecordType::Response => {
