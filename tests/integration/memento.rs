@@ -433,7 +433,8 @@ async fn a_captured_attachment_is_a_memento_of_its_url() {
         .set_page(PDF_PATH, pdf.clone(), "application/pdf");
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
-    assert_eq!(report.assets_captured, 1, "{report:?}");
+    // The attachment and the recording's five figures.
+    assert_eq!(report.assets_captured, 1 + 5, "{report:?}");
     let pdf_url = portal.server.base_url().join(PDF_PATH).unwrap().to_string();
     let captured_at = archive.asset(&pdf_url).unwrap().unwrap().captured_at;
     let state = AppState::new(
