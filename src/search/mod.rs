@@ -121,7 +121,9 @@ pub struct Found {
 enum Unusable {
     /// Not made yet (a first start, or a search directory deleted): made from the archive.
     Absent,
-    /// Damaged or of another version: rebuilt.
+    /// Of another version (gazette was upgraded): rebuilt, as expected.
+    Outdated(String),
+    /// Damaged: rebuilt.
     Stale(String),
     /// Another process writes it.
     Held,
@@ -226,6 +228,12 @@ impl SearchIndex {
                 let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
                 Ok((index, Opened::Rebuilt { reason, articles }))
             }
+            Err(Unusable::Outdated(reason)) => {
+                // An upgrade that changed the fields or the analysis: nothing is wrong.
+                tracing::info!(dir = %dir.display(), %reason, "rebuilding the search index");
+                let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
+                Ok((index, Opened::Rebuilt { reason, articles }))
+            }
             Err(Unusable::Stale(reason)) => {
                 tracing::warn!(dir = %dir.display(), %reason, "rebuilding the search index");
                 let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
@@ -244,7 +252,7 @@ impl SearchIndex {
         let version = std::fs::read_to_string(dir.join(VERSION_FILE))
             .map_err(|_| stale("no search index (or no version file)".to_string()))?;
         if version.trim() != VERSION {
-            return Err(stale(format!(
+            return Err(Unusable::Outdated(format!(
                 "of version {:?}, not {VERSION:?}",
                 version.trim()
             )));

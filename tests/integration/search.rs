@@ -382,10 +382,14 @@ async fn the_index_is_rebuilt_when_deleted_stopped_damaged_or_of_another_version
             std::fs::write(&path, bytes).unwrap();
         }
     }
-    let (index, opened) = SearchIndex::open(&dir, &*s.archive).unwrap();
+    let ((index, opened), warnings) = warnings_of(|| SearchIndex::open(&dir, &*s.archive).unwrap());
     assert!(
         matches!(&opened, Opened::Rebuilt { reason, .. } if reason.contains("damaged")),
         "{opened:?}"
+    );
+    assert!(
+        warnings.contains("WARN"),
+        "damage is warned of: {warnings:?}"
     );
     assert_eq!(
         sorted(ids(&index, &s.archive, &request("ha tien"))),
@@ -393,12 +397,58 @@ async fn the_index_is_rebuilt_when_deleted_stopped_damaged_or_of_another_version
     );
     drop(index);
 
-    std::fs::write(dir.join("gazette-search-version"), "gazette-search 0").unwrap();
-    let (_, opened) = SearchIndex::open(&dir, &*s.archive).unwrap();
+    // Another version (gazette upgraded) and a missing index are rebuilt without a warning:
+    // nothing is wrong with either.
+    std::fs::write(dir.join("gazette-search-version"), "gazette-search 1").unwrap();
+    let (opened, warnings) = warnings_of(|| SearchIndex::open(&dir, &*s.archive).unwrap().1);
     assert!(
         matches!(&opened, Opened::Rebuilt { reason, .. } if reason.contains("version")),
         "{opened:?}"
     );
+    assert_eq!(warnings, "", "an index of another version");
+    assert_eq!(
+        sorted(ids(
+            &index_at(&dir, &s.archive),
+            &s.archive,
+            &request("ha tien")
+        )),
+        expected
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (opened, warnings) = warnings_of(|| SearchIndex::open(&dir, &*s.archive).unwrap().1);
+    assert!(matches!(opened, Opened::Rebuilt { .. }), "{opened:?}");
+    assert_eq!(warnings, "", "a missing index");
+}
+
+fn index_at(dir: &std::path::Path, archive: &SledArchive) -> SearchIndex {
+    SearchIndex::open(dir, archive).unwrap().0
+}
+
+/// What `open` answers, and what it logged at WARN or above.
+fn warnings_of<T>(open: impl FnOnce() -> T) -> (T, String) {
+    let logged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let writer = logged.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || Log(writer.clone()))
+        .finish();
+    let answer = tracing::subscriber::with_default(subscriber, open);
+    let text = String::from_utf8_lossy(&logged.lock().unwrap()).into_owned();
+    (answer, text)
+}
+
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Articles stored but not indexed (a run stopped between the two, a process killed) are added
