@@ -17,7 +17,18 @@ pub fn synthetic_ingest(
     fetched_at: chrono::DateTime<chrono::FixedOffset>,
 ) -> Ingest {
     let path = format!("/Pages/chi-tiet-tin.aspx?ItemID={}", 100_000 + k);
-    let (bytes, content_type) = recording.get(&path).expect("synthetic article");
+    ingest(recording, source, &path, fetched_at)
+}
+
+/// The article page at `path` of `recording` (the synthetic or the recorded portal), extracted
+/// with `source`'s profile, ready to store as captured at `fetched_at`.
+pub fn ingest(
+    recording: &Recording,
+    source: &Source,
+    path: &str,
+    fetched_at: chrono::DateTime<chrono::FixedOffset>,
+) -> Ingest {
+    let (bytes, content_type) = recording.get(path).expect("an article page");
     let url = Url::parse(&format!("https://bqlkkt.kiengiang.gov.vn{path}")).unwrap();
     let page = Page {
         url: &url,

@@ -97,6 +97,7 @@ pub fn search(args: &SearchArgs) -> anyhow::Result<()> {
                 limit: args.limit,
                 newest_first: args.newest,
                 cursor: None,
+                ranking: gazette::search::Ranking::Pairs,
             };
             index
                 .search(&archive, &request)

@@ -29,7 +29,8 @@ impl Recording {
     /// the last page; article k (k = 1..=articles) has ItemID 100000+k, published k minutes after
     /// 2020-01-01 00:00 in the page's "(HH:MM | DD/MM/YYYY)" form (so the newest has the largest k),
     /// served at both `/Pages/chi-tiet-tin.aspx?ItemID=<id>&l=TinBanQuanLy` and `?ItemID=<id>`,
-    /// a body of three or four paragraphs (Vietnamese text, varied per article), and /robots.txt allowing all.
+    /// a body of three to five paragraphs (Vietnamese text, varied per article; one in ten has a
+    /// phrase planted for search ranking, or its near miss), and /robots.txt allowing all.
     ///
     /// With no articles there is one list page, empty. The same count always gives the same bytes.
     pub fn synthetic(articles: usize) -> Recording {
@@ -386,6 +387,73 @@ const SYNTHETIC_SENTENCES: [&str; 10] = [
     "Nhân dịp này, Ban đã biểu dương các tập thể, cá nhân có thành tích xuất sắc.",
 ];
 
+/// Phrases planted for search ranking to find: (a title with the phrase, a sentence with it, a
+/// title with the same syllables apart or reversed, a sentence with them apart or reversed).
+/// Article k with k % 20 == 13 has the first two, k % 20 == 3 the sentence alone, k % 20 == 17
+/// the near misses; the entry is the (k / 20)th, in turn.
+const SYNTHETIC_PLANTED: [[&str; 4]; 10] = [
+    [
+        "Cấp nước sạch cho khu dân cư",
+        "Dự án cấp nước sạch đã hoàn thành giai đoạn một.",
+        "Nạo vét kênh, làm sạch nguồn nước",
+        "Các đơn vị ra quân làm sạch kênh rạch, bảo vệ nguồn nước.",
+    ],
+    [
+        "Nâng cấp tuyến giao thông nội bộ",
+        "Tuyến giao thông nội bộ được trải nhựa, lắp đèn chiếu sáng.",
+        "Thông tin về giao nhận hàng hóa",
+        "Doanh nghiệp được thông tin về thủ tục giao nhận hàng hóa.",
+    ],
+    [
+        "Trồng cây xanh dọc trục đường chính",
+        "Hơn 2.000 cây xanh được trồng dọc các tuyến đường.",
+        "Phủ xanh đất trống bằng cây bản địa",
+        "Diện tích đất trống được phủ xanh bằng cây bản địa.",
+    ],
+    [
+        "Khánh thành nhà máy chế biến thủy sản",
+        "Nhà máy có công suất 20.000 tấn sản phẩm mỗi năm.",
+        "Máy móc, thiết bị cho nhà xưởng mới",
+        "Doanh nghiệp lắp đặt máy móc, thiết bị cho nhà xưởng.",
+    ],
+    [
+        "Ký kết hợp tác với Điện lực Kiên Giang",
+        "Điện lực Kiên Giang cam kết cấp điện ổn định cho các dự án.",
+        "Nỗ lực cấp điện cho dự án mới",
+        "Các đơn vị nỗ lực kéo điện đến chân hàng rào dự án.",
+    ],
+    [
+        "Phát triển du lịch biển đảo",
+        "Ngành du lịch đón hơn 5 triệu lượt khách trong năm.",
+        "Lịch làm việc của đoàn du khảo",
+        "Lịch trình đoàn du khảo gồm ba ngày làm việc.",
+    ],
+    [
+        "Hội chợ nông sản và hàng tiêu dùng",
+        "Gian hàng nông sản thu hút đông đảo khách tham quan.",
+        "Sản xuất nông nghiệp công nghệ cao",
+        "Mô hình sản xuất nông nghiệp công nghệ cao được nhân rộng.",
+    ],
+    [
+        "Phối hợp với Hải quan cửa khẩu",
+        "Lực lượng hải quan rút ngắn thời gian kiểm tra hàng hóa.",
+        "Cơ quan chức năng kiểm tra hải sản",
+        "Các cơ quan chức năng kiểm tra chất lượng hải sản xuất khẩu.",
+    ],
+    [
+        "Giải ngân vốn vay ưu đãi",
+        "Doanh nghiệp tiếp cận vốn vay ưu đãi lãi suất thấp.",
+        "Vay ngân hàng bổ sung vốn lưu động",
+        "Doanh nghiệp vay ngân hàng để bổ sung vốn lưu động.",
+    ],
+    [
+        "Quy hoạch cảng biển Hòn Chông",
+        "Cảng biển Hòn Chông đón tàu trọng tải 5.000 tấn.",
+        "Biển báo mới tại khu cảng cá",
+        "Khu vực cảng cá được lắp biển báo mới.",
+    ],
+];
+
 impl SyntheticArticle {
     /// Article k: deterministic, so the same portal size always serves the same bytes.
     fn new(k: usize) -> SyntheticArticle {
@@ -405,9 +473,24 @@ impl SyntheticArticle {
                 SYNTHETIC_SENTENCES[first], SYNTHETIC_SENTENCES[second]
             ));
         }
+        let mut title = format!("{} tại {place} (tin số {k})", capitalised(event));
+        let [planted_title, planted, near_title, near] =
+            SYNTHETIC_PLANTED[(k / 20) % SYNTHETIC_PLANTED.len()];
+        match k % 20 {
+            13 => {
+                title = format!("{planted_title} (tin số {k})");
+                paragraphs.push(planted.to_string());
+            }
+            3 => paragraphs.push(planted.to_string()),
+            17 => {
+                title = format!("{near_title} (tin số {k})");
+                paragraphs.push(near.to_string());
+            }
+            _ => {}
+        }
         SyntheticArticle {
             id: SYNTHETIC_FIRST_ID + k as u64,
-            title: format!("{} tại {place} (tin số {k})", capitalised(event)),
+            title,
             time: published.format("(%H:%M | %d/%m/%Y)").to_string(),
             paragraphs,
         }

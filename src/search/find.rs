@@ -34,7 +34,7 @@ impl SearchIndex {
             .cursor
             .as_ref()
             .map_or_else(|| chrono::Utc::now().timestamp_micros(), |c| c.watermark);
-        let matching = query::build(&self.fields, &clauses);
+        let matching = query::build(&self.fields, &clauses, request.ranking);
         let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching.box_clone())];
         let term = |field, text: &str| -> Box<dyn Query> {
             Box::new(TermQuery::new(

@@ -8,6 +8,8 @@
 pub mod analysis;
 mod cursor;
 mod find;
+#[cfg(feature = "testing")]
+pub mod judged;
 pub mod query;
 mod schema;
 mod snippet;
@@ -25,11 +27,11 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 use thiserror::Error;
 
 pub use cursor::SearchCursor;
-pub use query::{Clause, QueryError};
+pub use query::{Clause, QueryError, Ranking};
 
 use crate::archive::{Archive, ArchiveError, Query as ArchiveQuery};
 use crate::model::{Archived, ArticleId};
-use analysis::{EXACT, FOLDED, Vietnamese};
+use analysis::{EXACT, FOLDED, PAIRS_EXACT, PAIRS_FOLDED, Vietnamese};
 use schema::{Fields, VERSION};
 
 /// The file beside the index naming its version.
@@ -104,6 +106,8 @@ pub struct Request {
     /// Newest first instead of best first.
     pub newest_first: bool,
     pub cursor: Option<SearchCursor>,
+    /// How results are ranked best first.
+    pub ranking: Ranking,
 }
 
 /// A page of results and where the next one starts.
@@ -117,7 +121,9 @@ pub struct Found {
 enum Unusable {
     /// Not made yet (a first start, or a search directory deleted): made from the archive.
     Absent,
-    /// Damaged or of another version: rebuilt.
+    /// Of another version (gazette was upgraded): rebuilt, as expected.
+    Outdated(String),
+    /// Damaged: rebuilt.
     Stale(String),
     /// Another process writes it.
     Held,
@@ -231,6 +237,12 @@ impl SearchIndex {
                 let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
                 Ok((index, Opened::Rebuilt { reason, articles }))
             }
+            Err(Unusable::Outdated(reason)) => {
+                // An upgrade that changed the fields or the analysis: nothing is wrong.
+                tracing::info!(dir = %dir.display(), %reason, "rebuilding the search index");
+                let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
+                Ok((index, Opened::Rebuilt { reason, articles }))
+            }
             Err(Unusable::Stale(reason)) => {
                 tracing::warn!(dir = %dir.display(), %reason, "rebuilding the search index");
                 let (index, articles) = SearchIndex::rebuild_unless(dir, archive, stopped)?;
@@ -249,7 +261,7 @@ impl SearchIndex {
         let version = std::fs::read_to_string(dir.join(VERSION_FILE))
             .map_err(|_| stale("no search index (or no version file)".to_string()))?;
         if version.trim() != VERSION {
-            return Err(stale(format!(
+            return Err(Unusable::Outdated(format!(
                 "of version {:?}, not {VERSION:?}",
                 version.trim()
             )));
@@ -276,12 +288,16 @@ impl SearchIndex {
             path: dir.to_path_buf(),
             source,
         };
-        index
-            .tokenizers()
-            .register(EXACT, Vietnamese { fold: false });
-        index
-            .tokenizers()
-            .register(FOLDED, Vietnamese { fold: true });
+        for (name, fold, pairs) in [
+            (EXACT, false, false),
+            (FOLDED, true, false),
+            (PAIRS_EXACT, false, true),
+            (PAIRS_FOLDED, true, true),
+        ] {
+            index
+                .tokenizers()
+                .register(name, Vietnamese { fold, pairs });
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

@@ -1,11 +1,13 @@
 //! What a reader types, read as clauses: words, `"quoted phrases"`, and `-word` or `-"phrase"`
-//! to exclude; then the tantivy query over the exact and folded fields.
+//! to exclude; then the tantivy query over the exact and folded fields, which ranks the syllables
+//! typed side by side first where they stand side by side, in the order typed: "ha tien" finds
+//! "tiến độ … hạ tầng" too, below every "Hà Tiên".
 
 use tantivy::Term;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 
-use super::analysis::{nfc, syllables};
+use super::analysis::{nfc, pair, syllables};
 use super::schema::Fields;
 
 /// The most clauses a query may have: each one is a clause over every field.
@@ -16,6 +18,22 @@ pub const MAX_PHRASE: usize = 32;
 const TITLE_BOOST: f32 = 3.0;
 /// How much more a match with the tones as typed weighs than one without tones.
 const EXACT_BOOST: f32 = 2.0;
+/// How much two syllables side by side weigh against the same two syllables anywhere: enough
+/// that a pair in the body outweighs the two syllables apart in the title (which weigh
+/// TITLE_BOOST times as much as in the body, and a pair is at least as rare as either syllable).
+const PAIR_BOOST: f32 = 6.0;
+/// The most syllable pairs a query looks up: those of its first words.
+pub const MAX_PAIRS: usize = 32;
+
+/// How results are ranked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ranking {
+    /// The syllables typed side by side weigh more where they stand side by side.
+    #[default]
+    Pairs,
+    /// Each word on its own (BM25 over the words): kept to measure what the pairs add.
+    Words,
+}
 
 /// One clause: its syllables as typed (lowercase, NFC) and folded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,9 +125,30 @@ fn matching(field: Field, words: &[String]) -> Box<dyn Query> {
     }
 }
 
+/// The neighbouring syllables of the clauses not excluded, in the order typed, as (exact,
+/// folded) pairs: each once, at most [`MAX_PAIRS`].
+fn pairs(clauses: &[Clause]) -> Vec<(String, String)> {
+    let included = || clauses.iter().filter(|c| !c.excluded);
+    let exact: Vec<&String> = included().flat_map(|c| &c.exact).collect();
+    let folded: Vec<&String> = included().flat_map(|c| &c.folded).collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (e, f) in exact.windows(2).zip(folded.windows(2)) {
+        let two = (pair(e[0], e[1]), pair(f[0], f[1]));
+        if !out.contains(&two) {
+            out.push(two);
+        }
+        if out.len() == MAX_PAIRS {
+            break;
+        }
+    }
+    out
+}
+
 /// The query of `clauses`: every clause not excluded must match in some field, exact or folded,
-/// an exact match and a title match weighing more; no excluded one may match.
-pub fn build(fields: &Fields, clauses: &[Clause]) -> Box<dyn Query> {
+/// an exact match and a title match weighing more; no excluded one may match. Ranked by
+/// `Ranking::Pairs`, each two syllables typed side by side weigh more in an article that has
+/// them side by side (a term of the pair fields: no positions read).
+pub fn build(fields: &Fields, clauses: &[Clause], ranking: Ranking) -> Box<dyn Query> {
     let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for clause in clauses {
         let mut shoulds: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -143,6 +182,26 @@ pub fn build(fields: &Fields, clauses: &[Clause]) -> Box<dyn Query> {
             parts.push((Occur::Must, Box::new(BooleanQuery::new(shoulds))));
         }
     }
+    if ranking == Ranking::Pairs {
+        for (exact, folded) in pairs(clauses) {
+            for field in fields.pairs() {
+                let field_boost = PAIR_BOOST * if field.title { TITLE_BOOST } else { 1.0 };
+                for (field, text, boost) in [
+                    (field.exact, &exact, field_boost * EXACT_BOOST),
+                    (field.folded, &folded, field_boost),
+                ] {
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, text),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    parts.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(term), boost)),
+                    ));
+                }
+            }
+        }
+    }
     Box::new(BooleanQuery::new(parts))
 }
 
@@ -171,5 +230,20 @@ mod tests {
         assert_eq!(parse("-x -y"), Err(QueryError::Empty));
         assert_eq!(parse("  \"\" ,"), Err(QueryError::Empty));
         assert_eq!(parse(&"a ".repeat(40)), Err(QueryError::TooManyClauses));
+    }
+
+    #[test]
+    fn pairs_follow_the_order_typed_across_clauses_not_exclusions() {
+        let clauses = parse(r#"Hà Tiên -"hạ tầng" "khu kinh tế" hà tiên"#).unwrap();
+        let shown: Vec<String> = pairs(&clauses).into_iter().map(|(e, _)| e).collect();
+        assert_eq!(
+            shown,
+            ["hà tiên", "tiên khu", "khu kinh", "kinh tế", "tế hà"]
+        );
+        assert_eq!(pairs(&clauses)[0].1, "ha tien");
+        let many = parse(&format!("\"{}\"", "a b ".repeat(15))).unwrap();
+        assert_eq!(pairs(&many).len(), 2, "each pair once");
+        let long: String = (0..16).map(|i| format!("\"a{i} b{i} c{i}\" ")).collect();
+        assert!(pairs(&parse(&long).unwrap()).len() <= MAX_PAIRS);
     }
 }

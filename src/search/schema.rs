@@ -1,19 +1,29 @@
-//! The fields of the search index. Each text is indexed twice: as written (tones kept) and folded.
+//! The fields of the search index. Each text is indexed twice: as written (tones kept) and folded;
+//! and its neighbouring syllables as pairs, the title's in fields of their own and the other
+//! texts' together, both ways too.
 
 use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
-use super::analysis::{EXACT, FOLDED};
+use super::analysis::{EXACT, FOLDED, PAIRS_EXACT, PAIRS_FOLDED};
 use crate::model::Archived;
 
 /// Bumped whenever the fields or the analysis change: an index of another version is rebuilt.
-pub const VERSION: &str = "gazette-search 1";
+pub const VERSION: &str = "gazette-search 2";
 
 /// One text of an article, in its two fields.
 #[derive(Debug, Clone, Copy)]
 pub struct Text {
+    pub exact: Field,
+    pub folded: Field,
+    pub title: bool,
+}
+
+/// The syllable pairs of the title, or of the other texts, in their two fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Pairs {
     pub exact: Field,
     pub folded: Field,
     pub title: bool,
@@ -32,6 +42,7 @@ pub struct Fields {
     pub indexed: Field,
     pub hash: Field,
     texts: [Text; 4],
+    pairs: [Pairs; 2],
 }
 
 impl Fields {
@@ -43,17 +54,19 @@ impl Fields {
         let time = builder.add_i64_field("time", INDEXED | FAST | STORED);
         let indexed = builder.add_i64_field("indexed", INDEXED | FAST);
         let hash = builder.add_text_field("hash", STORED);
+        let options = |tokenizer: &str, record: IndexRecordOption| {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(tokenizer)
+                    .set_index_option(record),
+            )
+        };
         let mut text = |name: &str, title: bool| {
-            let options = |tokenizer: &str| {
-                TextOptions::default().set_indexing_options(
-                    TextFieldIndexing::default()
-                        .set_tokenizer(tokenizer)
-                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-                )
-            };
+            let positions = IndexRecordOption::WithFreqsAndPositions;
             Text {
-                exact: builder.add_text_field(&format!("{name}_exact"), options(EXACT)),
-                folded: builder.add_text_field(&format!("{name}_folded"), options(FOLDED)),
+                exact: builder.add_text_field(&format!("{name}_exact"), options(EXACT, positions)),
+                folded: builder
+                    .add_text_field(&format!("{name}_folded"), options(FOLDED, positions)),
                 title,
             }
         };
@@ -63,6 +76,20 @@ impl Fields {
             text("body", false),
             text("more", false),
         ];
+        // A pair is looked up as a term: no positions to keep.
+        let mut pairs = |name: &str, title: bool| {
+            let freqs = IndexRecordOption::WithFreqs;
+            Pairs {
+                exact: builder
+                    .add_text_field(&format!("{name}_pairs_exact"), options(PAIRS_EXACT, freqs)),
+                folded: builder.add_text_field(
+                    &format!("{name}_pairs_folded"),
+                    options(PAIRS_FOLDED, freqs),
+                ),
+                title,
+            }
+        };
+        let pairs = [pairs("title", true), pairs("text", false)];
         Fields {
             schema: builder.build(),
             id,
@@ -72,12 +99,18 @@ impl Fields {
             indexed,
             hash,
             texts,
+            pairs,
         }
     }
 
     /// The texts: title, summary, body, and the rest (captions, category, credit).
     pub fn texts(&self) -> &[Text] {
         &self.texts
+    }
+
+    /// The syllable pairs: the title's, and those of the other texts together.
+    pub fn pairs(&self) -> &[Pairs] {
+        &self.pairs
     }
 
     /// The document of an archived article, written at `indexed` (Unix microseconds).
@@ -110,6 +143,15 @@ impl Fields {
         for (text, value) in self.texts.iter().zip(values) {
             doc.add_text(text.exact, value);
             doc.add_text(text.folded, value);
+            // Each value is analysed on its own: no pair spans the end of one text and the
+            // start of the next.
+            let pairs = if text.title {
+                &self.pairs[0]
+            } else {
+                &self.pairs[1]
+            };
+            doc.add_text(pairs.exact, value);
+            doc.add_text(pairs.folded, value);
         }
         doc
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::query::{Params, Scope};
 use super::{ApiError, AppState};
-use crate::search::{Found, Hit, Request, SearchCursor, SearchError};
+use crate::search::{Found, Hit, Ranking, Request, SearchCursor, SearchError};
 
 /// Results in a page when `limit` is not given.
 pub const DEFAULT_RESULTS: usize = 20;
@@ -84,6 +84,7 @@ pub fn request(state: &AppState, params: &Params) -> Result<Request, ApiError> {
         limit: params.limit(DEFAULT_RESULTS)?,
         newest_first,
         cursor,
+        ranking: Ranking::Pairs,
     })
 }
 
