@@ -4,9 +4,7 @@
 //! "tiến độ … hạ tầng" too, below every "Hà Tiên".
 
 use tantivy::Term;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 
 use super::analysis::{nfc, pair, syllables};
@@ -127,29 +125,6 @@ fn matching(field: Field, words: &[String]) -> Box<dyn Query> {
     }
 }
 
-/// Matches the phrase `words` in `field`, reading positions only in documents whose pair field
-/// `pairs` holds every two neighbouring words of it: a phrase there implies each of its pairs
-/// there (both are read from the same text), so the match is the same, and the rare pair terms
-/// lead the intersection instead of the phrase's common syllables. The pairs add nothing to the
-/// score.
-fn phrase_among_pairs(field: Field, pairs: Field, words: &[String]) -> Box<dyn Query> {
-    if words.len() < 2 {
-        return matching(field, words);
-    }
-    let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching(field, words))];
-    for two in words.windows(2) {
-        let term = TermQuery::new(
-            Term::from_field_text(pairs, &pair(&two[0], &two[1])),
-            IndexRecordOption::Basic,
-        );
-        parts.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(Box::new(term), 0.0)),
-        ));
-    }
-    Box::new(BooleanQuery::new(parts))
-}
-
 /// The neighbouring syllables of the clauses not excluded, in the order typed, as (exact,
 /// folded) pairs: each once, at most [`MAX_PAIRS`].
 fn pairs(clauses: &[Clause]) -> Vec<(String, String)> {
@@ -188,24 +163,19 @@ pub fn build(fields: &Fields, clauses: &[Clause], ranking: Ranking) -> Box<dyn Q
                 parts.push((Occur::MustNot, matching(field, words)));
                 continue;
             }
-            let pair_fields = fields.pairs().iter().find(|p| p.title == text.title);
-            let (exact, folded) = match (ranking, pair_fields) {
-                (Ranking::Pairs, Some(pairs)) => (
-                    phrase_among_pairs(text.exact, pairs.exact, &clause.exact),
-                    phrase_among_pairs(text.folded, pairs.folded, &clause.folded),
-                ),
-                _ => (
-                    matching(text.exact, &clause.exact),
-                    matching(text.folded, &clause.folded),
-                ),
-            };
             shoulds.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(exact, field_boost * EXACT_BOOST)),
+                Box::new(BoostQuery::new(
+                    matching(text.exact, &clause.exact),
+                    field_boost * EXACT_BOOST,
+                )),
             ));
             shoulds.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(folded, field_boost)),
+                Box::new(BoostQuery::new(
+                    matching(text.folded, &clause.folded),
+                    field_boost,
+                )),
             ));
         }
         if !shoulds.is_empty() {
