@@ -45,7 +45,11 @@ async fn crawled_twice() -> Crawled {
     let archive = portal.open_archive();
     let report = portal.crawl(&archive, false).await;
     // The two attachments set up here and the recording's five figures.
-    assert_eq!((report.new, report.assets_captured), (9, 2 + 5), "{report:?}");
+    assert_eq!(
+        (report.new, report.assets_captured),
+        (9, 2 + 5),
+        "{report:?}"
+    );
     let between = Utc::now();
     let page = std::fs::read_to_string(support::fixture("portal/article-1238.html")).unwrap();
     let edited = page.replace("trên 70% khối lượng", "trên 85% khối lượng");
