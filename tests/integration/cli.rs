@@ -866,7 +866,6 @@ async fn serve_exits_70_when_the_archive_stalls() {
 /// tantivy's own lines stay out, and the list of URLs comes after every start-up log line.
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_prints_its_urls_after_a_quiet_start() {
-    use std::io::BufRead;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = listener.local_addr().unwrap().to_string();
     drop(listener);
@@ -877,16 +876,7 @@ async fn demo_prints_its_urls_after_a_quiet_start() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = support::stderr_lines(&mut child);
     let mut lines = Vec::new();
     while !lines.iter().any(|l: &String| l == "Stop with Ctrl-C.") {
         match rx.recv_timeout(std::time::Duration::from_secs(60)) {

@@ -29,7 +29,9 @@ struct Crawled {
     between: DateTime<Utc>,
 }
 
-async fn crawled_twice() -> Crawled {
+/// The recorded portal, crawled fast, with assets never fetched again by a later run: what a
+/// second crawl adds is only what changed.
+async fn recorded_without_rechecks() -> TestPortal {
     let mut crawler: Vec<_> = FAST_CRAWL
         .iter()
         .filter(|(k, _)| *k != "recheck_days")
@@ -37,7 +39,11 @@ async fn crawled_twice() -> Crawled {
         .collect();
     crawler.push(("recheck_days", "36500"));
     let recording = gazette::replay::Recording::load(&support::fixture("portal")).unwrap();
-    let portal = TestPortal::start(recording, &crawler).await;
+    TestPortal::start(recording, &crawler).await
+}
+
+async fn crawled_twice() -> Crawled {
+    let portal = recorded_without_rechecks().await;
     portal.server.set_page(PDF_PATH, pdf(), "application/pdf");
     portal
         .server
@@ -495,14 +501,7 @@ async fn files_for_pywb() {
         std::env::var_os("GAZETTE_WACZ_CHECK")
             .expect("GAZETTE_WACZ_CHECK names the directory for the files"),
     );
-    let mut crawler: Vec<_> = FAST_CRAWL
-        .iter()
-        .filter(|(k, _)| *k != "recheck_days")
-        .copied()
-        .collect();
-    crawler.push(("recheck_days", "36500"));
-    let recording = gazette::replay::Recording::load(&support::fixture("portal")).unwrap();
-    let portal = TestPortal::start(recording, &crawler).await;
+    let portal = recorded_without_rechecks().await;
     let archive = portal.open_archive();
     assert_eq!(portal.crawl(&archive, false).await.new, 9);
     // Wayback timestamps are whole seconds: the second capture of 1238 waits for the next one.

@@ -287,6 +287,22 @@ pub async fn gazette_async(args: &[&str]) -> std::process::Output {
     .unwrap()
 }
 
+/// The lines a child writes to its piped stderr, as they come, read on a thread of their own.
+pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
 /// A `gazette serve` child with `envs` set, killed if a test fails before stopping it.
 pub struct Serve {
     pub child: std::process::Child,
@@ -297,7 +313,6 @@ pub struct Serve {
 impl Serve {
     /// Starts `gazette serve --config config` and waits until it says where it listens.
     pub fn start(config: &str, envs: &[(&str, &str)]) -> Serve {
-        use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gazette"));
         command
             .args(["serve", "--config", config])
@@ -310,16 +325,7 @@ impl Serve {
             command.env(name, value);
         }
         let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let _ = tx.send(line);
-            }
-        });
+        let rx = stderr_lines(&mut child);
         let addr = loop {
             let line = rx
                 .recv_timeout(std::time::Duration::from_secs(20))
