@@ -11,48 +11,55 @@ use gazette::init::InitOptions;
 use gazette::replay::{Recording, ReplayServer};
 use url::Url;
 
-/// Directory under `fixtures/`, recorded origin, list page.
-const PORTALS: &[(&str, &str, &str)] = &[
-    (
-        "portal",
-        "https://bqlkkt.kiengiang.gov.vn/",
-        "/Pages/tin-ban-quan-ly.aspx",
-    ),
-    (
-        "templates/dnn",
-        "https://sokhcn.tinh.example/",
-        "/tin-hoat-dong/tabid/75/Default.aspx",
-    ),
-    (
-        "templates/joomla",
-        "https://stnmt.tinh.example/",
-        "/index.php?option=com_content&view=category&layout=blog&id=12&Itemid=105",
-    ),
-    (
-        "templates/wordpress",
-        "https://stttt.tinh.example/",
-        "/chuyen-muc/tin-tuc/",
-    ),
-    (
-        "templates/table",
-        "http://soyte.tinh.example/",
-        "/tintuc.asp?cat=3",
-    ),
-    (
-        "templates/drupal",
-        "https://sonnptnt.tinh.example/",
-        "/tin-tuc",
-    ),
-];
+/// Directory under `fixtures/`, recorded origin, list page: the recorded portal, then each
+/// template of `fixtures/templates` (its `family.json`), or those named in `FAMILIES`
+/// (comma-separated directory names).
+fn portals(root: &std::path::Path) -> Vec<(String, String, String)> {
+    let only: Option<Vec<String>> = std::env::var("FAMILIES")
+        .ok()
+        .map(|f| f.split(',').map(|s| s.trim().to_string()).collect());
+    let mut out = Vec::new();
+    if only.is_none() {
+        out.push((
+            "portal".to_string(),
+            "https://bqlkkt.kiengiang.gov.vn/".to_string(),
+            "/Pages/tin-ban-quan-ly.aspx".to_string(),
+        ));
+    }
+    let mut dirs: Vec<_> = std::fs::read_dir(root.join("templates"))
+        .expect("fixtures/templates")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("family.json").exists())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if only.as_ref().is_some_and(|o| !o.contains(&name)) {
+            continue;
+        }
+        let family: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("family.json")).unwrap())
+                .expect("family.json is JSON");
+        out.push((
+            format!("templates/{name}"),
+            family["origin"].as_str().expect("origin").to_string(),
+            family["list"].as_str().expect("list").to_string(),
+        ));
+    }
+    out
+}
 
 fn main() {
     let verbose = std::env::var_os("INIT_VERBOSE").is_some();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let (mut right, mut all) = (0, 0);
-    for (dir, origin, list) in PORTALS {
+    let mut table: Vec<(String, usize, usize, Vec<(String, usize, usize)>)> = Vec::new();
+    for (dir, origin, list) in portals(&root) {
+        let dir = dir.as_str();
         let dir_path = root.join(dir);
-        let origin = Url::parse(origin).expect("a constant URL");
+        let origin = Url::parse(&origin).expect("a constant URL");
         let started = Instant::now();
         let (inferred, accuracy) = runtime.block_on(async {
             let recording = Recording::load(&dir_path).expect("the recording loads");
@@ -67,7 +74,7 @@ fn main() {
                 .expect("a fetcher")
                 .reaching_origin_at(&origin, &replay.base_url());
             let options = InitOptions {
-                list_url: origin.join(list).expect("a list URL"),
+                list_url: origin.join(&list).expect("a list URL"),
                 id: None,
                 name: None,
             };
@@ -108,6 +115,39 @@ fn main() {
         }
         right += accuracy.right();
         all += accuracy.checks.len();
+        table.push((
+            dir.trim_start_matches("templates/").to_string(),
+            accuracy.right(),
+            accuracy.checks.len(),
+            accuracy.by_field(),
+        ));
+    }
+    // The table per family and field, as BENCHMARKS.md shows it.
+    let mut columns: Vec<String> = Vec::new();
+    for (_, _, _, fields) in &table {
+        for (field, _, _) in fields {
+            if !columns.contains(field) {
+                columns.push(field.clone());
+            }
+        }
+    }
+    println!("\n| portal | fields right | {} |", columns.join(" | "));
+    println!("| --- | --- |{}", " --- |".repeat(columns.len()));
+    for (dir, r, n, fields) in &table {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                fields
+                    .iter()
+                    .find(|(f, _, _)| f == c)
+                    .map_or("–".to_string(), |(_, r, n)| format!("{r}/{n}"))
+            })
+            .collect();
+        println!(
+            "| {dir} | {r}/{n} ({:.0}%) | {} |",
+            *r as f64 * 100.0 / (*n).max(1) as f64,
+            cells.join(" | ")
+        );
     }
     println!(
         "\nall portals: {right}/{all} fields right ({:.1}%)",

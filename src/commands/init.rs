@@ -32,12 +32,17 @@ pub fn init(args: &InitArgs) -> anyhow::Result<()> {
     };
     let fetcher = Fetcher::new(&CrawlerConfig::default())?;
     eprintln!(
-        "gazette init: fetching {} and three of its articles",
-        options.list_url
+        "gazette init: fetching {} and up to {} of its articles (one request a second)",
+        options.list_url,
+        gazette::init::ARTICLES_SAMPLED
     );
     let inferred = runtime()?.block_on(gazette::init::infer(&options, &fetcher))?;
     let mut report = String::new();
-    report.push_str("What the config extracts from each page fetched:\n");
+    report.push_str(
+        "Each field: the selector written, on how many sampled pages it filled, a sample:\n",
+    );
+    report.push_str(&inferred.fields_table());
+    report.push_str("\nWhat the config extracts from each page fetched:\n");
     report.push_str(&inferred.proof_table());
     if inferred.unsure.is_empty() {
         report.push_str("\nNothing unsure: every field was found on every page.\n");

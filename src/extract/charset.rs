@@ -1,5 +1,6 @@
-//! Turning a page's bytes into text: the HTTP charset first, then a byte order mark, then a
-//! `<meta>` declaration, then a guess tuned for Vietnamese.
+//! Turning a page's bytes into text, in the order the WHATWG encoding standard and browsers
+//! use: a byte order mark first, then the HTTP charset, then a `<meta>` declaration, then a
+//! guess tuned for Vietnamese.
 
 use encoding_rs::{Encoding, UTF_8};
 
@@ -15,15 +16,12 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Enc
 }
 
 fn detect(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, usize) {
-    if let Some(encoding) = content_type.and_then(header_charset) {
-        // A BOM that agrees with the header is still not text.
-        let bom = Encoding::for_bom(bytes)
-            .filter(|(e, _)| *e == encoding)
-            .map_or(0, |(_, n)| n);
-        return (html_compatible(encoding), bom);
-    }
+    // A BOM outranks the header: a server's default charset is often wrong, a BOM never is.
     if let Some((encoding, length)) = Encoding::for_bom(bytes) {
         return (encoding, length);
+    }
+    if let Some(encoding) = content_type.and_then(header_charset) {
+        return (html_compatible(encoding), 0);
     }
     if let Some(encoding) = meta_charset(&bytes[..bytes.len().min(META_SCAN_BYTES)]) {
         return (html_compatible(encoding), 0);
@@ -103,6 +101,17 @@ mod tests {
             b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1258\" />";
         let (_, encoding) = decode(page, Some("text/html"));
         assert_eq!(encoding.name(), "windows-1258");
+    }
+
+    #[test]
+    fn a_bom_wins_over_the_header() {
+        let (text, encoding) = decode(
+            b"\xef\xbb\xbf<meta charset=\"windows-1258\"><p>Qu\xe1\xba\xa3n l\xc3\xbd</p>",
+            Some("text/html; charset=iso-8859-1"),
+        );
+        assert_eq!(encoding, UTF_8);
+        assert!(text.starts_with("<meta"), "the BOM is dropped: {text:?}");
+        assert!(text.contains("Quản lý"), "{text}");
     }
 
     #[test]

@@ -210,6 +210,38 @@ impl Fetcher {
         })
     }
 
+    /// The Content-Type a HEAD request for `url` answers, on the same terms as a GET (allowed
+    /// hosts, robots.txt, the host's turn), once and without following a redirect: `None` when
+    /// the answer is not a 2xx or has no type.
+    pub async fn content_type(
+        &self,
+        url: &Url,
+        allowed_hosts: &AllowedHosts,
+    ) -> Result<Option<String>, FetchError> {
+        self.check_allowed(url, allowed_hosts)?;
+        if self.settings.respect_robots_txt && !self.robots_allow(url).await {
+            return Err(FetchError::Robots {
+                url: url.to_string(),
+            });
+        }
+        let gate = self.gates.host(&url.origin().ascii_serialization());
+        let _turn = gate.turn().await;
+        let response = self
+            .client
+            .head(self.origins.wire(url))
+            .send()
+            .await
+            .map_err(|err| FetchError::Network {
+                url: url.to_string(),
+                detail: describe(&err),
+            })?;
+        Ok(response
+            .status()
+            .is_success()
+            .then(|| header_text(response.headers(), header::CONTENT_TYPE))
+            .flatten())
+    }
+
     fn page_limit(&self) -> BodyLimit {
         BodyLimit {
             bytes: self.settings.max_page_bytes,

@@ -1,15 +1,15 @@
 //! An article profile, inferred from a few article pages and the titles their list gave them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Node};
 use url::Url;
 
-use super::list::{FILE_EXTENSIONS, date_element};
 use super::selector::{self, absolute, compile, in_navigation, same_title, simple};
-use super::{Note, labels};
-use crate::normalize::date;
+use super::template::Template;
+use super::{Note, files, labels, list};
+use crate::normalize::date::{self, Published};
 
 /// A text shorter than this does not count towards a block's density.
 const MIN_PARAGRAPH_CHARS: usize = 25;
@@ -18,8 +18,6 @@ const MIN_SAPO_CHARS: usize = 40;
 const MAX_SAPO_CHARS: usize = 800;
 /// A title's element holds at most this many nodes.
 const MAX_TITLE_NODES: usize = 24;
-/// Elements after the title searched for the date.
-const DATE_WINDOW: usize = 60;
 /// Elements that only style text: a paragraph's block is the nearest element that is not one.
 const INLINE: &[&str] = &[
     "a", "span", "b", "strong", "i", "em", "u", "font", "small", "big", "sup", "sub", "label",
@@ -58,6 +56,8 @@ pub struct ArticlePage<'a> {
     pub html: &'a Html,
     pub url: &'a Url,
     pub listed_title: &'a str,
+    /// The date the list showed for it.
+    pub listed_date: Option<Published>,
 }
 
 /// What `init` makes of the article pages.
@@ -74,59 +74,151 @@ pub struct ArticleGuess {
     pub notes: Vec<Note>,
 }
 
-/// Infers the article profile; `section_names` are what the list page calls its section.
-pub fn infer(pages: &[ArticlePage<'_>], section_names: &[String]) -> ArticleGuess {
+/// Infers the article profile; `section_names` are what the list page calls its section,
+/// `template` what the sampled pages share, `documents` the links a HEAD request found to be
+/// documents.
+pub fn infer(
+    pages: &[ArticlePage<'_>],
+    section_names: &[String],
+    template: &Template,
+    documents: &HashSet<String>,
+) -> ArticleGuess {
     let mut guess = ArticleGuess::default();
     let titles: Vec<Option<ElementRef<'_>>> = pages.iter().map(title_element).collect();
-    guess.title = choose(pages, &titles, |page, e| {
+    let (title, covered) = cover(pages, &titles, absolute, |page, e| {
         e.is_some_and(|e| same_title(&selector::text(e), page.listed_title))
     });
-    if guess.title.is_none() {
-        guess.notes.push(Note::new(
+    guess.title = title;
+    match &guess.title {
+        None => guess.notes.push(Note::new(
             "article.title",
-            "no heading repeats the listed title",
-        ));
+            format!(
+                "no heading repeats the listed title on the {} pages (looked for an element outside menus whose text is the title the list gave)",
+                pages.len()
+            ),
+        )),
+        Some(css) if covered < titles.iter().flatten().count() => guess.notes.push(Note::new(
+            "article.title",
+            format!(
+                "`{css}` finds the title on {covered} of {} pages",
+                pages.len()
+            ),
+        )),
+        Some(_) => {}
     }
-    let bodies: Vec<Option<ElementRef<'_>>> = pages.iter().map(|p| densest(p.html)).collect();
-    guess.body = choose(pages, &bodies, |_, _| true);
-    if guess.body.is_none() {
-        guess.notes.push(Note::new(
+    let bodies: Vec<Option<ElementRef<'_>>> = pages
+        .iter()
+        .zip(&titles)
+        .map(|(p, t)| densest(p.html, template, *t))
+        .collect();
+    let (body, covered) = cover(pages, &bodies, absolute, |_, _| true);
+    guess.body = body;
+    match &guess.body {
+        None => guess.notes.push(Note::new(
             "article.body",
-            "no selector finds the densest block on every page; fallback = \"readability\" set",
-        ));
+            "no selector finds the block holding each page's own text; fallback = \"readability\" set",
+        )),
+        Some(css) if covered < pages.len() => guess.notes.push(Note::new(
+            "article.body",
+            format!("`{css}` finds the text block on {covered} of {} pages", pages.len()),
+        )),
+        Some(_) => {}
     }
-    guess.published = published(pages, &titles, &mut guess.notes);
+    let dates = published(pages, &titles, &bodies, &mut guess);
     guess.summary = sapo(pages, &titles, &bodies);
     guess.category = labels::category(pages, section_names, &mut guess.notes);
-    guess.credit = labels::credit(pages, &mut guess.notes);
-    guess.attachments = attachments(pages, &bodies);
-    guess.remove = widgets(&bodies);
+    let credits = labels::credit(pages, &bodies, &mut guess);
+    let (attachments, boxes) = attachments(pages, &bodies, documents, guess.body.as_deref());
+    guess.attachments = attachments;
+    let mut skip: Vec<Vec<ElementRef<'_>>> = titles
+        .iter()
+        .zip(&dates)
+        .zip(&boxes)
+        .map(|((t, d), b)| t.iter().chain(d).chain(b).copied().collect())
+        .collect();
+    skip.resize(pages.len(), Vec::new());
+    guess.remove = remove(pages, &bodies, &skip, &credits, template);
     guess
 }
 
-/// The first selector, from the candidates of the first page's element, whose first match on
-/// each page is that page's element (or, where a page has none, passes `accept`).
-fn choose<'a>(
+/// Selectors for the elements found on each page, candidates from `names`: one selector when
+/// one finds every page's element first, else a list (`a, b`) with one per layout, each finding
+/// its pages' elements and nothing else first on any page. Pages with no element found pass
+/// `accept` with what the selector finds there. Also says on how many pages it is right.
+fn cover<'a>(
     pages: &[ArticlePage<'a>],
     found: &[Option<ElementRef<'a>>],
+    names: impl Fn(ElementRef<'a>) -> Vec<String>,
     accept: impl Fn(&ArticlePage<'a>, Option<ElementRef<'a>>) -> bool,
-) -> Option<String> {
-    let (_, model) = found
+) -> (Option<String>, usize) {
+    let first_of = |css: &str, page: &ArticlePage<'a>| -> Option<Option<ElementRef<'a>>> {
+        compile(css).map(|sel| page.html.select(&sel).next())
+    };
+    let right = |css: &str| -> Vec<bool> {
+        pages
+            .iter()
+            .zip(found)
+            .map(|(page, want)| match (first_of(css, page), want) {
+                (None, _) => false,
+                (Some(first), Some(want)) => first.is_some_and(|e| e.id() == want.id()),
+                (Some(first), None) => accept(page, first),
+            })
+            .collect()
+    };
+    let models: Vec<usize> = found
         .iter()
         .enumerate()
-        .find_map(|(i, e)| e.map(|e| (i, e)))?;
-    absolute(model).into_iter().find(|css| {
-        let Some(sel) = compile(css) else {
-            return false;
-        };
-        pages.iter().zip(found).all(|(page, want)| {
-            let first = page.html.select(&sel).next();
-            match want {
-                Some(want) => first.is_some_and(|e| e.id() == want.id()),
-                None => accept(page, first),
+        .filter_map(|(i, e)| e.map(|_| i))
+        .collect();
+    let Some(&model) = models.first() else {
+        return (None, 0);
+    };
+    let candidates = |i: usize| found[i].map(&names).unwrap_or_default();
+    if let Some(css) = candidates(model)
+        .into_iter()
+        .find(|css| right(css).iter().all(|r| *r))
+    {
+        return (Some(css), pages.len());
+    }
+    // Several layouts: one selector per layout, each harmless where it finds nothing.
+    let harmless = |css: &str| -> Vec<Option<bool>> {
+        pages
+            .iter()
+            .zip(found)
+            .map(|(page, want)| match first_of(css, page)? {
+                None => None,
+                Some(first) => Some(match want {
+                    Some(want) => first.id() == want.id(),
+                    None => accept(page, Some(first)),
+                }),
+            })
+            .collect()
+    };
+    let mut chosen: Vec<String> = Vec::new();
+    let mut covered: HashSet<usize> = HashSet::new();
+    for &i in &models {
+        if covered.contains(&i) {
+            continue;
+        }
+        let pick = candidates(i).into_iter().find(|css| {
+            let verdicts = harmless(css);
+            verdicts[i] == Some(true) && verdicts.iter().all(|v| *v != Some(false))
+        });
+        if let Some(css) = pick {
+            for (j, v) in harmless(&css).into_iter().enumerate() {
+                if v == Some(true) {
+                    covered.insert(j);
+                }
             }
-        })
-    })
+            chosen.push(css);
+        }
+    }
+    if chosen.is_empty() {
+        return (None, 0);
+    }
+    let css = chosen.join(", ");
+    let count = right(&css).iter().filter(|r| **r).count();
+    (Some(css), count)
 }
 
 /// The heading (or title-classed element) whose text is the listed title, outside menus.
@@ -162,24 +254,31 @@ fn title_element<'a>(page: &ArticlePage<'a>) -> Option<ElementRef<'a>> {
         .copied()
 }
 
-/// The block holding the most paragraph text, as readability scores it: a paragraph's
-/// letters count fully for its container and half for the container's parent.
-pub fn densest(html: &Html) -> Option<ElementRef<'_>> {
+/// The block holding the most of the page's own text, as readability scores it: a
+/// paragraph's letters count fully for its container and half for the container's parent.
+/// Text the template repeats, link texts and the title's are not the page's own.
+pub fn densest<'a>(
+    html: &'a Html,
+    template: &Template,
+    title: Option<ElementRef<'a>>,
+) -> Option<ElementRef<'a>> {
     let mut scores: HashMap<NodeId, f64> = HashMap::new();
     for node in html.root_element().descendants() {
         let Node::Text(text) = node.value() else {
             continue;
         };
-        let chars = text.trim().chars().count();
-        if chars < MIN_PARAGRAPH_CHARS {
+        let text = text.trim();
+        let chars = text.chars().count();
+        if chars < MIN_PARAGRAPH_CHARS || template.repeats(text) {
             continue;
         }
         let ancestors: Vec<ElementRef<'_>> =
             node.ancestors().filter_map(ElementRef::wrap).collect();
-        if ancestors
-            .iter()
-            .any(|a| a.value().name() == "a" || NOT_CONTENT.contains(&a.value().name()))
-        {
+        if ancestors.iter().any(|a| {
+            a.value().name() == "a"
+                || NOT_CONTENT.contains(&a.value().name())
+                || title.is_some_and(|t| t.id() == a.id())
+        }) {
             continue;
         }
         let Some(block) = ancestors
@@ -223,84 +322,178 @@ pub fn densest(html: &Html) -> Option<ElementRef<'_>> {
         .map(|(e, _)| e)
 }
 
-/// The date near the title: a `<time datetime>`, a short dated text, or the page's
-/// `article:published_time`.
+/// Elements searched for the date, before and after the title.
+const DATES_BEFORE_TITLE: usize = 30;
+/// The page's own date is at most this long a line (`Ngày đăng: 28/12/2020 08:30 | Lượt xem:
+/// 152 | Người đăng: …`).
+const MAX_DATE_LINE_CHARS: usize = 160;
+/// Metadata that holds the publication time when the page shows none, most telling first.
+const DATE_METADATA: &[&str] = &[
+    r#"meta[property="article:published_time"]@content"#,
+    r#"meta[itemprop="datePublished"]@content"#,
+    r#"[itemprop="datePublished"]@datetime"#,
+    r#"time[datetime]@datetime"#,
+];
+
+/// The date a page shows for itself: an element between the title and the body's text (or
+/// just before the title) whose date is the one the list gave, or the first such element
+/// when the list gave none; `<time datetime>`'s attribute when its text has no time of day.
+/// The elements found, per page.
 fn published<'a>(
     pages: &[ArticlePage<'a>],
     titles: &[Option<ElementRef<'a>>],
-    notes: &mut Vec<Note>,
-) -> Option<String> {
+    bodies: &[Option<ElementRef<'a>>],
+    guess: &mut ArticleGuess,
+) -> Vec<Option<ElementRef<'a>>> {
     let found: Vec<Option<(ElementRef<'a>, bool)>> = pages
         .iter()
-        .zip(titles)
-        .map(|(page, title)| {
-            let title = (*title)?;
-            let after = page
-                .html
-                .root_element()
-                .descendants()
-                .filter_map(ElementRef::wrap)
-                .skip_while(|e| e.id() != title.id())
-                .skip(1)
-                .filter(|e| !e.ancestors().any(|a| a.id() == title.id()))
-                .take(DATE_WINDOW);
-            after
-                .filter(|e| !in_navigation(*e))
-                .find_map(|e| date_element(e, None).filter(|(d, _)| d.id() == e.id()))
-                .map(|(e, attribute)| {
-                    if attribute {
-                        (e, attribute)
-                    } else {
-                        (selector::named_in_chain(e), attribute)
-                    }
-                })
-        })
+        .zip(titles.iter().zip(bodies))
+        .map(|(page, (title, body))| page_date(page, (*title)?, *body))
         .collect();
-    let dated = found.iter().filter(|f| f.is_some()).count();
-    let model = found.iter().flatten().next().copied();
-    if let Some((element, attribute)) = model {
-        let suffix = if attribute { "@datetime" } else { "" };
-        let css = absolute(element).into_iter().find(|css| {
-            compile(css).is_some_and(|sel| {
-                pages.iter().zip(&found).all(|(page, want)| {
-                    match (page.html.select(&sel).next(), want) {
-                        (Some(e), Some((want, _))) => e.id() == want.id(),
-                        (first, None) => first.is_none_or(|e| selector::text(e).is_empty()),
-                        (None, Some(_)) => false,
-                    }
-                })
+    let elements: Vec<Option<ElementRef<'a>>> = found.iter().map(|f| f.map(|(e, _)| e)).collect();
+    let dated = elements.iter().flatten().count();
+    let attribute = found.iter().flatten().any(|(_, attribute)| *attribute);
+    let accept = |_: &ArticlePage<'a>, first: Option<ElementRef<'a>>| {
+        first.is_none_or(|e| list::date_value(e).is_none())
+    };
+    let (css, covered) = cover(pages, &elements, absolute, accept);
+    if let Some(css) = css.filter(|_| dated > 0) {
+        // `@datetime` applies to the first match of the whole list.
+        let css = if attribute {
+            format!("{css}@datetime")
+        } else {
+            css
+        };
+        if covered < dated || dated + 1 < pages.len() {
+            guess.notes.push(Note::new(
+                "article.published",
+                format!("`{css}` found a date on {dated} of {} pages", pages.len()),
+            ));
+        }
+        guess.published = Some(css);
+        return elements;
+    }
+    // No date shown: what the page's metadata says, when it says it on (nearly) every page.
+    for css in DATE_METADATA {
+        let (selector_text, attr) = css.rsplit_once('@').unwrap_or((css, "content"));
+        let Some(sel) = compile(selector_text) else {
+            continue;
+        };
+        let read = pages
+            .iter()
+            .filter(|p| {
+                p.html
+                    .select(&sel)
+                    .next()
+                    .and_then(|m| m.value().attr(attr))
+                    .is_some_and(|c| date::parse(c, chrono_tz::Asia::Ho_Chi_Minh, &[]).is_some())
             })
-        });
-        if let Some(css) = css {
-            if dated < pages.len() {
-                notes.push(Note::new(
-                    "article.published",
-                    format!("`{css}` found a date on {dated} of {} pages", pages.len()),
-                ));
-            }
-            return Some(format!("{css}{suffix}"));
+            .count();
+        if read > 0 && read + 1 >= pages.len() {
+            guess.published = Some((*css).to_string());
+            return elements;
         }
     }
-    let meta = r#"meta[property="article:published_time"]"#;
-    let sel = compile(meta)?;
-    let with_meta = pages
-        .iter()
-        .filter(|p| {
-            p.html
-                .select(&sel)
-                .next()
-                .and_then(|m| m.value().attr("content"))
-                .is_some_and(|c| date::parse(c, chrono_tz::Asia::Ho_Chi_Minh, &[]).is_some())
-        })
-        .count();
-    if with_meta > 0 {
-        return Some(format!("{meta}@content"));
-    }
-    notes.push(Note::new(
+    guess.notes.push(Note::new(
         "article.published",
-        "no date near the title: the list page's date stands in",
+        "no date between the title and the text, nor in the page's metadata (looked for a date line, <time datetime>, article:published_time, itemprop=datePublished): the list page's date stands in",
     ));
-    None
+    elements
+}
+
+/// The element showing the page's own date, and whether its `datetime` attribute is to be
+/// read rather than its text.
+fn page_date<'a>(
+    page: &ArticlePage<'a>,
+    title: ElementRef<'a>,
+    body: Option<ElementRef<'a>>,
+) -> Option<(ElementRef<'a>, bool)> {
+    let all: Vec<ElementRef<'a>> = page
+        .html
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .collect();
+    let at = all.iter().position(|e| e.id() == title.id())?;
+    // The body's first paragraph of its own ends the search: a date in the text is not the
+    // article's.
+    let first_text = body.and_then(|b| {
+        b.descendants()
+            .filter_map(ElementRef::wrap)
+            .find(|e| {
+                matches!(e.value().name(), "p" | "div" | "td")
+                    && selector::text(*e).chars().count() > MAX_DATE_LINE_CHARS
+            })
+            .map(|e| e.id())
+    });
+    let after = all[at + 1..]
+        .iter()
+        .take_while(|e| Some(e.id()) != first_text)
+        .filter(|e| !e.ancestors().any(|a| a.id() == title.id()));
+    let before = all[at.saturating_sub(DATES_BEFORE_TITLE)..at].iter().rev();
+    let listed_day = page.listed_date.map(|d| d.at.date_naive());
+    let mut first = None;
+    for e in after.chain(before) {
+        if in_navigation(*e) || !selector::small(*e, 40) {
+            continue;
+        }
+        let Some((text, attribute)) = date_line(*e) else {
+            continue;
+        };
+        let Some(at) = date::parse(&text, chrono_tz::Asia::Ho_Chi_Minh, &[]) else {
+            continue;
+        };
+        // The smallest element showing that day (the first of equals: the publication
+        // time before an update's), with its time when an attribute has it.
+        let day = at.at.date_naive();
+        let own = e
+            .descendants()
+            .filter_map(ElementRef::wrap)
+            .filter_map(|d| {
+                let (text, _) = date_line(d)?;
+                let p = date::parse(&text, chrono_tz::Asia::Ho_Chi_Minh, &[])?;
+                let len = selector::text(d).chars().count();
+                let without_time = d.value().attr("datetime").is_none();
+                (p.at.date_naive() == day).then_some((d, (len, without_time)))
+            })
+            .min_by_key(|(_, key)| *key)
+            .map_or(*e, |(d, _)| d);
+        let own_attribute = date_line(own).is_some_and(|(_, attribute)| attribute);
+        let hit = if own_attribute {
+            Some((own, true))
+        } else {
+            Some((selector::named_in_chain(own), false))
+        };
+        let _ = attribute;
+        match listed_day {
+            Some(day) if at.at.date_naive() == day => return hit,
+            Some(_) => {
+                first = first.or(hit);
+            }
+            None => return hit,
+        }
+    }
+    first
+}
+
+/// A short line's date text: a `<time datetime>`'s attribute when its text has no time of day
+/// (or no date), else the text.
+fn date_line(element: ElementRef<'_>) -> Option<(String, bool)> {
+    let text = selector::text(element);
+    let from_text = (text.chars().count() <= MAX_DATE_LINE_CHARS)
+        .then(|| date::parse(&text, chrono_tz::Asia::Ho_Chi_Minh, &[]))
+        .flatten();
+    let attribute = element
+        .value()
+        .attr("datetime")
+        .filter(|_| element.value().name() == "time")
+        .filter(|at| date::parse(at, chrono_tz::Asia::Ho_Chi_Minh, &[]).is_some());
+    match (from_text, attribute) {
+        (Some(p), Some(at)) if p.inferred => Some((at.to_string(), true)),
+        (Some(_), _) => Some((text, false)),
+        (None, Some(at)) => Some((at.to_string(), true)),
+        (None, None) => None,
+    }
 }
 
 /// A lead paragraph between the title and the body, named as one (`sapo`, `lead`, `desc`).
@@ -332,93 +525,243 @@ fn sapo<'a>(
                 })
         })
         .collect();
-    choose(pages, &found, |_, _| true)
+    cover(pages, &found, absolute, |_, _| true).0
 }
 
-/// Links to files (.pdf, .doc, …): the block that holds them, outside the body if one does.
-fn attachments<'a>(pages: &[ArticlePage<'a>], bodies: &[Option<ElementRef<'a>>]) -> Option<String> {
-    let is_file = |a: &ElementRef<'_>| {
+/// Links to documents (by extension anywhere in the path, a CMS's download handler, or
+/// `documents`: what a HEAD request said is one): the block that holds them, outside the body
+/// when one does, or the document links of the body. Also each page's box of documents, when it
+/// is a block of its own (an attachments table).
+fn attachments<'a>(
+    pages: &[ArticlePage<'a>],
+    bodies: &[Option<ElementRef<'a>>],
+    documents: &HashSet<String>,
+    body_css: Option<&str>,
+) -> (Option<String>, Vec<Option<ElementRef<'a>>>) {
+    let Some(anchor_sel) = compile("a[href]") else {
+        return (None, Vec::new());
+    };
+    let is_document = |page: &ArticlePage<'_>, a: &ElementRef<'_>| {
         a.value().attr("href").is_some_and(|href| {
-            let path = href.split(['?', '#']).next().unwrap_or(href);
-            path.rsplit('.').next().is_some_and(|ext| {
-                let ext = ext.to_ascii_lowercase();
-                FILE_EXTENSIONS.contains(&ext.as_str())
-                    && !matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "gif")
-            })
+            files::is_document(href)
+                || page
+                    .url
+                    .join(href.trim())
+                    .is_ok_and(|u| documents.contains(u.as_str()))
         })
     };
-    // Count, per candidate container selector, the file links it holds over all pages.
-    let mut counts: HashMap<String, (usize, bool)> = HashMap::new();
+    let mut hrefs: Vec<&str> = Vec::new();
+    // Per page, the block holding its document links: the nearest named ancestor of them all.
+    let mut boxes: Vec<Option<ElementRef<'a>>> = Vec::new();
+    let mut in_body_pages = 0;
+    let mut outside: HashMap<String, usize> = HashMap::new();
     for (page, body) in pages.iter().zip(bodies) {
-        let Some(sel) = compile("a[href]") else {
+        let anchors: Vec<ElementRef<'a>> = page
+            .html
+            .select(&anchor_sel)
+            .filter(|a| is_document(page, a) && !in_navigation(*a))
+            .collect();
+        hrefs.extend(anchors.iter().filter_map(|a| a.value().attr("href")));
+        let Some(first) = anchors.first() else {
+            boxes.push(None);
             continue;
         };
-        for anchor in page
-            .html
-            .select(&sel)
-            .filter(is_file)
-            .filter(|a| !in_navigation(*a))
-        {
-            let Some(container) = anchor
-                .ancestors()
-                .filter_map(ElementRef::wrap)
-                .find(|a| !selector::classes(*a).is_empty() || a.value().id().is_some())
-            else {
-                continue;
-            };
-            let in_body = body.is_some_and(|b| container.id() == b.id());
-            for css in simple(container)
-                .into_iter()
-                .filter(|c| c.contains(['.', '#', '[']))
-                .take(1)
-            {
-                let entry = counts.entry(css).or_insert((0, in_body));
-                entry.0 += 1;
+        let common = first.ancestors().filter_map(ElementRef::wrap).find(|c| {
+            anchors
+                .iter()
+                .all(|a| a.ancestors().any(|x| x.id() == c.id()))
+                && (c.value().id().is_some() || !selector::classes(*c).is_empty())
+        });
+        let inside =
+            |e: ElementRef<'_>| body.is_some_and(|b| e.ancestors().any(|x| x.id() == b.id()));
+        match common {
+            Some(c) if body.is_none_or(|b| c.id() != b.id() && !inside(c)) => {
+                // A block of its own outside the body.
+                for css in simple(c)
+                    .into_iter()
+                    .filter(|c| c.contains(['.', '#', '[']))
+                    .take(1)
+                {
+                    *outside.entry(css).or_default() += 1;
+                }
+                boxes.push(Some(c));
+            }
+            _ => {
+                in_body_pages += 1;
+                // A table or list of files inside the body: its own block, left out of the text.
+                let table = first.ancestors().filter_map(ElementRef::wrap).find(|x| {
+                    matches!(x.value().name(), "table" | "ul" | "ol")
+                        && inside(*x)
+                        && anchors
+                            .iter()
+                            .all(|a| a.ancestors().any(|y| y.id() == x.id()))
+                });
+                boxes.push(table);
             }
         }
     }
-    let (css, (_, in_body)) = counts
-        .into_iter()
-        .max_by_key(|(css, (n, in_body))| (!*in_body, *n, std::cmp::Reverse(css.clone())))?;
-    if in_body {
-        // The body also links pages: only the files.
-        let exts = ["pdf", "doc", "docx", "xls", "xlsx", "zip", "rar"];
-        Some(
-            exts.iter()
-                .map(|ext| format!(r#"{css} a[href$=".{ext}" i]"#))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
-    } else {
-        Some(format!("{css} a"))
+    if hrefs.is_empty() {
+        return (None, boxes);
     }
+    let tests = {
+        // Every common document type, not only those the sampled pages happened to link.
+        let mut tests: Vec<String> = files::DOCUMENT_EXTENSIONS
+            .iter()
+            .take(9)
+            .map(|ext| format!(r#"[href*=".{ext}" i]"#))
+            .collect();
+        for test in files::selector_tests(&hrefs) {
+            if !tests.contains(&test) {
+                tests.push(test);
+            }
+        }
+        for href in &hrefs {
+            if !files::is_document(href) {
+                // A document only a HEAD request knew: its path names the handler.
+                let path = href.split(['?', '#']).next().unwrap_or(href);
+                if !path.contains('"') && !path.is_empty() {
+                    let test = format!(r#"[href*="{path}"]"#);
+                    if !tests.contains(&test) {
+                        tests.push(test);
+                    }
+                }
+            }
+        }
+        tests
+    };
+    let with_tests = |scope: &str| {
+        tests
+            .iter()
+            .map(|t| format!("{scope} a{t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let outside_best = outside
+        .into_iter()
+        .max_by_key(|(css, n)| (*n, std::cmp::Reverse(css.clone())));
+    let mut scopes: Vec<String> = Vec::new();
+    if let Some((css, _)) = outside_best {
+        scopes.push(css);
+    }
+    if in_body_pages > 0 {
+        // Inside the body: each of the body's selectors.
+        match body_css {
+            Some(body) => scopes.extend(body.split(", ").map(str::to_string)),
+            None => scopes.push(String::new()),
+        }
+    }
+    let css = scopes
+        .iter()
+        .map(|scope| with_tests(scope).trim().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let css = css
+        .split(", ")
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(", ");
+    (Some(css), boxes)
 }
 
-/// Sharing, printing and font-size widgets inside the body: what `remove` lists.
-fn widgets(bodies: &[Option<ElementRef<'_>>]) -> Vec<String> {
+/// What `remove` lists: the blocks inside each page's body that are the template's (toolbars,
+/// metadata lines, related lists, sharing and rating widgets, the attachments table), named by
+/// a selector that finds none of any page's own text; `script` and `style` always.
+fn remove<'a>(
+    pages: &[ArticlePage<'a>],
+    bodies: &[Option<ElementRef<'a>>],
+    skip: &[Vec<ElementRef<'a>>],
+    keep: &[Option<ElementRef<'a>>],
+    template: &Template,
+) -> Vec<String> {
+    // The credit line stays in the text, however often pages repeat it.
+    let holds_kept = |e: ElementRef<'_>, i: usize| {
+        keep.get(i).copied().flatten().is_some_and(|k| {
+            k.id() == e.id()
+                || k.ancestors().any(|a| a.id() == e.id())
+                || e.ancestors().any(|a| a.id() == k.id())
+        })
+    };
     let mut out: Vec<String> = vec!["script".into(), "style".into()];
-    for body in bodies.iter().flatten() {
-        for e in body.descendants().filter_map(ElementRef::wrap).skip(1) {
-            let hit = e.value().classes().find(|c| {
-                let c = c.to_ascii_lowercase();
-                WIDGETS.iter().any(|w| c.contains(w))
-            });
-            let Some(class) = hit else { continue };
-            // Only the outermost widget: what it holds goes with it.
-            let inside_one = e
-                .ancestors()
-                .filter_map(ElementRef::wrap)
-                .take_while(|a| a.id() != body.id())
-                .any(|a| {
-                    a.value()
-                        .classes()
-                        .any(|c| WIDGETS.iter().any(|w| c.to_ascii_lowercase().contains(w)))
-                });
-            let css = format!(".{class}");
-            if !inside_one && !out.contains(&css) && !class.bytes().any(|b| b.is_ascii_digit()) {
-                out.push(css);
+    let mut candidates: Vec<String> = Vec::new();
+    for (i, (body, skip)) in bodies.iter().zip(skip).enumerate() {
+        let Some(body) = body else { continue };
+        let mut stack: Vec<ElementRef<'a>> = body.children().filter_map(ElementRef::wrap).collect();
+        stack.reverse();
+        while let Some(e) = stack.pop() {
+            if !holds_kept(e, i) && (template.is_template(e, skip) || widget(e)) {
+                for css in simple(e)
+                    .into_iter()
+                    .filter(|c| c.contains(['.', '#', '[']))
+                {
+                    if !candidates.contains(&css) {
+                        candidates.push(css);
+                    }
+                }
+                if let Some(style) = e.value().attr("style").filter(|s| !s.contains('"')) {
+                    let css = format!(r#"{}[style="{style}"]"#, e.value().name());
+                    if !candidates.contains(&css) {
+                        candidates.push(css);
+                    }
+                }
+                // Unnamed (the title's `h2` inside the body): by its tag under its named parent.
+                if let Some(parent) = e.parent().and_then(ElementRef::wrap) {
+                    for prefix in simple(parent)
+                        .into_iter()
+                        .filter(|c| c.contains(['.', '#']))
+                    {
+                        let css = format!("{prefix} > {}", e.value().name());
+                        if !candidates.contains(&css) {
+                            candidates.push(css);
+                        }
+                    }
+                }
+                continue;
             }
+            let mut children: Vec<ElementRef<'a>> =
+                e.children().filter_map(ElementRef::wrap).collect();
+            children.reverse();
+            stack.extend(children);
+        }
+    }
+    // A selector is kept when, on every page, nothing it finds holds the page's own text, and
+    // it finds no body, no title and no list item.
+    for css in candidates {
+        let Some(sel) = compile(&css) else { continue };
+        let harmless =
+            pages
+                .iter()
+                .zip(bodies)
+                .zip(skip)
+                .enumerate()
+                .all(|(i, ((page, body), skip))| {
+                    page.html.select(&sel).all(|e| {
+                        template.content_chars(e, skip) == 0
+                            && !holds_kept(e, i)
+                            && body.is_none_or(|b| {
+                                e.id() != b.id() && !b.ancestors().any(|a| a.id() == e.id())
+                            })
+                            && !e.descendants().filter_map(ElementRef::wrap).any(|d| {
+                                d.value().name() == "img"
+                                    && !template.icon(d)
+                                    && !d
+                                        .ancestors()
+                                        .filter_map(ElementRef::wrap)
+                                        .any(|a| a.value().name() == "a")
+                            })
+                    })
+                });
+        if harmless && !out.contains(&css) {
+            out.push(css);
         }
     }
     out
+}
+
+/// Sharing, printing and font-size widgets by their class: what a page's template puts in a
+/// body even when the pages sampled show it once.
+fn widget(element: ElementRef<'_>) -> bool {
+    element.value().classes().any(|c| {
+        let c = c.to_ascii_lowercase();
+        WIDGETS.iter().any(|w| c.contains(w))
+    })
 }

@@ -28,20 +28,47 @@ const CONTEXT_KEYS: &[&str] = &[
     "print",
     "tmpl",
 ];
-/// `canonical_query`, `id_param` and `id_pattern` from how the listed URLs vary, and from
-/// the other links on the page to the same articles.
-pub fn infer(
-    html: &Html,
-    page_url: &Url,
-    items: &[Listed],
-) -> (Vec<String>, Option<String>, Option<String>) {
+/// What the listed URLs say of their query keys.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// The first listed URL's keys, in its order, session keys left out.
+    pub keys: Vec<String>,
+    pub id_param: Option<String>,
+    pub id_pattern: Option<String>,
+    /// Keys that cannot identify an article: other links to a listed article set them
+    /// otherwise, or they differ while the id does not.
+    pub varies: HashSet<String>,
+    /// Keys whose one value is the same in every listed URL.
+    pub constant: HashSet<String>,
+}
+
+impl Identity {
+    /// The canonical keys when nothing could be proved by fetching: the id, and the constant
+    /// keys that do not say where a link was shown.
+    pub fn guessed(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .filter(|k| {
+                Some(*k) == self.id_param.as_ref()
+                    || (self.constant.contains(*k)
+                        && !self.varies.contains(*k)
+                        && !CONTEXT_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The query keys of the listed URLs, the id among them, and which keys vary with the link.
+pub fn infer(html: &Html, page_url: &Url, items: &[Listed]) -> Identity {
     let Some(first) = items.first() else {
-        return (Vec::new(), None, None);
+        return Identity::default();
     };
     let keys: Vec<String> = first
         .url
         .query_pairs()
         .map(|(k, _)| k.into_owned())
+        .filter(|k| !crate::normalize::url::is_session_key(k))
         .collect();
     let value = |url: &Url, key: &str| {
         url.query_pairs()
@@ -49,6 +76,14 @@ pub fn infer(
             .map(|(_, v)| v.into_owned())
     };
     let leading_number = |v: &str| v.chars().next().is_some_and(|c| c.is_ascii_digit());
+    let constant: HashSet<String> = keys
+        .iter()
+        .filter(|k| {
+            let values: HashSet<Option<String>> = items.iter().map(|i| value(&i.url, k)).collect();
+            values.len() == 1 && !values.contains(&None)
+        })
+        .cloned()
+        .collect();
     // The id: in every listed URL, a different value each time, best a number.
     let id_param = keys
         .iter()
@@ -65,7 +100,11 @@ pub fn infer(
         })
         .cloned();
     let Some(id_param) = id_param else {
-        return (Vec::new(), None, None);
+        return Identity {
+            keys,
+            constant,
+            ..Identity::default()
+        };
     };
     let id_values: Vec<String> = items
         .iter()
@@ -117,19 +156,18 @@ pub fn infer(
             }
         }
     }
-    let canonical = keys
-        .iter()
-        .filter(|k| {
-            if **k == id_param {
-                return true;
-            }
-            let values: HashSet<Option<String>> = items.iter().map(|i| value(&i.url, k)).collect();
-            values.len() == 1
-                && !values.contains(&None)
-                && !varies.contains(*k)
-                && !CONTEXT_KEYS.contains(&k.to_ascii_lowercase().as_str())
-        })
-        .cloned()
-        .collect();
-    (canonical, Some(id_param), id_pattern)
+    // A key that differs between listed URLs while not being the id says where, not what.
+    for key in &keys {
+        let values: HashSet<Option<String>> = items.iter().map(|i| value(&i.url, key)).collect();
+        if *key != id_param && values.len() > 1 && values.len() < items.len() {
+            varies.insert(key.clone());
+        }
+    }
+    Identity {
+        keys,
+        id_param: Some(id_param),
+        id_pattern,
+        varies,
+        constant,
+    }
 }

@@ -4,7 +4,7 @@
 use scraper::ElementRef;
 
 use super::Note;
-use super::article::ArticlePage;
+use super::article::{ArticleGuess, ArticlePage};
 use super::selector::{self, absolute, compile, same_title, simple};
 
 /// A credit line's element holds at most this many nodes; a breadcrumb four times as many.
@@ -14,7 +14,20 @@ const MAX_CREDIT_CHARS: usize = 200;
 /// Class or id words of a breadcrumb.
 const BREADCRUMB_WORDS: &[&str] = &["breadcrumb", "duongdan", "duong-dan", "crumb", "pathway"];
 /// Words that open a credit line.
-const CREDIT_PREFIXES: &[&str] = &["nguồn:", "nguồn :", "theo:"];
+const CREDIT_PREFIXES: &[&str] = &["nguồn:", "nguồn :", "theo:", "nguồn tin:"];
+/// A credit without a label ("Theo Báo Kiên Giang", a right-aligned bold agency name at the
+/// text's end) is at most this long.
+const MAX_BARE_CREDIT_CHARS: usize = 80;
+/// Class words of a CMS's own category label.
+const CATEGORY_WORDS: &[&str] = &[
+    "category",
+    "categories",
+    "cat-links",
+    "chuyenmuc",
+    "chuyen-muc",
+    "taxonomy",
+    "term",
+];
 
 /// The breadcrumb's last item, or the one before it when the last is the article's title;
 /// else a link marked `rel="category"` (WordPress).
@@ -28,6 +41,16 @@ pub fn category<'a>(
         .map(|page| breadcrumb_item(page, section_names))
         .collect();
     if let Some(css) = choose_text(pages, &found) {
+        return Some(css);
+    }
+    // The CMS's own label: a small element named as a category whose text is the section's name.
+    let labelled: Vec<Option<ElementRef<'a>>> = pages
+        .iter()
+        .map(|page| category_label(page, section_names))
+        .collect();
+    if labelled.iter().flatten().count() + 1 >= pages.len()
+        && let Some(css) = choose_text(pages, &labelled)
+    {
         return Some(css);
     }
     let css = r#"a[rel~="category"]"#;
@@ -99,6 +122,35 @@ fn breadcrumb_item<'a>(page: &ArticlePage<'a>, section_names: &[String]) -> Opti
     None
 }
 
+/// The smallest element named as a category (or inside one) whose text is one of the section's
+/// names.
+fn category_label<'a>(page: &ArticlePage<'a>, section_names: &[String]) -> Option<ElementRef<'a>> {
+    let named = |e: ElementRef<'_>| {
+        std::iter::once(e)
+            .chain(e.ancestors().filter_map(ElementRef::wrap).take(2))
+            .any(|x| {
+                let el = x.value();
+                el.attr("rel")
+                    .is_some_and(|r| r.contains("category") || r.contains("tag"))
+                    || el.classes().chain(el.id()).any(|c| {
+                        let c = c.to_ascii_lowercase();
+                        CATEGORY_WORDS.iter().any(|w| c.contains(w))
+                    })
+            })
+    };
+    page.html
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| selector::small(*e, MAX_LABEL_NODES))
+        .filter(|e| {
+            let text = selector::text(*e).to_lowercase();
+            section_names.iter().any(|n| n.to_lowercase() == text)
+        })
+        .filter(|e| named(*e))
+        .last()
+}
+
 /// The items of a breadcrumb: its children that say something more than a separator, or the
 /// items of its only child.
 fn crumbs(container: ElementRef<'_>) -> Vec<ElementRef<'_>> {
@@ -122,6 +174,32 @@ fn crumbs(container: ElementRef<'_>) -> Vec<ElementRef<'_>> {
         if children.len() == 1 {
             root = children[0];
             continue;
+        }
+        // Nested (Yoast: each item's span holds the rest): its links, then its last element.
+        let nested = items.len() == 2
+            && items[1]
+                .descendants()
+                .filter_map(ElementRef::wrap)
+                .any(|d| d.value().name() == "a");
+        if nested {
+            let mut flat: Vec<ElementRef<'_>> = root
+                .descendants()
+                .filter_map(ElementRef::wrap)
+                .filter(|e| e.value().name() == "a")
+                .collect();
+            if let Some(last) = root
+                .descendants()
+                .filter_map(ElementRef::wrap)
+                .filter(|e| {
+                    e.children().filter_map(ElementRef::wrap).next().is_none()
+                        && !selector::text(*e).is_empty()
+                })
+                .last()
+                .filter(|e| e.value().name() != "a")
+            {
+                flat.push(last);
+            }
+            return flat;
         }
         return items;
     }
@@ -147,6 +225,12 @@ fn choose_text<'a>(pages: &[ArticlePage<'a>], found: &[Option<ElementRef<'a>>]) 
             .skip(1)
             .filter(|s| s.value().name() == tag)
             .count();
+        // What comes right after it says which it is (Yoast's `span.breadcrumb_last`).
+        if let Some(next) = model.next_siblings().filter_map(ElementRef::wrap).next() {
+            for name in simple(next).into_iter().filter(|n| n.contains(['.', '#'])) {
+                candidates.push(format!("{tag}:has(+ {name})"));
+            }
+        }
         for prefix in absolute(parent)
             .into_iter()
             .filter(|p| p.contains(['.', '#', '[']))
@@ -194,9 +278,15 @@ fn choose_text<'a>(pages: &[ArticlePage<'a>], found: &[Option<ElementRef<'a>>]) 
     })
 }
 
-/// A "Nguồn: …" line: the outermost element whose whole text it is.
-pub fn credit<'a>(pages: &[ArticlePage<'a>], notes: &mut Vec<Note>) -> Option<String> {
-    let found: Vec<Option<ElementRef<'a>>> = pages
+/// A credit line: "Nguồn: …" (the outermost element whose whole text it is), else a short
+/// "Theo …" or a right-aligned or bold line ending the body on at least two pages. Sets the
+/// guess's credit; the elements found, per page.
+pub fn credit<'a>(
+    pages: &[ArticlePage<'a>],
+    bodies: &[Option<ElementRef<'a>>],
+    guess: &mut ArticleGuess,
+) -> Vec<Option<ElementRef<'a>>> {
+    let labelled: Vec<Option<ElementRef<'a>>> = pages
         .iter()
         .map(|page| {
             page.html
@@ -215,11 +305,24 @@ pub fn credit<'a>(pages: &[ArticlePage<'a>], notes: &mut Vec<Note>) -> Option<St
                 .map(selector::named_in_chain)
         })
         .collect();
-    let with_credit = found.iter().flatten().count();
-    if with_credit == 0 {
-        return None;
-    }
-    let model = found.iter().flatten().next().copied()?;
+    let bare: Vec<Option<ElementRef<'a>>> =
+        bodies.iter().map(|body| bare_credit((*body)?)).collect();
+    let found = if labelled.iter().flatten().count() > 0 {
+        // A page with a labelled credit elsewhere may end its text with a bare one.
+        labelled
+            .iter()
+            .zip(&bare)
+            .map(|(l, b)| l.or(*b))
+            .collect::<Vec<_>>()
+    } else if bare.iter().flatten().count() >= 2 {
+        bare
+    } else {
+        return vec![None; pages.len()];
+    };
+    let model = match found.iter().flatten().next() {
+        Some(model) => *model,
+        None => return found,
+    };
     let mut tried = Vec::new();
     if let Some(style) = model.value().attr("style").filter(|s| !s.contains('"')) {
         tried.push(format!(r#"{}[style="{style}"]"#, model.value().name()));
@@ -238,10 +341,47 @@ pub fn credit<'a>(pages: &[ArticlePage<'a>], notes: &mut Vec<Note>) -> Option<St
         })
     });
     if chosen.is_none() {
-        notes.push(Note::new(
+        guess.notes.push(Note::new(
             "article.credit",
-            "a \"Nguồn:\" line was found, but no selector finds it on exactly the pages that have one",
+            "a credit line was found, but no selector finds it on exactly the pages that have one",
         ));
     }
-    chosen
+    guess.credit = chosen;
+    found
+}
+
+/// The body's last line when it reads as a credit: short, no sentence, right-aligned or all
+/// bold, or opening with "Theo ".
+fn bare_credit(body: ElementRef<'_>) -> Option<ElementRef<'_>> {
+    // The last paragraph: lists, tables, forms and boxes after it are not the text's end.
+    let last = body
+        .children()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| matches!(e.value().name(), "p" | "div" | "h4" | "h5" | "h6"))
+        .filter(|e| e.value().name() == "p" || selector::classes(*e).is_empty())
+        .filter(|e| !selector::text(*e).is_empty())
+        .last()?;
+    let text = selector::text(last);
+    if text.chars().count() > MAX_BARE_CREDIT_CHARS || text.ends_with(['.', ':', ';']) {
+        return None;
+    }
+    let right = std::iter::once(last)
+        .chain(last.descendants().filter_map(ElementRef::wrap))
+        .any(|e| {
+            e.value().attr("style").is_some_and(|s| {
+                s.replace(' ', "")
+                    .to_ascii_lowercase()
+                    .contains("text-align:right")
+            }) || e
+                .value()
+                .attr("align")
+                .is_some_and(|a| a.eq_ignore_ascii_case("right"))
+                || e.value().classes().any(|c| c.contains("right"))
+        });
+    let bold = last
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .any(|e| matches!(e.value().name(), "strong" | "b") && selector::text(e) == text);
+    let theo = text.to_lowercase().starts_with("theo ");
+    (right || bold || theo).then(|| selector::named_in_chain(last))
 }

@@ -7,7 +7,7 @@ use scraper::{ElementRef, Html};
 use url::Url;
 
 use super::selector::{self, compile, in_navigation, relative};
-use super::{InitError, Note, identity, paging};
+use super::{InitError, Note, files, identity, paging};
 use crate::config::host_and_port;
 use crate::normalize::{date, resolve};
 
@@ -21,10 +21,6 @@ const MIN_SUMMARY_CHARS: usize = 40;
 const MAX_DATE_CHARS: usize = 80;
 /// A date's element holds at most this many nodes (`<span><i class=icon></i> 12/04/2021</span>`).
 const MAX_DATE_NODES: usize = 12;
-/// Files linked from articles: never an article page.
-pub const FILE_EXTENSIONS: &[&str] = &[
-    "pdf", "doc", "docx", "xls", "xlsx", "zip", "rar", "ppt", "pptx", "jpg", "jpeg", "png", "gif",
-];
 /// What `init` makes of a list page.
 #[derive(Debug, Clone)]
 pub struct ListGuess {
@@ -38,6 +34,8 @@ pub struct ListGuess {
     pub canonical_query: Vec<String>,
     pub id_param: Option<String>,
     pub id_pattern: Option<String>,
+    /// What the listed URLs say of their query keys, for `init` to prove by fetching.
+    pub identity: identity::Identity,
     /// The section's name as the page heads it.
     pub section_name: Option<String>,
     /// Names the page gives its section (headings, `<title>` parts): what a breadcrumb ends with.
@@ -52,6 +50,11 @@ pub struct ListGuess {
 pub struct Listed {
     pub url: Url,
     pub title: String,
+    /// Every text the item's links to the article show (the title link's, a "read more" link's
+    /// without its hidden words): the article page's heading tells which is the title.
+    pub titles: Vec<String>,
+    /// The date the item shows.
+    pub published: Option<crate::normalize::date::Published>,
 }
 
 /// One group of sibling elements of the same shape, each linking an article.
@@ -68,22 +71,69 @@ pub fn infer(html: &Html, page_url: &Url) -> Result<ListGuess, InitError> {
         url: page_url.to_string(),
     })?;
     let mut notes = Vec::new();
-    let linked: Vec<(ElementRef<'_>, ElementRef<'_>)> = block
-        .members
-        .iter()
-        .zip(&block.links)
-        .filter_map(|(m, l)| l.map(|l| (*m, l)))
+    // Siblings of another shape that link articles alike: a Joomla blog's leading item beside
+    // its rows, a table's alternate rows.
+    let extra = sibling_groups(&block, page_url);
+    let mut selectors =
+        vec![
+            item_selector(html, &block, page_url).ok_or_else(|| InitError::NoItems {
+                url: page_url.to_string(),
+            })?,
+        ];
+    let mut kept = Vec::new();
+    for b in extra {
+        match item_selector(html, &b, page_url) {
+            Some(css) if !selectors.contains(&css) => {
+                selectors.push(css);
+                kept.push(b);
+            }
+            Some(_) => kept.push(b),
+            None => {}
+        }
+    }
+    let extra = kept;
+    let item = selectors.join(", ");
+    let mut linked: Vec<(ElementRef<'_>, ElementRef<'_>)> = std::iter::once(&block)
+        .chain(&extra)
+        .flat_map(|b| {
+            b.members
+                .iter()
+                .zip(&b.links)
+                .filter_map(|(m, l)| l.map(|l| (*m, l)))
+        })
         .collect();
-    let item = item_selector(html, &block, page_url).ok_or_else(|| InitError::NoItems {
-        url: page_url.to_string(),
-    })?;
+    linked.sort_by_key(|(m, _)| {
+        html.root_element()
+            .descendants()
+            .position(|d| d.id() == m.id())
+    });
+
     let link = link_selector(&linked, page_url);
     let items: Vec<Listed> = linked
         .iter()
-        .filter_map(|(_, a)| {
+        .filter_map(|(item, a)| {
+            let url = article_url(*a, page_url)?;
+            let mut titles = vec![selector::text(*a)];
+            for other in item
+                .descendants()
+                .filter_map(ElementRef::wrap)
+                .filter(|e| e.value().name() == "a" && e.id() != a.id())
+                .filter(|e| article_url(*e, page_url).as_ref() == Some(&url))
+            {
+                for text in [visible_text(other), selector::text(other)] {
+                    if text.chars().count() >= MIN_TITLE_CHARS && !titles.contains(&text) {
+                        titles.push(text);
+                    }
+                }
+            }
+            let published = date_element(*item, Some(*a))
+                .and_then(|(e, _)| date_value(e))
+                .and_then(|(text, _)| date::parse(&text, chrono_tz::Asia::Ho_Chi_Minh, &[]));
             Some(Listed {
-                url: article_url(*a, page_url)?,
-                title: selector::text(*a),
+                url,
+                title: titles[0].clone(),
+                titles,
+                published,
             })
         })
         .collect();
@@ -107,7 +157,9 @@ pub fn infer(html: &Html, page_url: &Url) -> Result<ListGuess, InitError> {
         )),
         Some(_) => {}
     }
-    let (canonical_query, id_param, id_pattern) = identity::infer(html, page_url, &items);
+    let identity = identity::infer(html, page_url, &items);
+    let canonical_query = identity.guessed();
+    let (id_param, id_pattern) = (identity.id_param.clone(), identity.id_pattern.clone());
     let section_names = section_names(html);
     Ok(ListGuess {
         item,
@@ -119,7 +171,8 @@ pub fn infer(html: &Html, page_url: &Url) -> Result<ListGuess, InitError> {
         canonical_query,
         id_param,
         id_pattern,
-        section_name: section_name(html),
+        identity,
+        section_name: section_name(html, block.members.first().copied()),
         section_names,
         language: language(html),
         notes,
@@ -138,11 +191,7 @@ pub fn article_url(anchor: ElementRef<'_>, page_url: &Url) -> Option<Url> {
     let mut url = resolve(page_url, href)?;
     url.set_fragment(None);
     let same_host = host_and_port(&url) == host_and_port(page_url);
-    let file = url
-        .path()
-        .rsplit('.')
-        .next()
-        .is_some_and(|ext| FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()));
+    let file = files::is_file(url.as_str());
     (same_host && !file && url != *page_url).then_some(url)
 }
 
@@ -168,8 +217,74 @@ fn shape(url: &Url) -> String {
     format!("{}?{}", path.join("/"), keys.join("&"))
 }
 
-/// The title link of an item: its longest-texted article link; none when the element links
-/// several articles (it is a whole list, not an item).
+/// Words a "read more" link opens with; its text may carry the title again, hidden.
+const MORE_WORDS: &[&str] = &[
+    "đọc thêm",
+    "đọc tiếp",
+    "xem tiếp",
+    "xem thêm",
+    "chi tiết",
+    "xem chi tiết",
+    "read more",
+    "continue reading",
+];
+/// Class words of text shown to screen readers only.
+const HIDDEN_CLASSES: &[&str] = &[
+    "sr-only",
+    "screen-reader",
+    "visually-hidden",
+    "visuallyhidden",
+    "element-invisible",
+    "hidden",
+    "hide",
+    "assistive",
+];
+
+/// True when the element is hidden from sight: a screen-reader-only class, `hidden`, or
+/// `display:none`.
+fn hidden(element: ElementRef<'_>) -> bool {
+    let el = element.value();
+    el.attr("hidden").is_some()
+        || el.attr("aria-hidden") == Some("true") && selector::text(element).is_empty()
+        || el.attr("style").is_some_and(|s| {
+            s.replace(' ', "")
+                .to_ascii_lowercase()
+                .contains("display:none")
+        })
+        || el.classes().any(|c| {
+            let c = c.to_ascii_lowercase();
+            HIDDEN_CLASSES.iter().any(|h| c == *h || c.starts_with(h))
+        })
+}
+
+/// A link's text as a reader sees it: without hidden parts.
+pub fn visible_text(element: ElementRef<'_>) -> String {
+    let mut out = String::new();
+    for node in element.descendants() {
+        if let scraper::Node::Text(text) = node.value()
+            && !node
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .take_while(|a| a.id() != element.id())
+                .any(hidden)
+        {
+            out.push_str(text);
+            out.push(' ');
+        }
+    }
+    crate::normalize::text::clean(&out)
+}
+
+/// True when a link's visible text says "read more" rather than naming the article.
+fn says_more(anchor: ElementRef<'_>) -> bool {
+    let text = visible_text(anchor).to_lowercase();
+    let text = text.trim_matches(|c: char| !c.is_alphanumeric());
+    MORE_WORDS.iter().any(|w| text.starts_with(w)) || text.chars().count() < MIN_TITLE_CHARS
+}
+
+/// The title link of an item: an article link inside a heading, else the longest visible
+/// text that is not a "read more"; none when the element links several articles (it is a
+/// whole list, not an item).
 fn title_link<'a>(member: ElementRef<'a>, page_url: &Url) -> Option<ElementRef<'a>> {
     let anchors: Vec<(ElementRef<'a>, Url, usize)> = member
         .descendants()
@@ -177,27 +292,46 @@ fn title_link<'a>(member: ElementRef<'a>, page_url: &Url) -> Option<ElementRef<'
         .filter(|e| e.value().name() == "a")
         .filter_map(|a| {
             let url = article_url(a, page_url)?;
-            let len = selector::text(a).chars().count();
+            let len = if says_more(a) {
+                0
+            } else {
+                visible_text(a).chars().count()
+            };
             Some((a, url, len))
         })
         .collect();
+    let in_heading = |a: &ElementRef<'_>| {
+        a.ancestors()
+            .filter_map(ElementRef::wrap)
+            .take_while(|x| x.id() != member.id())
+            .any(|x| matches!(x.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"))
+    };
     let titled: HashSet<&Url> = anchors
         .iter()
         .filter(|(_, _, len)| *len >= MIN_TITLE_CHARS)
         .map(|(_, url, _)| url)
         .collect();
+    // Several titled links (an author's, a category's): the one in a heading, when one heading
+    // links; a whole list (a heading per article) is not an item.
     if titled.len() != 1 {
-        return None;
+        let headed: HashSet<&Url> = anchors
+            .iter()
+            .filter(|(a, _, len)| *len >= MIN_TITLE_CHARS && in_heading(a))
+            .map(|(_, url, _)| url)
+            .collect();
+        if headed.len() != 1 {
+            return None;
+        }
     }
     anchors
         .iter()
         .filter(|(_, _, len)| *len >= MIN_TITLE_CHARS)
-        .max_by_key(|(_, _, len)| *len)
+        .max_by_key(|(a, _, len)| (in_heading(a), *len))
         .map(|(a, _, _)| *a)
 }
 
 /// The date an element shows: a `<time datetime>`'s attribute, or its short text.
-fn date_value(element: ElementRef<'_>) -> Option<(String, bool)> {
+pub fn date_value(element: ElementRef<'_>) -> Option<(String, bool)> {
     if !selector::small(element, MAX_DATE_NODES) {
         return None;
     }
@@ -238,16 +372,7 @@ fn best_block<'a>(html: &'a Html, page_url: &Url) -> Option<Block<'a>> {
     {
         let mut groups: BTreeMap<String, Vec<ElementRef<'a>>> = BTreeMap::new();
         for child in parent.children().filter_map(ElementRef::wrap) {
-            // Tag and first class: rows also carry `odd`/`even`/`first` variants of their class.
-            let signature = format!(
-                "{}.{}",
-                child.value().name(),
-                selector::classes(child)
-                    .first()
-                    .copied()
-                    .unwrap_or_default()
-            );
-            groups.entry(signature).or_default().push(child);
+            groups.entry(signature(child)).or_default().push(child);
         }
         for members in groups.into_values().filter(|m| m.len() >= MIN_ITEMS) {
             let links: Vec<Option<ElementRef<'a>>> =
@@ -290,6 +415,64 @@ fn best_block<'a>(html: &'a Html, page_url: &Url) -> Option<Block<'a>> {
         }
     }
     best
+}
+
+/// The groups of the block members' siblings, of another tag or class, whose members link
+/// one article each with a URL of the block's shape.
+fn sibling_groups<'a>(block: &Block<'a>, page_url: &Url) -> Vec<Block<'a>> {
+    let Some(parent) = block
+        .members
+        .first()
+        .and_then(|m| m.parent())
+        .and_then(ElementRef::wrap)
+    else {
+        return Vec::new();
+    };
+    let shapes: HashSet<String> = block
+        .links
+        .iter()
+        .flatten()
+        .filter_map(|a| article_url(*a, page_url))
+        .map(|u| shape(&u))
+        .collect();
+    let mut groups: BTreeMap<String, Vec<ElementRef<'a>>> = BTreeMap::new();
+    for child in parent.children().filter_map(ElementRef::wrap) {
+        if block.members.iter().any(|m| m.id() == child.id()) {
+            continue;
+        }
+        let links_alike = title_link(child, page_url)
+            .and_then(|a| article_url(a, page_url))
+            .is_some_and(|u| shapes.contains(&shape(&u)));
+        if links_alike {
+            groups.entry(signature(child)).or_default().push(child);
+        }
+    }
+    groups
+        .into_values()
+        .map(|members| Block {
+            links: members.iter().map(|m| title_link(*m, page_url)).collect(),
+            members,
+            score: 0.0,
+        })
+        .collect()
+}
+
+/// Tag and the element's class most of its siblings share: rows also carry `odd`/`even`/
+/// `first` variants of their class, WordPress posts a class per category.
+fn signature(element: ElementRef<'_>) -> String {
+    let mut shared: HashMap<&str, usize> = HashMap::new();
+    if let Some(parent) = element.parent().and_then(ElementRef::wrap) {
+        for sibling in parent.children().filter_map(ElementRef::wrap) {
+            for class in selector::classes(sibling) {
+                *shared.entry(class).or_default() += 1;
+            }
+        }
+    }
+    let class = selector::classes(element)
+        .into_iter()
+        .max_by_key(|c| (shared.get(c).copied().unwrap_or(0), std::cmp::Reverse(*c)))
+        .unwrap_or_default();
+    format!("{}.{class}", element.value().name())
 }
 
 /// The selector that finds the block's items: every member with a title link, and nothing
@@ -434,8 +617,25 @@ fn summary_selector<'a>(linked: &[(ElementRef<'a>, ElementRef<'a>)]) -> Option<S
     })
 }
 
-/// The heading a list page gives its section: its `<h1>`, else its first `<h2>`, else `<title>`.
-fn section_name(html: &Html) -> Option<String> {
+/// The heading a list page gives its section: the last heading before the list that is not in
+/// a menu or a side box, else its `<h1>`, else its first `<h2>`, else `<title>`.
+fn section_name(html: &Html, first_item: Option<ElementRef<'_>>) -> Option<String> {
+    let usable = |t: &String| !t.is_empty() && t.chars().count() <= 80;
+    if let Some(first) = first_item {
+        let before = html
+            .root_element()
+            .descendants()
+            .filter_map(ElementRef::wrap)
+            .take_while(|e| e.id() != first.id())
+            .filter(|e| matches!(e.value().name(), "h1" | "h2" | "h3"))
+            .filter(|e| !in_navigation(*e) && !first.ancestors().any(|a| a.id() == e.id()))
+            .map(selector::text)
+            .filter(usable)
+            .last();
+        if before.is_some() {
+            return before;
+        }
+    }
     ["h1", "h2", "title"].into_iter().find_map(|tag| {
         let sel = compile(tag)?;
         html.select(&sel)

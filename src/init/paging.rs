@@ -3,8 +3,12 @@
 use scraper::{ElementRef, Html};
 use url::Url;
 
-use super::list::article_url;
+use super::list::{ListGuess, Listed, article_url, date_value};
 use super::selector::{self, compile};
+use super::{FetchedPage, Note};
+use crate::config::AllowedHosts;
+use crate::fetch::Fetcher;
+use crate::normalize::date;
 
 /// Query keys that number list pages.
 const PAGE_KEYS: &[&str] = &[
@@ -152,4 +156,87 @@ fn growing_page<'a>(anchors: &[ElementRef<'a>], page_url: &Url) -> Option<Elemen
         })
         .min_by_key(|(_, n)| *n)
         .map(|(a, _)| a)
+}
+
+/// Follows the next-page link the guess names: proved when the page it leads to lists, with the
+/// same item and link selectors, articles the first page does not. That page and its articles;
+/// `None`, with a note on the guess, when it is not proved.
+pub async fn follow(
+    fetcher: &Fetcher,
+    hosts: &AllowedHosts,
+    html: &Html,
+    page_url: &Url,
+    list: &mut ListGuess,
+) -> Option<(FetchedPage, Vec<Listed>)> {
+    let css = list.next_page.clone()?;
+    let href = compile(&css)
+        .and_then(|sel| html.select(&sel).next())
+        .and_then(|a| a.value().attr("href"))
+        .and_then(|href| page_url.join(href.trim()).ok());
+    let Some(url) = href else {
+        list.notes.push(Note::new(
+            "list.next_page",
+            format!("`{css}` finds no link with an address on the first page"),
+        ));
+        return None;
+    };
+    let page = match super::fetch(fetcher, &url, hosts).await {
+        Ok(page) => page,
+        Err(err) => {
+            list.notes.push(Note::new(
+                "list.next_page",
+                format!(
+                    "following `{css}` to {url} failed: {}",
+                    crate::describe(&err)
+                ),
+            ));
+            return None;
+        }
+    };
+    let items = crate::extract::document(&page.page())
+        .ok()
+        .map(|next| listed_on(&next, &page.url, list))
+        .unwrap_or_default();
+    let new = items
+        .iter()
+        .filter(|i| !list.items.iter().any(|l| l.url == i.url))
+        .count();
+    if new == 0 {
+        list.notes.push(Note::new(
+            "list.next_page",
+            format!("following `{css}` to {url} found no other articles"),
+        ));
+        return None;
+    }
+    Some((page, items))
+}
+
+/// The articles a page lists, read with the guess's item, link and date selectors.
+fn listed_on(html: &Html, page_url: &Url, list: &ListGuess) -> Vec<Listed> {
+    let (Some(item), Some(link)) = (compile(&list.item), compile(&list.link)) else {
+        return Vec::new();
+    };
+    let published = list
+        .published
+        .as_deref()
+        .map(|css| css.trim_end_matches("@datetime"))
+        .and_then(compile);
+    html.select(&item)
+        .filter_map(|e| {
+            let a = e.select(&link).find(|a| a.value().attr("href").is_some())?;
+            let url = article_url(a, page_url)?;
+            let title = selector::text(a);
+            let published = published
+                .as_ref()
+                .and_then(|sel| e.select(sel).next())
+                .and_then(date_value)
+                .and_then(|(text, _)| date::parse(&text, chrono_tz::Asia::Ho_Chi_Minh, &[]));
+            Some(Listed {
+                url,
+                titles: vec![title.clone()],
+                title,
+                published,
+            })
+        })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! The proof of an inferred profile: every fetched page extracted with it, field by field.
 
 use super::{FetchedPage, Note};
-use crate::config::Source;
+use crate::config::{Css, Source};
 
 /// The longest value shown per field.
 const SHOWN_CHARS: usize = 70;
@@ -12,6 +12,94 @@ pub struct PageProof {
     pub url: String,
     /// Field name and value; `Err` holds why the page could not be read.
     pub fields: Result<Vec<(&'static str, FieldValue)>, String>,
+}
+
+/// One written selector, run on every sampled page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldFill {
+    /// `list.item`, `article.title`, …
+    pub field: &'static str,
+    pub selector: String,
+    /// Pages where it filled its field, of those it ran on.
+    pub filled: usize,
+    pub of: usize,
+    /// What it gave on the first page it filled.
+    pub sample: Option<String>,
+}
+
+/// Each written selector of `source`, with on how many of the pages of `proof` it filled its
+/// field (the list's on the list page, the article's on the articles).
+pub fn fields(source: &Source, proof: &[PageProof], articles: usize) -> Vec<FieldFill> {
+    let mut out = Vec::new();
+    let list = proof.first().and_then(|p| p.fields.as_ref().ok());
+    let value = |fields: &[(&'static str, FieldValue)], name: &str| -> Option<String> {
+        fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.0.clone())
+            .filter(|v| !v.is_empty() && v != "0")
+    };
+    let l = &source.list;
+    let list_fields: [(&'static str, Option<&Css>, &str); 4] = [
+        ("list.item", Some(&l.item), "first item"),
+        ("list.published", l.published.as_ref(), "first item dated"),
+        ("list.summary", l.summary.as_ref(), "first item summary"),
+        ("list.next_page", l.next_page.as_ref(), "next page"),
+    ];
+    for (field, css, name) in list_fields {
+        let Some(css) = css else { continue };
+        let sample = list.and_then(|f| value(f, name));
+        out.push(FieldFill {
+            field,
+            selector: css.to_string(),
+            filled: usize::from(sample.is_some()),
+            of: 1,
+            sample,
+        });
+    }
+    let a = &source.article;
+    let article_fields: [(&'static str, Option<&Css>, &str); 7] = [
+        ("article.title", Some(&a.title), "title"),
+        ("article.published", a.published.as_ref(), "published"),
+        ("article.summary", a.summary.as_ref(), "summary"),
+        ("article.body", Some(&a.body), "body"),
+        ("article.category", a.category.as_ref(), "category"),
+        ("article.credit", a.credit.as_ref(), "credit"),
+        ("article.attachments", a.attachments.as_ref(), "attachments"),
+    ];
+    for (field, css, name) in article_fields {
+        let Some(css) = css else { continue };
+        let values: Vec<Option<String>> = proof
+            .iter()
+            .skip(1)
+            .map(|p| p.fields.as_ref().ok().and_then(|f| value(f, name)))
+            .collect();
+        out.push(FieldFill {
+            field,
+            selector: css.to_string(),
+            filled: values.iter().flatten().count(),
+            of: articles,
+            sample: values.into_iter().flatten().next(),
+        });
+    }
+    out
+}
+
+/// The fields as a table: field, pages filled, selector, sample.
+pub fn render_fields(fields: &[FieldFill]) -> String {
+    let mut out = String::new();
+    for f in fields {
+        out.push_str(&format!(
+            "  {:<20} {:>2}/{:<2} {}\n{:<29}e.g. {}\n",
+            f.field,
+            f.filled,
+            f.of,
+            f.selector,
+            "",
+            f.sample.as_deref().unwrap_or("—")
+        ));
+    }
+    out
 }
 
 /// One field's value, shortened for display; `None` when the page gave nothing.
@@ -105,36 +193,33 @@ pub fn prove(source: &Source, list: &FetchedPage, articles: &[FetchedPage]) -> V
     out
 }
 
-/// Fields the fetched articles left empty on some pages, and pages that could not be read.
-pub fn doubts(proof: &[PageProof], articles: usize) -> Vec<Note> {
+/// Pages that could not be read, and written selectors that did not fill their field on all
+/// sampled pages but one.
+pub fn doubts(proof: &[PageProof], fields: &[FieldFill], articles: usize) -> Vec<Note> {
     let mut notes = Vec::new();
     for page in proof {
         if let Err(err) = &page.fields {
             notes.push(Note::new("page", format!("{}: {err}", page.url)));
         }
     }
-    for field in ["published", "category", "credit"] {
-        let empty = proof
-            .iter()
-            .skip(1)
-            .filter_map(|p| p.fields.as_ref().ok())
-            .filter(|fields| {
-                fields
-                    .iter()
-                    .any(|(name, v)| *name == field && v.0.is_none())
-            })
-            .count();
-        if empty > 0 && empty < articles {
+    for f in fields {
+        if f.filled + 1 < f.of || (f.of == 1 && f.filled == 0) {
+            let why = match f.field {
+                "article.credit" | "article.attachments" | "article.category" => {
+                    " (pages without one leave it empty)"
+                }
+                _ => "",
+            };
             notes.push(Note::new(
-                match field {
-                    "published" => "article.published",
-                    "category" => "article.category",
-                    _ => "article.credit",
-                },
-                format!("empty on {empty} of {articles} articles (the page may have none)"),
+                f.field,
+                format!(
+                    "`{}` filled on {} of {} sampled pages{why}",
+                    f.selector, f.filled, f.of
+                ),
             ));
         }
     }
+    let _ = articles;
     notes
 }
 

@@ -7,6 +7,7 @@ use url::Url;
 
 use super::article::ArticleGuess;
 use super::list::ListGuess;
+use super::proof::FieldFill;
 use super::{FetchedPage, InitOptions};
 use crate::config::{
     DEFAULT_CACHE_CAPACITY, DEFAULT_FEED_CACHE_BYTES, DEFAULT_FEED_TTL_MINUTES, DEFAULT_LISTEN,
@@ -66,10 +67,12 @@ fn section_id(name: Option<&str>, url: &Url) -> String {
             .and_then(|mut s| s.rfind(|s| !s.is_empty()).map(str::to_string))
             .unwrap_or_default()
     });
-    let folded: String = unicode_normalization::UnicodeNormalization::nfd(from.as_str())
-        .filter(|c| c.is_ascii())
-        .collect::<String>()
-        .replace(['đ', 'Đ'], "d");
+    // Tones off and đ as d first (`Đường dây nóng` -> `duong-day-nong`), then what is left of
+    // non-ASCII goes.
+    let folded: String = crate::search::analysis::folded(&from)
+        .chars()
+        .filter(char::is_ascii)
+        .collect();
     let mut id = String::new();
     for c in folded.to_ascii_lowercase().chars() {
         if c.is_ascii_alphanumeric() {
@@ -89,12 +92,34 @@ fn title_of(list_page: &FetchedPage) -> Option<String> {
     (!title.is_empty()).then_some(title)
 }
 
-/// The whole config file.
+/// What the proof says of a written selector, for its comment: `filled on 8 of 8 sampled
+/// pages, e.g. "…"`.
+fn filled(fields: &[FieldFill], field: &str) -> String {
+    fields
+        .iter()
+        .find(|f| f.field == field)
+        .map(|f| {
+            let pages = if f.of == 1 { "page" } else { "pages" };
+            let sample = f
+                .sample
+                .as_deref()
+                .map(|s| format!(", e.g. {}", quoted(&crate::normalize::text::shorten(s, 50))))
+                .unwrap_or_default();
+            format!(
+                "; filled on {} of {} sampled {pages}{sample}",
+                f.filled, f.of
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The whole config file; `fields` (empty on a first draft) say how each selector did.
 pub fn config(
     options: &InitOptions,
     list: &ListGuess,
     article: &ArticleGuess,
     list_page: &FetchedPage,
+    fields: &[FieldFill],
 ) -> String {
     let url = &options.list_url;
     let mut base = url.clone();
@@ -261,12 +286,17 @@ pub fn config(
         &mut t,
         "published",
         list.published.as_deref(),
-        "inside item",
+        &format!("inside item{}", filled(fields, "list.published")),
         list_note(list, "list.published"),
     );
     match &list.summary {
         Some(css) => {
-            let _ = writeln!(t, "  summary = {}        # inside item", quoted(css));
+            let _ = writeln!(
+                t,
+                "  summary = {}        # inside item{}",
+                quoted(css),
+                filled(fields, "list.summary")
+            );
         }
         None => {
             let _ = writeln!(t, "  # summary = \"…\"        # the items show no summary");
@@ -276,29 +306,45 @@ pub fn config(
         &mut t,
         "next_page",
         list.next_page.as_deref(),
-        "absent on the last page",
+        &format!(
+            "absent on the last page{}",
+            filled(fields, "list.next_page")
+        ),
         list_note(list, "list.next_page"),
     );
     let _ = writeln!(t, "  max_pages = {DEFAULT_MAX_PAGES}");
     let _ = writeln!(t);
     let _ = writeln!(t, "  [sources.article]");
-    let title = article.title.clone().unwrap_or_else(|| "h1".into());
-    let title_note = if article.title.is_none() {
-        "UNSURE: no heading repeats the listed title"
-    } else {
-        "the heading that repeats the listed title"
+    // `init` refuses to write a config without a title (see `InitError::NoTitle`).
+    let title = article.title.clone().unwrap_or_default();
+    let title_note = match article_note(article, "article.title") {
+        Some(note) => format!("UNSURE: {note}"),
+        None => "the element whose text is the listed title".to_string(),
     };
-    let _ = writeln!(t, "  title = {}        # {title_note}", quoted(&title));
+    let _ = writeln!(
+        t,
+        "  title = {}        # {title_note}{}",
+        quoted(&title),
+        filled(fields, "article.title")
+    );
     optional(
         &mut t,
         "published",
         article.published.as_deref(),
-        "the date near the title",
+        &format!(
+            "the date between the title and the text{}",
+            filled(fields, "article.published")
+        ),
         article_note(article, "article.published"),
     );
     match &article.summary {
         Some(css) => {
-            let _ = writeln!(t, "  summary = {}        # the sapo", quoted(css));
+            let _ = writeln!(
+                t,
+                "  summary = {}        # the sapo{}",
+                quoted(css),
+                filled(fields, "article.summary")
+            );
         }
         None => {
             let _ = writeln!(
@@ -307,36 +353,57 @@ pub fn config(
             );
         }
     }
-    let body = article.body.clone().unwrap_or_else(|| "article".into());
+    let (body, body_note) = match (&article.body, article_note(article, "article.body")) {
+        (Some(css), None) => (
+            css.clone(),
+            "the block holding the text that differs from page to page".to_string(),
+        ),
+        (Some(css), Some(note)) => (css.clone(), format!("UNSURE: {note}")),
+        // Matches nothing, so readability finds each page's body.
+        (None, note) => (
+            "body > gazette-no-body".to_string(),
+            format!(
+                "UNSURE: {}; readability reads every page",
+                note.unwrap_or("no block found")
+            ),
+        ),
+    };
     let _ = writeln!(
         t,
-        "  body = {}        # the densest block of text",
-        quoted(&body)
+        "  body = {}        # {body_note}{}",
+        quoted(&body),
+        filled(fields, "article.body")
     );
     optional(
         &mut t,
         "category",
         article.category.as_deref(),
-        "the breadcrumb's last item",
+        &format!(
+            "the section's name as the page shows it{}",
+            filled(fields, "article.category")
+        ),
         article_note(article, "article.category"),
     );
     optional(
         &mut t,
         "credit",
         article.credit.as_deref(),
-        "\"Nguồn: …\"",
+        &format!("the source line{}", filled(fields, "article.credit")),
         article_note(article, "article.credit"),
     );
     optional(
         &mut t,
         "attachments",
         article.attachments.as_deref(),
-        "links to .pdf/.doc/.xls/.zip/… files",
+        &format!(
+            "links to documents (.pdf/.doc/…, download handlers){}",
+            filled(fields, "article.attachments")
+        ),
         None,
     );
     let _ = writeln!(
         t,
-        "  remove = {}   # left out of the body (other fields still see them)",
+        "  remove = {}   # what every sampled page repeats inside the body (toolbars, labels, related lists, widgets); other fields still see them",
         quoted_list(&article.remove)
     );
     let _ = writeln!(
@@ -385,5 +452,18 @@ fn optional(t: &mut String, key: &str, css: Option<&str>, what: &str, note: Opti
                 note.map(|n| format!(" ({n})")).unwrap_or_default()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_id_reads_d_for_the_barred_d() {
+        let url = Url::parse("https://x.example/tin-tuc").unwrap();
+        assert_eq!(section_id(Some("Đường dây nóng"), &url), "duong-day-nong");
+        assert_eq!(section_id(Some("Tin hoạt động"), &url), "tin-hoat-dong");
+        assert_eq!(section_id(None, &url), "tin-tuc");
     }
 }

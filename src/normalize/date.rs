@@ -46,9 +46,13 @@ static NAMED_MONTH_SECOND: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("constant regex")
 });
+/// `13:54`, `8h30`, `08:30:15`, `8:30 SA` / `8:30 CH` (Vietnamese Windows locales' AM and PM),
+/// `08:30 AM`.
 static TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|\D)(\d{1,2})\s*(?::|h|giờ)\s*(\d{2})(?::(\d{2}))?(?:\D|$)")
-        .expect("constant regex")
+    Regex::new(
+        r"(?i)(?:^|\D)(\d{1,2})\s*(?::|h|giờ)\s*(\d{2})(?::(\d{2}))?(?:\s*(SA|CH|AM|PM)\b)?(?:\D|$)",
+    )
+    .expect("constant regex")
 });
 
 /// Reads a date from text: the profile's own formats first, then the built-in forms
@@ -64,13 +68,23 @@ pub fn parse(text: &str, tz: chrono_tz::Tz, formats: &[DateFormat]) -> Option<Pu
         .iter()
         .find_map(|f| with_format(text, &f.0, tz))
         .or_else(|| {
-            // `<time datetime>` and `article:published_time` carry their own offset.
+            // `<time datetime>` and `article:published_time` carry their own offset, often UTC.
             DateTime::parse_from_rfc3339(text).ok().map(|at| Published {
                 at,
                 inferred: false,
             })
         })
         .or_else(|| recognise(text, tz))
+        .map(|p| Published {
+            at: in_zone(p.at, tz),
+            ..p
+        })
+}
+
+/// The same instant as the source's zone writes it: feeds and the archive give every time in
+/// the portal's own offset, whatever offset the page wrote it with.
+fn in_zone(at: DateTime<FixedOffset>, tz: chrono_tz::Tz) -> DateTime<FixedOffset> {
+    at.with_timezone(&tz).fixed_offset()
 }
 
 fn with_format(text: &str, format: &str, tz: chrono_tz::Tz) -> Option<Published> {
@@ -127,8 +141,19 @@ fn recognise(text: &str, tz: chrono_tz::Tz) -> Option<Published> {
     // Look for the time outside the date, so its digits are not read twice.
     let rest = format!("{} {}", &text[..span.start], &text[span.end..]);
     let time = TIME.captures_iter(&rest).find_map(|caps| {
+        let hour = number(&caps, 1)?;
+        let afternoon = caps
+            .get(4)
+            .map(|m| m.as_str().to_ascii_uppercase())
+            .map(|m| m == "CH" || m == "PM");
+        let hour = match afternoon {
+            // A 12-hour clock: 12 SA is just after midnight, 12 CH noon.
+            Some(pm) if (1..=12).contains(&hour) => hour % 12 + if pm { 12 } else { 0 },
+            Some(_) => return None,
+            None => hour,
+        };
         NaiveTime::from_hms_opt(
-            number(&caps, 1)?,
+            hour,
             number(&caps, 2)?,
             caps.get(3).map_or(Some(0), |_| number(&caps, 3))?,
         )
@@ -250,10 +275,37 @@ mod tests {
     }
 
     #[test]
-    fn an_rfc3339_time_keeps_its_offset() {
+    fn an_rfc3339_time_is_given_in_the_source_zone() {
         assert_eq!(
-            at("2021-03-15T08:30:00+00:00"),
-            Some(("2021-03-15T08:30:00+00:00".to_string(), false))
+            at("2021-03-15T01:30:00+00:00"),
+            Some(("2021-03-15T08:30:00+07:00".to_string(), false))
+        );
+        assert_eq!(
+            at("2021-04-12T02:40:00Z"),
+            Some(("2021-04-12T09:40:00+07:00".to_string(), false))
+        );
+        let formats = [DateFormat("%Y-%m-%d %H:%M %z".into())];
+        let p = parse("2021-03-15 08:30 +0200", VN, &formats).unwrap();
+        assert_eq!(p.at.to_rfc3339(), "2021-03-15T13:30:00+07:00");
+    }
+
+    #[test]
+    fn a_twelve_hour_clock_reads_sa_ch_am_pm() {
+        assert_eq!(
+            at("15/03/2021 8:30 CH"),
+            Some(("2021-03-15T20:30:00+07:00".to_string(), false))
+        );
+        assert_eq!(
+            at("Ngày đăng: 15/03/2021 8:30 SA"),
+            Some(("2021-03-15T08:30:00+07:00".to_string(), false))
+        );
+        assert_eq!(
+            at("Cập nhật: 12:05 AM 12/03/2018"),
+            Some(("2018-03-12T00:05:00+07:00".to_string(), false))
+        );
+        assert_eq!(
+            at("12/03/2018 12:05 PM"),
+            Some(("2018-03-12T12:05:00+07:00".to_string(), false))
         );
     }
 

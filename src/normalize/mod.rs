@@ -44,19 +44,33 @@ pub fn article(
         .map(|s| text::shorten(&s, SUMMARY_MAX_CHARS))
         .unwrap_or_default();
     let mut attachments: Vec<Attachment> = Vec::new();
-    let mut seen = HashSet::new();
+    // Each file once, named by the first link that has text: a file-type icon linking the same
+    // file just before its name does not name it.
+    let mut untitled = HashSet::new();
     for link in &raw.attachments {
         let Some(url) = resolve(&raw.base, &link.href) else {
             continue;
         };
-        if !seen.insert(url.to_string()) {
-            continue;
+        let url = url.to_string();
+        let text = text::clean_option(Some(&link.text));
+        match attachments.iter_mut().find(|a| a.url == url) {
+            Some(known) => {
+                if let Some(text) = text.filter(|_| untitled.contains(&url)) {
+                    known.title = text;
+                    untitled.remove(&url);
+                }
+            }
+            None => {
+                let title = match text {
+                    Some(text) => text,
+                    None => {
+                        untitled.insert(url.clone());
+                        ::url::Url::parse(&url).map_or_else(|_| url.clone(), |u| file_name(&u))
+                    }
+                };
+                attachments.push(Attachment { url, title });
+            }
         }
-        let title = text::clean_option(Some(&link.text)).unwrap_or_else(|| file_name(&url));
-        attachments.push(Attachment {
-            url: url.to_string(),
-            title,
-        });
     }
     let published_at = published.map(|p| p.at);
     let content_hash = content_hash(&title, published_at.as_ref(), &body_text);

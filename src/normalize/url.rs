@@ -12,9 +12,17 @@ use crate::model::ArticleId;
 pub fn canonical_url(url: &Url, source: &Source) -> Url {
     let mut canonical = url.clone();
     canonical.set_fragment(None);
+    without_session_path(&mut canonical);
+    let named = |name: &str| {
+        source
+            .canonical_query
+            .as_ref()
+            .is_some_and(|keys| keys.iter().any(|k| k.eq_ignore_ascii_case(name)))
+    };
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .into_owned()
+        .filter(|(name, _)| !is_session_key(name) || named(name))
         .map(|(name, value)| {
             let value = match (&source.id_param, &source.id_pattern) {
                 (Some(param), Some(pattern)) if name.eq_ignore_ascii_case(param) => {
@@ -47,6 +55,39 @@ pub fn canonical_url(url: &Url, source: &Source) -> Url {
         canonical.query_pairs_mut().clear().extend_pairs(kept);
     }
     canonical
+}
+
+/// Query keys that hold a visitor's session, not the page: `PHPSESSID`, `sid`, `sessionid`,
+/// `jsessionid`, ASP's `ASPSESSIONID…`, ColdFusion's `CFID`/`CFTOKEN`. One article reached
+/// through links of two sessions is one article, as Heritrix and Nutch canonicalize by default.
+/// A key the profile's `canonical_query` names is kept all the same (a portal whose `sid` is
+/// a section).
+pub fn is_session_key(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "phpsessid" | "sid" | "sessionid" | "session_id" | "jsessionid" | "cfid" | "cftoken"
+    ) || name.starts_with("aspsessionid")
+}
+
+/// Drops a `;jsessionid=…` path parameter (Java servlets' session in the URL) from every path
+/// segment.
+fn without_session_path(url: &mut Url) {
+    let path = url.path();
+    if !path.to_ascii_lowercase().contains(";jsessionid=") {
+        return;
+    }
+    let cleaned: Vec<&str> = path
+        .split('/')
+        .map(
+            |segment| match segment.to_ascii_lowercase().find(";jsessionid=") {
+                Some(at) => &segment[..at],
+                None => segment,
+            },
+        )
+        .collect();
+    let cleaned = cleaned.join("/");
+    url.set_path(&cleaned);
 }
 
 /// `<source>:<id_param value>` (the `id_pattern` group within it) when the canonical URL has it, else `<source>:` and a hash of the

@@ -356,3 +356,50 @@ async fn the_run_report_lists_articles_whose_body_readability_found() {
         archived.article.body_text
     );
 }
+
+/// Session ids in a link are a visitor's, not the article's: one article, one URL, one id.
+#[test]
+fn session_ids_are_never_part_of_the_canonical_url() {
+    let file = support::fixture("templates/joomla/article-1452.html");
+    let read = |source: &Source, address: &str| {
+        let page = SavedPage::read(&file, address, Some("text/html; charset=utf-8"));
+        let article = gazette::read_article(&page.page(), source, "tin-tuc").unwrap();
+        (article.url, article.id.0)
+    };
+    let every_key = source(|s| {
+        s.base_url = gazette::config::HttpUrl(Url::parse("https://stnmt.tinh.example/").unwrap());
+        s.allowed_hosts = Vec::new();
+        s.canonical_query = None;
+    });
+    let plain = read(
+        &every_key,
+        "https://stnmt.tinh.example/tin/bai-viet.jsp?id=7",
+    );
+    for address in [
+        "https://stnmt.tinh.example/tin/bai-viet.jsp;jsessionid=9A1B2C3D4E5F?id=7",
+        "https://stnmt.tinh.example/tin/bai-viet.jsp;JSESSIONID=9A1B2C3D4E5F?id=7",
+        "https://stnmt.tinh.example/tin/bai-viet.jsp?id=7&PHPSESSID=3f2a9c77e1",
+        "https://stnmt.tinh.example/tin/bai-viet.jsp?sid=ab12&id=7",
+        "https://stnmt.tinh.example/tin/bai-viet.jsp?id=7&sessionid=x1&ASPSESSIONIDQQ=abc",
+    ] {
+        assert_eq!(read(&every_key, address), plain, "{address}");
+    }
+    assert_eq!(
+        plain.0, "https://stnmt.tinh.example/tin/bai-viet.jsp?id=7",
+        "the session keys are dropped, the rest kept"
+    );
+    // A profile that names `sid` means it: a portal whose `sid` is a section.
+    let sid_named = source(|s| {
+        s.base_url = gazette::config::HttpUrl(Url::parse("https://stnmt.tinh.example/").unwrap());
+        s.allowed_hosts = Vec::new();
+        s.canonical_query = Some(vec!["sid".into(), "id".into()]);
+    });
+    let (url, _) = read(
+        &sid_named,
+        "https://stnmt.tinh.example/tin/bai-viet.jsp?sid=4&id=7&PHPSESSID=3f2a",
+    );
+    assert_eq!(
+        url,
+        "https://stnmt.tinh.example/tin/bai-viet.jsp?sid=4&id=7"
+    );
+}
