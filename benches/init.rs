@@ -50,12 +50,15 @@ fn portals(root: &std::path::Path) -> Vec<(String, String, String)> {
     out
 }
 
+/// One portal's line of the table: its name, fields right and checked, and per field.
+type Row = (String, usize, usize, Vec<(String, usize, usize)>);
+
 fn main() {
     let verbose = std::env::var_os("INIT_VERBOSE").is_some();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let (mut right, mut all) = (0, 0);
-    let mut table: Vec<(String, usize, usize, Vec<(String, usize, usize)>)> = Vec::new();
+    let mut table: Vec<Row> = Vec::new();
     for (dir, origin, list) in portals(&root) {
         let dir = dir.as_str();
         let dir_path = root.join(dir);

@@ -143,8 +143,9 @@ pub fn score(source: &Source, dir: &Path, origin: &Url) -> Result<Accuracy, Accu
     let empty = serde_json::Map::new();
     let expected = expected.as_object().unwrap_or(&empty);
     let section = source.sections[0].id.to_string();
+    // A page served at several addresses is read at its last row's: the address its list links.
     let load = |file: &str| -> Result<Option<(Url, String, Vec<u8>)>, AccuracyError> {
-        let Some((path, _, content_type)) = rows.iter().find(|(_, f, _)| f == file) else {
+        let Some((path, _, content_type)) = rows.iter().rev().find(|(_, f, _)| f == file) else {
             return Ok(None);
         };
         let Ok(url) = origin.join(path) else {

@@ -185,12 +185,11 @@ fn cover<'a>(
         pages
             .iter()
             .zip(found)
-            .map(|(page, want)| match first_of(css, page)? {
-                None => None,
-                Some(first) => Some(match want {
+            .map(|(page, want)| {
+                first_of(css, page)?.map(|first| match want {
                     Some(want) => first.id() == want.id(),
                     None => accept(page, Some(first)),
-                }),
+                })
             })
             .collect()
     };

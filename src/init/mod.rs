@@ -386,7 +386,7 @@ async fn prove_keys(
         async move {
             match fetch(fetcher, &without, hosts).await {
                 Ok(page) => crate::extract::document(&page.page()).is_ok_and(|html| {
-                    html.select(&title_sel)
+                    html.select(title_sel)
                         .next()
                         .is_some_and(|e| selector::same_title(&selector::text(e), listed_title))
                 }),

@@ -112,7 +112,7 @@ impl Template {
             .filter_map(ElementRef::wrap)
             .find(|a| a.value().name() == "a")
             .and_then(|a| a.value().attr("href"))
-            .is_some_and(|href| super::files::is_document(href));
+            .is_some_and(super::files::is_document);
         self.images.contains(src) || in_file_link
     }
 

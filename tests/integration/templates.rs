@@ -366,11 +366,10 @@ fn session_ids_are_never_part_of_the_canonical_url() {
         let article = gazette::read_article(&page.page(), source, "tin-tuc").unwrap();
         (article.url, article.id.0)
     };
-    let every_key = source(|s| {
-        s.base_url = gazette::config::HttpUrl(Url::parse("https://stnmt.tinh.example/").unwrap());
-        s.allowed_hosts = Vec::new();
-        s.canonical_query = None;
-    });
+    let mut every_key = joomla();
+    every_key.canonical_query = None;
+    every_key.id_param = None;
+    every_key.id_pattern = None;
     let plain = read(
         &every_key,
         "https://stnmt.tinh.example/tin/bai-viet.jsp?id=7",
@@ -389,11 +388,8 @@ fn session_ids_are_never_part_of_the_canonical_url() {
         "the session keys are dropped, the rest kept"
     );
     // A profile that names `sid` means it: a portal whose `sid` is a section.
-    let sid_named = source(|s| {
-        s.base_url = gazette::config::HttpUrl(Url::parse("https://stnmt.tinh.example/").unwrap());
-        s.allowed_hosts = Vec::new();
-        s.canonical_query = Some(vec!["sid".into(), "id".into()]);
-    });
+    let mut sid_named = every_key.clone();
+    sid_named.canonical_query = Some(vec!["sid".into(), "id".into()]);
     let (url, _) = read(
         &sid_named,
         "https://stnmt.tinh.example/tin/bai-viet.jsp?sid=4&id=7&PHPSESSID=3f2a",
