@@ -1,11 +1,13 @@
 //! An article's category and credit, read from labelled text: the breadcrumb's item naming the
 //! section, and the "Nguồn: …" line.
 
+use std::collections::HashSet;
+
 use scraper::ElementRef;
 
 use super::Note;
 use super::article::{ArticleGuess, ArticlePage};
-use super::selector::{self, absolute, compile, same_title, simple};
+use super::selector::{self, absolute, compile, in_navigation, same_title, simple};
 
 /// A credit line's element holds at most this many nodes; a breadcrumb four times as many.
 const MAX_LABEL_NODES: usize = 24;
@@ -40,18 +42,39 @@ pub fn category<'a>(
         .iter()
         .map(|page| breadcrumb_item(page, section_names))
         .collect();
-    if let Some(css) = choose_text(pages, &found) {
-        return Some(css);
+    // The CMS's own label: a category field's link, outside menus and side boxes.
+    let labelled: Vec<Option<ElementRef<'a>>> = pages.iter().map(category_label).collect();
+    let texts = |found: &[Option<ElementRef<'a>>]| -> HashSet<String> {
+        found.iter().flatten().map(|e| selector::text(*e)).collect()
+    };
+    // A label that names each article's own category says more than a breadcrumb that names the
+    // section alone.
+    let label_first = labelled.iter().flatten().count() + 1 >= pages.len()
+        && pages.len() > 1
+        && texts(&labelled).len() > 1
+        && texts(&found).len() <= 1;
+    let mut order = [&found, &labelled];
+    if label_first {
+        order.reverse();
     }
-    // The CMS's own label: a small element named as a category whose text is the section's name.
-    let labelled: Vec<Option<ElementRef<'a>>> = pages
-        .iter()
-        .map(|page| category_label(page, section_names))
-        .collect();
-    if labelled.iter().flatten().count() + 1 >= pages.len()
-        && let Some(css) = choose_text(pages, &labelled)
-    {
-        return Some(css);
+    for found in order {
+        if found.iter().flatten().next().is_none() {
+            continue;
+        }
+        // An item holding its link and a separator (`<li><a>Tin tức</a>/</li>`): the link.
+        let anchor = compile("a")?;
+        let separated = found.iter().flatten().any(|e| {
+            let links: Vec<ElementRef<'_>> = e.select(&anchor).collect();
+            links.len() == 1 && selector::text(links[0]) != selector::text(*e)
+        });
+        let chosen = if separated {
+            choose_text_inner(pages, found).or_else(|| choose_text(pages, found))
+        } else {
+            choose_text(pages, found).or_else(|| choose_text_inner(pages, found))
+        };
+        if chosen.is_some() {
+            return chosen;
+        }
     }
     let css = r#"a[rel~="category"]"#;
     let sel = compile(css)?;
@@ -122,33 +145,68 @@ fn breadcrumb_item<'a>(page: &ArticlePage<'a>, section_names: &[String]) -> Opti
     None
 }
 
-/// The smallest element named as a category (or inside one) whose text is one of the section's
-/// names.
-fn category_label<'a>(page: &ArticlePage<'a>, section_names: &[String]) -> Option<ElementRef<'a>> {
+/// The first element named as a category (or inside one) outside menus and side boxes, with a
+/// short text: its link when it has one (`<div class="field-chuyen-muc">Chuyên mục: <a>Đất
+/// đai</a></div>`).
+fn category_label<'a>(page: &ArticlePage<'a>) -> Option<ElementRef<'a>> {
     let named = |e: ElementRef<'_>| {
-        std::iter::once(e)
-            .chain(e.ancestors().filter_map(ElementRef::wrap).take(2))
-            .any(|x| {
-                let el = x.value();
-                el.attr("rel")
-                    .is_some_and(|r| r.contains("category") || r.contains("tag"))
-                    || el.classes().chain(el.id()).any(|c| {
-                        let c = c.to_ascii_lowercase();
-                        CATEGORY_WORDS.iter().any(|w| c.contains(w))
-                    })
+        let el = e.value();
+        el.attr("rel")
+            .is_some_and(|r| r.contains("category") || r.contains("tag"))
+            || el.classes().chain(el.id()).any(|c| {
+                let c = c.to_ascii_lowercase();
+                CATEGORY_WORDS.iter().any(|w| c.contains(w))
             })
     };
     page.html
         .root_element()
         .descendants()
         .filter_map(ElementRef::wrap)
-        .filter(|e| selector::small(*e, MAX_LABEL_NODES))
-        .filter(|e| {
-            let text = selector::text(*e).to_lowercase();
-            section_names.iter().any(|n| n.to_lowercase() == text)
+        .filter(|e| named(*e) && !matches!(e.value().name(), "body" | "html" | "article"))
+        .filter(|e| selector::small(*e, MAX_LABEL_NODES) && !in_navigation(*e))
+        .find_map(|e| {
+            let link = if e.value().name() == "a" {
+                Some(e)
+            } else {
+                e.descendants()
+                    .filter_map(ElementRef::wrap)
+                    .find(|d| d.value().name() == "a")
+            };
+            let text = selector::text(link?);
+            (!text.is_empty() && text.chars().count() <= 60).then_some(link?)
         })
-        .filter(|e| named(*e))
-        .last()
+}
+
+/// [`choose_text`] for the one link inside each found element: the elements' selectors with
+/// ` a` after them, judged by the link's text.
+fn choose_text_inner<'a>(
+    pages: &[ArticlePage<'a>],
+    found: &[Option<ElementRef<'a>>],
+) -> Option<String> {
+    let anchor = compile("a")?;
+    let inner: Vec<Option<ElementRef<'a>>> = found
+        .iter()
+        .map(|f| f.and_then(|e| e.select(&anchor).next()))
+        .collect();
+    if inner.iter().flatten().count() != found.iter().flatten().count() {
+        return None;
+    }
+    let model = found.iter().flatten().next().copied()?;
+    candidates_for(model)
+        .into_iter()
+        .map(|c| format!("{c} a"))
+        .find(|css| {
+            let Some(sel) = compile(css) else {
+                return false;
+            };
+            pages.iter().zip(&inner).all(|(page, want)| {
+                let first = page.html.select(&sel).next();
+                match want {
+                    Some(want) => first.is_some_and(|e| selector::text(e) == selector::text(*want)),
+                    None => first.is_none(),
+                }
+            })
+        })
 }
 
 /// The items of a breadcrumb: its children that say something more than a separator, or the
@@ -209,6 +267,23 @@ fn crumbs(container: ElementRef<'_>) -> Vec<ElementRef<'_>> {
 /// text on each page, and may be positional (`li:last-child`, `li:nth-last-child(2)`).
 fn choose_text<'a>(pages: &[ArticlePage<'a>], found: &[Option<ElementRef<'a>>]) -> Option<String> {
     let model = found.iter().flatten().next().copied()?;
+    candidates_for(model).into_iter().find(|css| {
+        let Some(sel) = compile(css) else {
+            return false;
+        };
+        pages.iter().zip(found).all(|(page, want)| {
+            let first = page.html.select(&sel).next();
+            match want {
+                Some(want) => first.is_some_and(|e| selector::text(e) == selector::text(*want)),
+                None => first.is_none(),
+            }
+        })
+    })
+}
+
+/// The selectors for a labelled element, simplest first, positional ones (`li:last-child`,
+/// `:nth-last-child(2)`, followed by a named sibling) after its names.
+fn candidates_for(model: ElementRef<'_>) -> Vec<String> {
     let mut candidates = absolute(model);
     if let Some(parent) = model.parent().and_then(ElementRef::wrap) {
         let tag = model.value().name();
@@ -264,18 +339,7 @@ fn choose_text<'a>(pages: &[ArticlePage<'a>], found: &[Option<ElementRef<'a>>]) 
             }
         }
     }
-    candidates.into_iter().find(|css| {
-        let Some(sel) = compile(css) else {
-            return false;
-        };
-        pages.iter().zip(found).all(|(page, want)| {
-            let first = page.html.select(&sel).next();
-            match want {
-                Some(want) => first.is_some_and(|e| selector::text(e) == selector::text(*want)),
-                None => first.is_none(),
-            }
-        })
-    })
+    candidates
 }
 
 /// A credit line: "Nguồn: …" (the outermost element whose whole text it is), else a short
