@@ -286,19 +286,28 @@ pub fn densest<'a>(
         else {
             continue;
         };
-        let paragraph = matches!(
-            block.value().name(),
-            "p" | "li"
-                | "h2"
-                | "h3"
-                | "h4"
-                | "h5"
-                | "h6"
-                | "blockquote"
-                | "pre"
-                | "figcaption"
-                | "dd"
-        );
+        // A `div` of text alone is a paragraph as an editor writes one (SharePoint's).
+        let text_div = block.value().name() == "div"
+            && !block.children().filter_map(ElementRef::wrap).any(|c| {
+                matches!(
+                    c.value().name(),
+                    "div" | "p" | "table" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "section"
+                )
+            });
+        let paragraph = text_div
+            || matches!(
+                block.value().name(),
+                "p" | "li"
+                    | "h2"
+                    | "h3"
+                    | "h4"
+                    | "h5"
+                    | "h6"
+                    | "blockquote"
+                    | "pre"
+                    | "figcaption"
+                    | "dd"
+            );
         let container = if paragraph {
             block.parent().and_then(ElementRef::wrap)
         } else {

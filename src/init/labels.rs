@@ -31,6 +31,9 @@ const CATEGORY_WORDS: &[&str] = &[
     "term",
 ];
 
+/// Labels a page puts before its category's name.
+const CATEGORY_LABELS: &[&str] = &["chuyên mục", "danh mục", "thể loại", "lĩnh vực", "category"];
+
 /// The breadcrumb's last item, or the one before it when the last is the article's title;
 /// else a link marked `rel="category"` (WordPress).
 pub fn category<'a>(
@@ -158,14 +161,27 @@ fn category_label<'a>(page: &ArticlePage<'a>) -> Option<ElementRef<'a>> {
                 CATEGORY_WORDS.iter().any(|w| c.contains(w))
             })
     };
+    // Or the value after a "Chuyên mục:" label (`<span>Chuyên mục:</span> <span>Tin …</span>`).
+    let labelled = |e: ElementRef<'_>| {
+        e.prev_siblings()
+            .filter_map(ElementRef::wrap)
+            .next()
+            .is_some_and(|label| {
+                let text = selector::text(label).to_lowercase();
+                let text = text.trim_end_matches([':', ' ']);
+                CATEGORY_LABELS.contains(&text)
+            })
+    };
     page.html
         .root_element()
         .descendants()
         .filter_map(ElementRef::wrap)
-        .filter(|e| named(*e) && !matches!(e.value().name(), "body" | "html" | "article"))
+        .filter(|e| {
+            (named(*e) || labelled(*e)) && !matches!(e.value().name(), "body" | "html" | "article")
+        })
         .filter(|e| selector::small(*e, MAX_LABEL_NODES) && !in_navigation(*e))
         .find_map(|e| {
-            let link = if e.value().name() == "a" {
+            let link = if e.value().name() == "a" || labelled(e) {
                 Some(e)
             } else {
                 e.descendants()

@@ -122,12 +122,25 @@ fn says_next(anchor: ElementRef<'_>) -> bool {
     if words(text) || NEXT_SYMBOLS.contains(&text) {
         return true;
     }
-    ["title", "aria-label"].into_iter().any(|name| {
-        el.attr(name).is_some_and(|v| {
-            let v = v.to_lowercase();
-            v.contains("trang sau") || v.contains("tiếp") || v.contains("next")
-        })
-    })
+    let says = |v: &str| {
+        let v = v.to_lowercase();
+        v.contains("trang sau") || v.contains("tiếp") || v.contains("next")
+    };
+    // An arrow image saying it in its `alt` or `title`, when the link has no text.
+    let image_says = text.is_empty()
+        && anchor
+            .descendants()
+            .filter_map(ElementRef::wrap)
+            .filter(|e| e.value().name() == "img")
+            .any(|img| {
+                ["alt", "title"]
+                    .into_iter()
+                    .any(|a| img.value().attr(a).is_some_and(says))
+            });
+    image_says
+        || ["title", "aria-label"]
+            .into_iter()
+            .any(|name| el.attr(name).is_some_and(says))
 }
 
 /// The link to this page with a page number one step on (`Page=2`, `limitstart=10`, `/page/2/`).

@@ -42,13 +42,16 @@ pub fn fields(source: &Source, proof: &[PageProof], articles: usize) -> Vec<Fiel
     let l = &source.list;
     let list_fields: [(&'static str, Option<&Css>, &str); 4] = [
         ("list.item", Some(&l.item), "first item"),
-        ("list.published", l.published.as_ref(), "first item dated"),
-        ("list.summary", l.summary.as_ref(), "first item summary"),
+        ("list.published", l.published.as_ref(), "items dated"),
+        ("list.summary", l.summary.as_ref(), "items with summary"),
         ("list.next_page", l.next_page.as_ref(), "next page"),
     ];
     for (field, css, name) in list_fields {
         let Some(css) = css else { continue };
-        let sample = list.and_then(|f| value(f, name));
+        // "0 of 8" items dated is none.
+        let sample = list
+            .and_then(|f| value(f, name))
+            .filter(|v| !v.starts_with("0 of"));
         out.push(FieldFill {
             field,
             selector: css.to_string(),
