@@ -558,6 +558,23 @@ fn attachments<'a>(
                     .is_ok_and(|u| documents.contains(u.as_str()))
         })
     };
+    // A document every page links (a side box of new documents) is the template's.
+    let mut on_pages: HashMap<String, usize> = HashMap::new();
+    for page in pages {
+        let linked: HashSet<&str> = page
+            .html
+            .select(&anchor_sel)
+            .filter_map(|a| a.value().attr("href"))
+            .collect();
+        for href in linked {
+            *on_pages.entry(href.to_string()).or_default() += 1;
+        }
+    }
+    let own = |a: &ElementRef<'_>| {
+        a.value()
+            .attr("href")
+            .is_some_and(|h| on_pages.get(h).copied().unwrap_or(0) < 2 || pages.len() < 2)
+    };
     let mut hrefs: Vec<&str> = Vec::new();
     // Per page, the block holding its document links: the nearest named ancestor of them all.
     let mut boxes: Vec<Option<ElementRef<'a>>> = Vec::new();
@@ -567,7 +584,7 @@ fn attachments<'a>(
         let anchors: Vec<ElementRef<'a>> = page
             .html
             .select(&anchor_sel)
-            .filter(|a| is_document(page, a) && !in_navigation(*a))
+            .filter(|a| is_document(page, a) && !in_navigation(*a) && own(a))
             .collect();
         hrefs.extend(anchors.iter().filter_map(|a| a.value().attr("href")));
         let Some(first) = anchors.first() else {

@@ -76,22 +76,44 @@ pub fn next_page(html: &Html, page_url: &Url, items: &[ElementRef<'_>]) -> (Opti
     if exact.is_some() {
         return (exact, false);
     }
-    // Only its place tells it from the page numbers.
+    // Only its place tells it from the page numbers: right after the current page's mark
+    // (`<b>1</b> <a>2</a>`), or counted from the end, in its parent named by itself or by the
+    // named element before it (`div.list-news + div`).
     let parent = next.parent().and_then(ElementRef::wrap);
-    let positional = parent.into_iter().flat_map(|p| {
-        selector::simple(p)
-            .into_iter()
-            .flat_map(|prefix| {
-                (1..=3).map(move |k| {
-                    if k == 1 {
-                        format!("{prefix} > a:last-child")
-                    } else {
-                        format!("{prefix} > a:nth-last-child({k})")
-                    }
-                })
-            })
-            .collect::<Vec<_>>()
-    });
+    let mut prefixes: Vec<String> = Vec::new();
+    if let Some(p) = parent {
+        prefixes.extend(selector::simple(p));
+        if let Some(before) = p.prev_siblings().filter_map(ElementRef::wrap).next() {
+            for name in selector::simple(before)
+                .into_iter()
+                .filter(|n| n.contains(['.', '#']))
+            {
+                prefixes.push(format!("{name} + {}", p.value().name()));
+            }
+        }
+    }
+    let marker = next
+        .prev_siblings()
+        .filter_map(ElementRef::wrap)
+        .next()
+        .filter(|m| {
+            matches!(m.value().name(), "b" | "strong" | "span" | "em")
+                && m.value().attr("href").is_none()
+        })
+        .map(|m| m.value().name().to_string());
+    let mut positional: Vec<String> = Vec::new();
+    for prefix in &prefixes {
+        if let Some(marker) = &marker {
+            positional.push(format!("{prefix} > {marker} + a"));
+        }
+        for k in 1..=3 {
+            positional.push(if k == 1 {
+                format!("{prefix} > a:last-child")
+            } else {
+                format!("{prefix} > a:nth-last-child({k})")
+            });
+        }
+    }
     let found = positional.into_iter().find(|css| first_is(html, css, next));
     (found, true)
 }
@@ -116,7 +138,7 @@ fn says_next(anchor: ElementRef<'_>) -> bool {
     let text = selector::text(anchor).to_lowercase();
     let text = text.trim();
     let words = |t: &str| {
-        let t = t.trim_end_matches(['»', '›', '>', ' ']).trim();
+        let t = t.trim_end_matches(['»', '›', '>', '→', ' ']).trim();
         NEXT_WORDS.contains(&t)
     };
     if words(text) || NEXT_SYMBOLS.contains(&text) {
