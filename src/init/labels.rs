@@ -385,6 +385,12 @@ pub fn credit<'a>(
                 .map(selector::named_in_chain)
         })
         .collect();
+    // A "Nguồn" field: the value after its label (`<div>Nguồn</div><div>Sở …</div>`).
+    let labelled: Vec<Option<ElementRef<'a>>> = labelled
+        .into_iter()
+        .zip(pages)
+        .map(|(found, page)| found.or_else(|| credit_field(page)))
+        .collect();
     let bare: Vec<Option<ElementRef<'a>>> =
         bodies.iter().map(|body| bare_credit((*body)?)).collect();
     let found = if labelled.iter().flatten().count() > 0 {
@@ -428,6 +434,29 @@ pub fn credit<'a>(
     }
     guess.credit = chosen;
     found
+}
+
+/// The element after a "Nguồn" label, outside menus, when short.
+fn credit_field<'a>(page: &ArticlePage<'a>) -> Option<ElementRef<'a>> {
+    page.html
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| selector::small(*e, MAX_LABEL_NODES))
+        .find(|e| {
+            let label = selector::text(*e).to_lowercase();
+            let label = label.trim_end_matches([':', ' ']);
+            matches!(label, "nguồn" | "nguồn tin")
+                && e.next_siblings()
+                    .filter_map(ElementRef::wrap)
+                    .next()
+                    .is_some_and(|v| {
+                        let n = selector::text(v).chars().count();
+                        n > 2 && n <= MAX_CREDIT_CHARS
+                    })
+        })
+        .and_then(|label| label.next_siblings().filter_map(ElementRef::wrap).next())
+        .filter(|v| !in_navigation(*v))
 }
 
 /// The body's last line when it reads as a credit: short, no sentence, right-aligned or all
