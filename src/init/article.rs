@@ -591,14 +591,30 @@ fn attachments<'a>(
             boxes.push(None);
             continue;
         };
-        let common = first.ancestors().filter_map(ElementRef::wrap).find(|c| {
-            anchors
+        let inside =
+            |e: ElementRef<'_>| body.is_some_and(|b| e.ancestors().any(|x| x.id() == b.id()));
+        // A box outside the text that links every document the page links (the text may link
+        // some again inline): that box names them.
+        let urls: HashSet<&str> = anchors
+            .iter()
+            .filter_map(|a| a.value().attr("href"))
+            .collect();
+        let out_of_text: Vec<&ElementRef<'a>> = anchors.iter().filter(|a| !inside(**a)).collect();
+        let boxed: HashSet<&str> = out_of_text
+            .iter()
+            .filter_map(|a| a.value().attr("href"))
+            .collect();
+        let group: Vec<&ElementRef<'a>> = if !out_of_text.is_empty() && boxed == urls {
+            out_of_text
+        } else {
+            anchors.iter().collect()
+        };
+        let common = group[0].ancestors().filter_map(ElementRef::wrap).find(|c| {
+            group
                 .iter()
                 .all(|a| a.ancestors().any(|x| x.id() == c.id()))
                 && (c.value().id().is_some() || !selector::classes(*c).is_empty())
         });
-        let inside =
-            |e: ElementRef<'_>| body.is_some_and(|b| e.ancestors().any(|x| x.id() == b.id()));
         match common {
             Some(c) if body.is_none_or(|b| c.id() != b.id() && !inside(c)) => {
                 // A block of its own outside the body.
@@ -740,6 +756,10 @@ fn remove<'a>(
                         }
                     }
                 }
+                continue;
+            }
+            // A link's parts are its text (an attachment's "(.pdf)"), never removed apart.
+            if e.value().name() == "a" {
                 continue;
             }
             let mut children: Vec<ElementRef<'a>> =
