@@ -61,8 +61,8 @@ pub enum InitError {
     },
     #[error("no repeated block of article links found on {url}: is it a category list page?")]
     NoItems { url: String },
-    #[error("none of the listed articles could be fetched")]
-    NoArticles,
+    #[error("none of the {tried} listed articles could be fetched (the first: {first})")]
+    NoArticles { tried: usize, first: String },
     /// No element of the article pages repeats the titles the list gave them.
     #[error(
         "no element of the {pages} article pages fetched shows the title their list item gave (tried each heading and titled element outside menus against {tried}); is {url} a list of articles of this site?"
@@ -196,7 +196,12 @@ pub async fn infer(options: &InitOptions, fetcher: &Fetcher) -> Result<Inferred,
         }
     }
     if articles.is_empty() {
-        return Err(InitError::NoArticles);
+        return Err(InitError::NoArticles {
+            tried: failures.len(),
+            first: failures
+                .first()
+                .map_or_else(|| "none listed".to_string(), |n| n.text.clone()),
+        });
     }
     let parsed: Vec<scraper::Html> = articles
         .iter()
