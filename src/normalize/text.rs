@@ -21,10 +21,19 @@ pub fn clean_markup(text: &str) -> String {
     }
 }
 
-/// A clean one-line text: forbidden characters removed, NFC, whitespace (U+00A0 too) collapsed
+/// Characters that take no room and say nothing: a zero-width space (which rich-text editors
+/// leave at a field's start), a byte-order mark inside a text, a word joiner.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{FEFF}' | '\u{2060}')
+}
+
+/// A clean one-line text: forbidden and zero-width characters removed, NFC, whitespace (U+00A0 too) collapsed
 /// to single spaces, trimmed.
 pub fn clean(text: &str) -> String {
-    let markup = clean_markup(text);
+    let mut markup = clean_markup(text);
+    if markup.contains(is_invisible) {
+        markup.retain(|c| !is_invisible(c));
+    }
     let mut out = String::with_capacity(markup.len());
     for word in markup.split(char::is_whitespace).filter(|w| !w.is_empty()) {
         if !out.is_empty() {
@@ -72,6 +81,14 @@ pub fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_width_characters_are_dropped() {
+        assert_eq!(
+            clean("\u{200B}Từ ngày 15\u{FEFF} đến\u{2060} 17/3"),
+            "Từ ngày 15 đến 17/3"
+        );
+    }
 
     #[test]
     fn clean_strips_forbidden_then_collapses() {
