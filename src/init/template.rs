@@ -193,3 +193,45 @@ impl Template {
         repeated || mostly_links || form || icons || holds_skipped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(own: &str) -> Html {
+        Html::parse_document(&format!(
+            r#"<div id=menu><a href=/>Trang chủ</a> Giới thiệu chung về Sở và các phòng ban</div>
+            <div id=text><p>{own}</p><div class=tools><img src=/i/print.gif> In bài</div></div>"#
+        ))
+    }
+
+    #[test]
+    fn what_pages_share_is_the_template_and_the_rest_is_content() {
+        let pages = [
+            page("Sáng nay Sở tổ chức hội nghị tổng kết công tác năm 2020 tại hội trường."),
+            page("Chiều qua đoàn kiểm tra đã làm việc với Ủy ban nhân dân huyện Giồng Riềng."),
+            page("Ngày 12/4 Ban tổ chức công bố kết quả hội thi tìm hiểu pháp luật cấp tỉnh."),
+        ];
+        let htmls: Vec<&Html> = pages.iter().collect();
+        let template = Template::learn(&htmls, &[]);
+        assert!(template.repeats("Giới thiệu chung về Sở và các phòng ban"));
+        assert!(
+            !template
+                .repeats("Sáng nay Sở tổ chức hội nghị tổng kết công tác năm 2020 tại hội trường.")
+        );
+        let text = pages[0]
+            .select(&scraper::Selector::parse("#text").unwrap())
+            .next()
+            .unwrap();
+        let tools = pages[0]
+            .select(&scraper::Selector::parse(".tools").unwrap())
+            .next()
+            .unwrap();
+        assert!(template.content_chars(text, &[]) > 50);
+        assert!(
+            template.is_template(tools, &[]),
+            "the print tool is the template's"
+        );
+        assert!(!template.is_template(text, &[]), "the text is not");
+    }
+}
