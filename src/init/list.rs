@@ -365,6 +365,9 @@ pub fn date_element<'a>(
 
 fn best_block<'a>(html: &'a Html, page_url: &Url) -> Option<Block<'a>> {
     let mut best: Option<Block<'a>> = None;
+    // Siblings of one shape, per parent; then the named holders of title links wherever they
+    // sit (a Joomla 1.5 blog's `td.contentheading`, one per item, items with no wrapper).
+    let mut candidates: Vec<(ElementRef<'a>, Vec<ElementRef<'a>>)> = Vec::new();
     for parent in html
         .root_element()
         .descendants()
@@ -374,7 +377,50 @@ fn best_block<'a>(html: &'a Html, page_url: &Url) -> Option<Block<'a>> {
         for child in parent.children().filter_map(ElementRef::wrap) {
             groups.entry(signature(child)).or_default().push(child);
         }
-        for members in groups.into_values().filter(|m| m.len() >= MIN_ITEMS) {
+        candidates.extend(
+            groups
+                .into_values()
+                .filter(|m| m.len() >= MIN_ITEMS)
+                .map(|m| (parent, m)),
+        );
+    }
+    let mut holders: BTreeMap<String, Vec<ElementRef<'a>>> = BTreeMap::new();
+    for anchor in html
+        .root_element()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "a" && !says_more(*e))
+        .filter(|a| article_url(*a, page_url).is_some())
+    {
+        let Some(holder) = anchor
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .find(|x| !selector::classes(*x).is_empty())
+        else {
+            continue;
+        };
+        let key = format!(
+            "{}.{}",
+            holder.value().name(),
+            selector::classes(holder).join(".")
+        );
+        let group = holders.entry(key).or_default();
+        if !group.iter().any(|h| h.id() == holder.id()) {
+            group.push(holder);
+        }
+    }
+    for members in holders.into_values().filter(|m| m.len() >= MIN_ITEMS) {
+        // Holders that are not siblings: the sibling groups already have those that are.
+        let parent = members[0].parent().and_then(ElementRef::wrap);
+        let siblings = members.iter().all(|m| {
+            m.parent().and_then(ElementRef::wrap).map(|p| p.id()) == parent.map(|p| p.id())
+        });
+        if let (false, Some(parent)) = (siblings, parent) {
+            candidates.push((parent, members));
+        }
+    }
+    for (parent, members) in candidates {
+        {
             let links: Vec<Option<ElementRef<'a>>> =
                 members.iter().map(|m| title_link(*m, page_url)).collect();
             let linked: Vec<ElementRef<'a>> = links.iter().flatten().copied().collect();
