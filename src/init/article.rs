@@ -111,7 +111,7 @@ pub fn infer(
         .zip(&titles)
         .map(|(p, t)| densest(p.html, template, *t))
         .collect();
-    let (body, covered) = cover(pages, &bodies, absolute, |_, _| true);
+    let (body, covered) = cover(pages, &bodies, block_names, |_, _| true);
     guess.body = body;
     match &guess.body {
         None => guess.notes.push(Note::new(
@@ -139,6 +139,38 @@ pub fn infer(
     skip.resize(pages.len(), Vec::new());
     guess.remove = remove(pages, &bodies, &skip, &credits, template);
     guess
+}
+
+/// Selectors for a block: [`absolute`]'s, then, for a block with no name of its own, anchored
+/// on the named sibling before it or an ancestor (`tr:has(> td.createdate) + tr > td`: a table
+/// layout's text cell, in the row after the date's).
+fn block_names(element: ElementRef<'_>) -> Vec<String> {
+    let mut out = absolute(element);
+    let mut path = vec![element.value().name().to_string()];
+    for anchor in std::iter::once(element)
+        .chain(element.ancestors().filter_map(ElementRef::wrap))
+        .take(3)
+    {
+        if anchor.id() != element.id() {
+            path.insert(0, anchor.value().name().to_string());
+        }
+        let Some(before) = anchor.prev_siblings().filter_map(ElementRef::wrap).next() else {
+            continue;
+        };
+        let mut marks: Vec<String> = simple(before)
+            .into_iter()
+            .filter(|n| n.contains(['.', '#']))
+            .collect();
+        for child in before.children().filter_map(ElementRef::wrap) {
+            for name in simple(child).into_iter().filter(|n| n.contains(['.', '#'])) {
+                marks.push(format!("{}:has(> {name})", before.value().name()));
+            }
+        }
+        for mark in marks {
+            out.push(format!("{mark} + {}", path.join(" > ")));
+        }
+    }
+    out
 }
 
 /// Selectors for the elements found on each page, candidates from `names`: one selector when

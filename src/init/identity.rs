@@ -156,6 +156,19 @@ pub fn infer(html: &Html, page_url: &Url, items: &[Listed]) -> Identity {
             }
         }
     }
+    // A word every listed URL sets alike (`task=view`, `ctl=Detail`) says how the page is
+    // made: other links that lack it do not prove it can go; only fetching can.
+    let structural: HashSet<String> = constant
+        .iter()
+        .filter(|k| {
+            items
+                .first()
+                .and_then(|i| value(&i.url, k))
+                .is_some_and(|v| !v.chars().any(|c| c.is_ascii_digit()))
+        })
+        .cloned()
+        .collect();
+    varies.retain(|k| !structural.contains(k));
     // A key that differs between listed URLs while not being the id says where, not what.
     for key in &keys {
         let values: HashSet<Option<String>> = items.iter().map(|i| value(&i.url, key)).collect();
