@@ -761,6 +761,16 @@ fn remove<'a>(
         let mut stack: Vec<ElementRef<'a>> = body.children().filter_map(ElementRef::wrap).collect();
         stack.reverse();
         while let Some(e) = stack.pop() {
+            // An inline element in a run of text (`xem tại <a>…</a>.` in a `<br>` layout) is
+            // part of a paragraph.
+            let in_flow = INLINE.contains(&e.value().name())
+                && [e.prev_sibling(), e.next_sibling()]
+                    .into_iter()
+                    .flatten()
+                    .any(|n| matches!(n.value(), Node::Text(t) if !t.trim().is_empty()));
+            if in_flow {
+                continue;
+            }
             if !holds_kept(e, i) && (template.is_template(e, skip) || widget(e)) {
                 for css in simple(e)
                     .into_iter()
@@ -790,10 +800,15 @@ fn remove<'a>(
                 }
                 continue;
             }
-            // A link's parts are its text (an attachment's "(.pdf)"), never removed apart.
-            if e.value().name() == "a" {
+            // A link's parts are its text (an attachment's "(.pdf)"), and a paragraph's are its
+            // sentence ("Xem toàn văn: <a>…</a>"): never removed apart.
+            if matches!(
+                e.value().name(),
+                "a" | "p" | "li" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "figcaption"
+            ) {
                 continue;
             }
+
             let mut children: Vec<ElementRef<'a>> =
                 e.children().filter_map(ElementRef::wrap).collect();
             children.reverse();
