@@ -12,13 +12,13 @@ use crate::support;
 
 /// A recorded portal: its directory under `fixtures/`, the origin it was recorded at, and the
 /// list page `init` starts from.
-pub struct Portal {
-    pub dir: &'static str,
-    pub origin: &'static str,
-    pub list: &'static str,
+pub struct Portal<'a> {
+    pub dir: &'a str,
+    pub origin: &'a str,
+    pub list: &'a str,
 }
 
-pub const PORTALS: &[Portal] = &[
+pub const PORTALS: &[Portal<'static>] = &[
     Portal {
         dir: "portal",
         origin: "https://bqlkkt.kiengiang.gov.vn/",
@@ -72,7 +72,7 @@ pub const PORTALS: &[Portal] = &[
 ];
 
 /// Runs `init` on a replay of the portal and scores the config it wrote.
-pub async fn init_and_score(portal: &Portal) -> (Inferred, Accuracy) {
+pub async fn init_and_score(portal: &Portal<'_>) -> (Inferred, Accuracy) {
     let dir = support::fixture(portal.dir);
     let recording = Recording::load(&dir).unwrap_or_else(|e| panic!("{}: {e}", portal.dir));
     let replay = ReplayServer::start(recording)
@@ -100,7 +100,7 @@ pub async fn init_and_score(portal: &Portal) -> (Inferred, Accuracy) {
     (inferred, accuracy)
 }
 
-fn explain(portal: &Portal, inferred: &Inferred, accuracy: &Accuracy) -> String {
+fn explain(portal: &Portal<'_>, inferred: &Inferred, accuracy: &Accuracy) -> String {
     format!(
         "{}: {}/{} fields right\n--- config\n{}\n--- proof\n{}\n--- unsure\n{}\n--- wrong\n{}",
         portal.dir,
@@ -118,7 +118,7 @@ fn explain(portal: &Portal, inferred: &Inferred, accuracy: &Accuracy) -> String 
 }
 
 /// Every field of every page of the family right, as its `expected.json` says.
-async fn exactly(portal: &Portal) {
+async fn exactly(portal: &Portal<'_>) {
     let (inferred, accuracy) = init_and_score(portal).await;
     assert!(
         accuracy.checks.len() >= 29,
@@ -184,6 +184,36 @@ async fn init_profiles_a_wordpress_block_theme_exactly() {
 #[tokio::test]
 async fn init_profiles_a_drupal_9_portal_exactly() {
     exactly(&PORTALS[9]).await;
+}
+
+/// The families `init` does not read exactly yet (BENCHMARKS.md says which fields and why): at
+/// least 95% of their fields, each.
+#[tokio::test]
+async fn init_reads_the_other_families_to_95_percent() {
+    let mut report = String::new();
+    for name in [
+        "dnn-legacy",
+        "joomla15",
+        "liferay62",
+        "php-layouts",
+        "sharepoint2013",
+    ] {
+        let dir = format!("templates/{name}");
+        let family: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(support::fixture(&dir).join("family.json")).unwrap(),
+        )
+        .unwrap();
+        let portal = Portal {
+            dir: &dir,
+            origin: family["origin"].as_str().unwrap(),
+            list: family["list"].as_str().unwrap(),
+        };
+        let (inferred, accuracy) = init_and_score(&portal).await;
+        if accuracy.right() * 100 < accuracy.checks.len() * 95 {
+            report.push_str(&explain(&portal, &inferred, &accuracy));
+        }
+    }
+    assert!(report.is_empty(), "{report}");
 }
 
 /// Each family's hand-written `profile.toml` reads every field as `expected.json` says: the
