@@ -156,8 +156,7 @@ pub fn mime_type(capture: &Capture) -> String {
 
 fn media_type(content_type: Option<&str>, body: &[u8], url: &str) -> String {
     let declared = content_type
-        .and_then(|value| value.split(';').next())
-        .map(|essence| essence.trim().to_ascii_lowercase())
+        .map(crate::fetch::media_type)
         .filter(|essence| essence.contains('/') && essence != "application/octet-stream");
     declared
         .or_else(|| sniffed(body).map(str::to_string))

@@ -107,11 +107,11 @@ pub fn line(record: &ParsedRecord, filename: &str, offset: u64, length: u64) -> 
             .headers
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-            .map(|(_, value)| media_type(value))
+            .map(|(_, value)| crate::fetch::media_type(value))
             .unwrap_or_else(|| "unk".to_string()),
         _ => record
             .header("Content-Type")
-            .map(media_type)
+            .map(crate::fetch::media_type)
             .unwrap_or_else(|| "unk".to_string()),
     };
     let fields = Fields {
@@ -310,16 +310,6 @@ impl CdxjError {
 /// wayback tools sort and look up captures by; a URL it cannot read is kept as it is.
 pub fn surt(url: &str) -> String {
     surt_rs::generate_surt(url).unwrap_or_else(|_| url.to_string())
-}
-
-/// `text/html; charset=utf-8` → `text/html`.
-fn media_type(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -415,6 +415,16 @@ impl Fetcher {
     }
 }
 
+/// A Content-Type's media type alone, lowercase: `text/html; charset=utf-8` → `text/html`.
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
         .get(name)

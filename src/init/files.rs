@@ -65,12 +65,7 @@ pub fn is_file(href: &str) -> bool {
 
 /// True when a Content-Type says the response is a document, not a page.
 pub fn document_type(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = crate::fetch::media_type(content_type);
     essence.starts_with("application/")
         && !matches!(
             essence.as_str(),

@@ -349,12 +349,7 @@ pub(super) fn safe_file_name(text: &str) -> String {
 
 /// The file extension of a captured page's media type.
 fn extension_of(content_type: &str) -> &'static str {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = crate::fetch::media_type(content_type);
     match essence.as_str() {
         "text/html" => "html",
         "application/xhtml+xml" => "xhtml",
