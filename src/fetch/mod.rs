@@ -149,12 +149,7 @@ impl Fetcher {
     ) -> Result<Response, FetchError> {
         let mut url = url.clone();
         for hop in 0..=MAX_REDIRECTS {
-            self.check_allowed(&url, allowed_hosts)?;
-            if self.settings.respect_robots_txt && !self.robots_allow(&url).await {
-                return Err(FetchError::Robots {
-                    url: url.to_string(),
-                });
-            }
+            self.permitted(&url, allowed_hosts).await?;
             let (status, headers, body) = self
                 .with_retries(&url, if hop == 0 { validators } else { None }, limit)
                 .await?;
@@ -218,12 +213,7 @@ impl Fetcher {
         url: &Url,
         allowed_hosts: &AllowedHosts,
     ) -> Result<Option<String>, FetchError> {
-        self.check_allowed(url, allowed_hosts)?;
-        if self.settings.respect_robots_txt && !self.robots_allow(url).await {
-            return Err(FetchError::Robots {
-                url: url.to_string(),
-            });
-        }
+        self.permitted(url, allowed_hosts).await?;
         let gate = self.gates.host(&url.origin().ascii_serialization());
         let _turn = gate.turn().await;
         let response = self
@@ -240,6 +230,17 @@ impl Fetcher {
             .is_success()
             .then(|| header_text(response.headers(), header::CONTENT_TYPE))
             .flatten())
+    }
+
+    /// Whether `url` may be requested: an allowed host and port, and robots.txt.
+    async fn permitted(&self, url: &Url, allowed_hosts: &AllowedHosts) -> Result<(), FetchError> {
+        self.check_allowed(url, allowed_hosts)?;
+        if self.settings.respect_robots_txt && !self.robots_allow(url).await {
+            return Err(FetchError::Robots {
+                url: url.to_string(),
+            });
+        }
+        Ok(())
     }
 
     fn page_limit(&self) -> BodyLimit {

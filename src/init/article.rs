@@ -7,7 +7,7 @@ use scraper::{ElementRef, Html, Node};
 use url::Url;
 
 use super::selector::{self, absolute, compile, in_navigation, same_title, simple};
-use super::template::Template;
+use super::template::{NOT_CONTENT, Template};
 use super::{Note, files, labels, list};
 use crate::normalize::date::{self, Published};
 
@@ -22,10 +22,6 @@ const MAX_TITLE_NODES: usize = 24;
 const INLINE: &[&str] = &[
     "a", "span", "b", "strong", "i", "em", "u", "font", "small", "big", "sup", "sub", "label",
     "time", "abbr", "br", "code", "mark", "s", "strike",
-];
-/// Elements whose text is never content.
-const NOT_CONTENT: &[&str] = &[
-    "script", "style", "noscript", "head", "title", "select", "option", "textarea", "button",
 ];
 /// Class or id words of widgets inside a body: sharing, printing, font size, ratings.
 const WIDGETS: &[&str] = &[
@@ -477,7 +473,7 @@ fn page_date<'a>(
         if in_navigation(*e) || !selector::small(*e, 40) {
             continue;
         }
-        let Some((text, attribute)) = date_line(*e) else {
+        let Some((text, _)) = date_line(*e) else {
             continue;
         };
         let Some(at) = date::parse(&text, chrono_tz::Asia::Ho_Chi_Minh, &[]) else {
@@ -498,13 +494,11 @@ fn page_date<'a>(
             })
             .min_by_key(|(_, key)| *key)
             .map_or(*e, |(d, _)| d);
-        let own_attribute = date_line(own).is_some_and(|(_, attribute)| attribute);
-        let hit = if own_attribute {
+        let hit = if date_line(own).is_some_and(|(_, attribute)| attribute) {
             Some((own, true))
         } else {
             Some((selector::named_in_chain(own), false))
         };
-        let _ = attribute;
         match listed_day {
             Some(day) if at.at.date_naive() == day => return hit,
             Some(_) => {
@@ -678,9 +672,8 @@ fn attachments<'a>(
     }
     let tests = {
         // Every common document type, not only those the sampled pages happened to link.
-        let mut tests: Vec<String> = files::DOCUMENT_EXTENSIONS
+        let mut tests: Vec<String> = files::COMMON_DOCUMENTS
             .iter()
-            .take(9)
             .map(|ext| format!(r#"[href*=".{ext}" i]"#))
             .collect();
         for test in files::selector_tests(&hrefs) {

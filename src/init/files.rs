@@ -6,6 +6,11 @@
 pub const DOCUMENT_EXTENSIONS: &[&str] = &[
     "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "rar", "7z", "odt", "ods", "rtf",
 ];
+/// The document types an attachments selector always names, whether or not the sampled pages
+/// linked one: what agencies publish.
+pub const COMMON_DOCUMENTS: &[&str] = &[
+    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "rar",
+];
 /// Extensions of images: files, never article pages, never attachments.
 pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "gif", "webp", "bmp"];
 /// Parts of a download handler's address, lowercase, and the CSS that finds such links.

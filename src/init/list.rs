@@ -102,11 +102,14 @@ pub fn infer(html: &Html, page_url: &Url) -> Result<ListGuess, InitError> {
                 .filter_map(|(m, l)| l.map(|l| (*m, l)))
         })
         .collect();
-    linked.sort_by_key(|(m, _)| {
-        html.root_element()
-            .descendants()
-            .position(|d| d.id() == m.id())
-    });
+    // Page order: one walk of the page, not one per item.
+    let order: HashMap<_, usize> = html
+        .root_element()
+        .descendants()
+        .enumerate()
+        .map(|(i, d)| (d.id(), i))
+        .collect();
+    linked.sort_by_key(|(m, _)| order.get(&m.id()).copied());
 
     let link = link_selector(&linked, page_url);
     let items: Vec<Listed> = linked

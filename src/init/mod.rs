@@ -178,7 +178,7 @@ pub async fn infer(options: &InitOptions, fetcher: &Fetcher) -> Result<Inferred,
     let next = paging::follow(fetcher, &hosts, &list_html, &list_page.url, &mut list).await;
     let mut candidates: Vec<list::Listed> = list.items.clone();
     if candidates.len() < ARTICLES_WANTED {
-        candidates.extend(next.iter().flat_map(|(_, items)| items.iter().cloned()));
+        candidates.extend(next.into_iter().flatten());
     }
     let mut articles = Vec::new();
     let mut listed = Vec::new();
@@ -292,7 +292,7 @@ pub async fn infer(options: &InitOptions, fetcher: &Fetcher) -> Result<Inferred,
     let mut unsure: Vec<Note> = notes;
     unsure.extend(list.notes.iter().cloned());
     unsure.extend(guess.notes.iter().cloned());
-    unsure.extend(proof::doubts(&proof, &fields, articles.len()));
+    unsure.extend(proof::doubts(&proof, &fields));
     Ok(Inferred {
         config_text,
         config,

@@ -3,9 +3,9 @@
 use scraper::{ElementRef, Html};
 use url::Url;
 
+use super::Note;
 use super::list::{ListGuess, Listed, article_url, date_value};
 use super::selector::{self, compile};
-use super::{FetchedPage, Note};
 use crate::config::AllowedHosts;
 use crate::fetch::Fetcher;
 use crate::normalize::date;
@@ -194,15 +194,15 @@ fn growing_page<'a>(anchors: &[ElementRef<'a>], page_url: &Url) -> Option<Elemen
 }
 
 /// Follows the next-page link the guess names: proved when the page it leads to lists, with the
-/// same item and link selectors, articles the first page does not. That page and its articles;
-/// `None`, with a note on the guess, when it is not proved.
+/// same item and link selectors, articles the first page does not. The articles that page
+/// lists; `None`, with a note on the guess, when it is not proved.
 pub async fn follow(
     fetcher: &Fetcher,
     hosts: &AllowedHosts,
     html: &Html,
     page_url: &Url,
     list: &mut ListGuess,
-) -> Option<(FetchedPage, Vec<Listed>)> {
+) -> Option<Vec<Listed>> {
     let css = list.next_page.clone()?;
     let href = compile(&css)
         .and_then(|sel| html.select(&sel).next())
@@ -243,7 +243,7 @@ pub async fn follow(
         ));
         return None;
     }
-    Some((page, items))
+    Some(items)
 }
 
 /// The articles a page lists, read with the guess's item, link and date selectors.

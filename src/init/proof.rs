@@ -198,7 +198,7 @@ pub fn prove(source: &Source, list: &FetchedPage, articles: &[FetchedPage]) -> V
 
 /// Pages that could not be read, and written selectors that did not fill their field on all
 /// sampled pages but one.
-pub fn doubts(proof: &[PageProof], fields: &[FieldFill], articles: usize) -> Vec<Note> {
+pub fn doubts(proof: &[PageProof], fields: &[FieldFill]) -> Vec<Note> {
     let mut notes = Vec::new();
     for page in proof {
         if let Err(err) = &page.fields {
@@ -222,7 +222,6 @@ pub fn doubts(proof: &[PageProof], fields: &[FieldFill], articles: usize) -> Vec
             ));
         }
     }
-    let _ = articles;
     notes
 }
 

@@ -13,7 +13,7 @@ const MIN_EVIDENCE_CHARS: usize = 3;
 /// A text of at least this many characters, not repeated, outside links, is the article's.
 pub const MIN_CONTENT_CHARS: usize = 25;
 /// Elements whose text is never content.
-const NOT_CONTENT: &[&str] = &[
+pub const NOT_CONTENT: &[&str] = &[
     "script", "style", "noscript", "head", "title", "select", "option", "textarea", "button",
 ];
 
